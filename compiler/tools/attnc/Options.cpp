@@ -1,0 +1,85 @@
+//===- Options.cpp - Command line of attnc ---------------------------------===//
+#include "compiler/tools/attnc/Options.h"
+
+#include <cstdlib>
+
+namespace attn {
+
+const char *usage() {
+  return "usage:\n"
+         "  attnc check FILE\n"
+         "  attnc emit FILE [--kernel NAME] --stage ast|attn\n"
+         "  attnc run FILE [--kernel NAME] --input q=q.npy --input k=k.npy --input v=v.npy\n"
+         "            [--input NAME=FILE.npy|NUMBER ...] --output o.npy [--lse lse.npy]\n"
+         "            [--backend reference] [--threads N]\n";
+}
+
+Expected<Options> parseOptions(int argc, char **argv) {
+  Options opts;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty())
+    return Error{"no command given"};
+  opts.command = args[0];
+  if (opts.command != "check" && opts.command != "emit" && opts.command != "run")
+    return Error{"unknown command '" + opts.command + "'"};
+  for (size_t n = 1; n < args.size(); ++n) {
+    const std::string &a = args[n];
+    // Accept both `--flag value` and `--flag=value`.
+    std::string flag = a, value;
+    bool inlineValue = false;
+    if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos && a.rfind("--input", 0) != 0) {
+      flag = a.substr(0, a.find('='));
+      value = a.substr(a.find('=') + 1);
+      inlineValue = true;
+    }
+    auto take = [&]() -> Expected<std::string> {
+      if (inlineValue)
+        return value;
+      if (n + 1 >= args.size())
+        return Error{"option '" + flag + "' needs a value"};
+      return args[++n];
+    };
+    if (flag == "--kernel" || flag == "--stage" || flag == "--backend" ||
+        flag == "--output" || flag == "--lse" || flag == "--threads" || flag == "-o") {
+      Expected<std::string> v = take();
+      if (!v)
+        return v.takeError();
+      if (flag == "--kernel") opts.kernel = *v;
+      else if (flag == "--stage") opts.stage = *v;
+      else if (flag == "--backend") opts.backend = *v;
+      else if (flag == "--output" || flag == "-o") opts.output = *v;
+      else if (flag == "--lse") opts.lseOutput = *v;
+      else {
+        char *end = nullptr;
+        long t = std::strtol(v->c_str(), &end, 10);
+        if (v->empty() || *end != '\0' || t < 0 || t > 4096)
+          return Error{"--threads needs a number between 0 and 4096, got '" + *v + "'"};
+        opts.threads = static_cast<int>(t);
+      }
+    } else if (a == "--input" || a.rfind("--input=", 0) == 0) {
+      std::string spec;
+      if (a == "--input") {
+        if (n + 1 >= args.size())
+          return Error{"option '--input' needs NAME=VALUE"};
+        spec = args[++n];
+      } else {
+        spec = a.substr(8);
+      }
+      size_t eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+        return Error{"--input needs NAME=FILE.npy or NAME=NUMBER, got '" + spec + "'"};
+      opts.inputs.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+    } else if (a.rfind("-", 0) == 0 && a.size() > 1) {
+      return Error{"unknown option '" + a + "'"};
+    } else if (opts.file.empty()) {
+      opts.file = a;
+    } else {
+      return Error{"unexpected argument '" + a + "'"};
+    }
+  }
+  if (opts.file.empty())
+    return Error{"'" + opts.command + "' needs a spec FILE"};
+  return opts;
+}
+
+} // namespace attn

@@ -1,0 +1,30 @@
+//===- Options.h - Command line of attnc ------------------------*- C++ -*-===//
+#ifndef ATTN_TOOLS_ATTNC_OPTIONS_H
+#define ATTN_TOOLS_ATTNC_OPTIONS_H
+
+#include "compiler/Support/Expected.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace attn {
+
+struct Options {
+  std::string command; // check | emit | run
+  std::string file;
+  std::string kernel;
+  std::string stage;
+  std::string backend = "reference";
+  std::vector<std::pair<std::string, std::string>> inputs; // name, path or number
+  std::string output;
+  std::string lseOutput;
+  int threads = 0;
+};
+
+Expected<Options> parseOptions(int argc, char **argv);
+const char *usage();
+
+} // namespace attn
+
+#endif // ATTN_TOOLS_ATTNC_OPTIONS_H

@@ -1,0 +1,95 @@
+//===- RunCommand.cpp - attnc run: a kernel on .npy arrays -----------------===//
+#include "compiler/tools/attnc/Commands.h"
+
+#include "compiler/Reference/Interpreter.h"
+#include "compiler/Support/Npy.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <iostream>
+
+namespace attn {
+namespace {
+
+/// Reads one --input value for the declared input `in`: a bare number for a
+/// scalar, a .npy file for a tensor (float32 for float inputs, converted to
+/// the declared type; int32 for i32 inputs).
+Expected<HostTensor> loadInput(const InputDecl &in, const std::string &value) {
+  HostTensor t;
+  if (in.isScalar()) {
+    char *end = nullptr;
+    double x = std::strtod(value.c_str(), &end);
+    if (value.empty() || *end != '\0')
+      return Error{"input '" + in.name + "' is a scalar (" + elemTypeName(in.type) +
+                   "); give a number, not '" + value + "'"};
+    t.data = {in.type == ElemType::I32 ? x : roundToElemType(x, in.type)};
+    return t;
+  }
+  Expected<NpyArray> arr = readNpyFile(value);
+  if (!arr)
+    return Error{"input '" + in.name + "': " + arr.error()};
+  bool wantInt = in.type == ElemType::I32;
+  if (wantInt != (arr->dtype == NpyArray::DType::I32))
+    return Error{"input '" + in.name + "' is " + elemTypeName(in.type) + ", so " + value +
+                 " must hold " + (wantInt ? "int32" : "float32") + " values"};
+  t.shape = arr->shape;
+  if (wantInt)
+    t.data.assign(arr->i32.begin(), arr->i32.end());
+  else
+    for (float x : arr->f32)
+      t.data.push_back(roundToElemType(x, in.type));
+  return t;
+}
+
+std::vector<float> toFloat(const std::vector<double> &v) {
+  return std::vector<float>(v.begin(), v.end());
+}
+
+int fail(const std::string &message) {
+  std::cerr << "attnc: error: " << message << "\n";
+  return 1;
+}
+
+} // namespace
+
+int runRun(const Options &opts, CheckedSpec &spec) {
+  const AttentionSpec *kernel = selectKernel(opts, spec.module);
+  if (!kernel)
+    return 1;
+  if (opts.backend != "reference")
+    return fail("unknown backend '" + opts.backend + "'; this build provides: reference");
+  if (opts.output.empty())
+    return fail("run needs --output o.npy");
+  if (!opts.lseOutput.empty() && !kernel->returnLse)
+    return fail("kernel '" + kernel->name +
+                "' has no lse output; declare 'outputs: o, lse' to get it");
+
+  ArgumentMap args;
+  for (const auto &[name, value] : opts.inputs) {
+    const InputDecl *in = kernel->findInput(name);
+    if (!in) {
+      std::string names;
+      for (const InputDecl &d : kernel->inputs)
+        names += (names.empty() ? "" : ", ") + d.name;
+      return fail("unknown input '" + name + "'; kernel '" + kernel->name + "' takes " + names);
+    }
+    if (args.count(name))
+      return fail("input '" + name + "' is given twice");
+    Expected<HostTensor> t = loadInput(*in, value);
+    if (!t)
+      return fail(t.error());
+    args.emplace(name, std::move(*t));
+  }
+
+  Expected<ReferenceOutput> out = runReference(*kernel, args);
+  if (!out)
+    return fail(out.error());
+  if (Expected<bool> ok = writeNpyFile(opts.output, out->oShape, toFloat(out->o)); !ok)
+    return fail(ok.error());
+  if (!opts.lseOutput.empty())
+    if (Expected<bool> ok = writeNpyFile(opts.lseOutput, out->lseShape, toFloat(out->lse)); !ok)
+      return fail(ok.error());
+  return 0;
+}
+
+} // namespace attn

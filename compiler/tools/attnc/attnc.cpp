@@ -1,0 +1,44 @@
+//===- attnc.cpp - The attn compiler driver --------------------------------===//
+//
+//   attnc check FILE                       parse and verify
+//   attnc emit FILE --stage ast|attn       show a stage of the pipeline
+//   attnc run FILE --input ... --output    run a kernel on .npy arrays
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/tools/attnc/Commands.h"
+
+#include <fstream>
+#include <iostream>
+#include <new>
+#include <sstream>
+
+using namespace attn;
+
+int main(int argc, char **argv) {
+  Expected<Options> opts = parseOptions(argc, argv);
+  if (!opts) {
+    std::cerr << "attnc: error: " << opts.error() << "\n" << usage();
+    return 1;
+  }
+  std::ifstream in(opts->file, std::ios::binary);
+  if (!in) {
+    std::cerr << "attnc: error: cannot open '" << opts->file << "'\n";
+    return 1;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    CheckedSpec spec = parseAndCheck(opts->file, text.str());
+    spec.diags->print(std::cerr);
+    if (!spec.ok)
+      return 1;
+    if (opts->command == "check")
+      return runCheck(*opts, spec);
+    if (opts->command == "emit")
+      return runEmit(*opts, spec);
+    return runRun(*opts, spec);
+  } catch (const std::bad_alloc &) {
+    std::cerr << "attnc: error: out of memory\n";
+    return 1;
+  }
+}
