@@ -105,13 +105,16 @@ static std::string formatFloat(double v) {
 
 std::string dumpExpr(const Expr &e) {
   std::string out;
+  std::string type = e.type == ValueType::Invalid ? "" : std::string(":") + valueTypeName(e.type);
   switch (e.kind) {
+  case ExprKind::BoolLit:
+    return e.intValue ? "true" : "false";
   case ExprKind::IntLit:
-    return std::to_string(e.intValue);
+    return std::to_string(e.intValue) + type;
   case ExprKind::FloatLit:
-    return formatFloat(e.floatValue);
+    return formatFloat(e.floatValue) + type;
   case ExprKind::Name:
-    return e.name;
+    return e.name + type;
   case ExprKind::Index:
     out = "(index " + e.name;
     break;
@@ -130,10 +133,7 @@ std::string dumpExpr(const Expr &e) {
   }
   for (const ExprPtr &op : e.operands)
     out += " " + dumpExpr(*op);
-  out += ")";
-  if (e.type != ValueType::Invalid)
-    out += std::string(":") + valueTypeName(e.type);
-  return out;
+  return out + ")" + type;
 }
 
 static std::string typeString(const InputDecl &in) {

@@ -47,7 +47,7 @@ struct InputDecl {
 enum class ValueType { Invalid, Int, Float, Bool };
 const char *valueTypeName(ValueType type);
 
-enum class ExprKind { IntLit, FloatLit, Name, Index, Call, Unary, Binary, Ternary };
+enum class ExprKind { BoolLit, IntLit, FloatLit, Name, Index, Call, Unary, Binary, Ternary };
 
 enum class UnaryOp { Neg, Not };
 enum class BinaryOp {
@@ -81,7 +81,7 @@ using ExprPtr = std::unique_ptr<Expr>;
 struct Expr {
   ExprKind kind;
   SourceLoc loc;
-  int64_t intValue = 0;       // IntLit
+  int64_t intValue = 0;       // IntLit, BoolLit (0 or 1)
   double floatValue = 0;      // FloatLit
   std::string name;           // Name, Index (tensor), Call (function)
   UnaryOp unaryOp = UnaryOp::Neg;

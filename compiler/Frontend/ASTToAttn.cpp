@@ -41,6 +41,8 @@ public:
   Value emit(const Expr &e, Value guard = {}) {
     Location l = loc(e);
     switch (e.kind) {
+    case ExprKind::BoolLit:
+      return boolConst(l, e.intValue != 0);
     case ExprKind::IntLit:
       return intConst(l, e.intValue);
     case ExprKind::FloatLit:

@@ -26,13 +26,12 @@ struct ParseError {}; // unwinds to parseSpec after the error is reported
 class Parser {
 public:
   Parser(const SourceFile &file, DiagnosticEngine &diags)
-      : lexer_(file, diags), diags_(diags) {
-    advance();
-  }
+      : lexer_(file, diags), diags_(diags) {}
 
   SpecModule parseFile() {
     SpecModule module;
     try {
+      advance();
       while (tok_.kind != TokenKind::Eof)
         module.kernels.push_back(parseAttention());
     } catch (ParseError &) {
@@ -344,6 +343,11 @@ ExprPtr Parser::parsePostfix() {
     failExpected("an expression");
   }
   advance();
+  if (t.text == "true" || t.text == "false") {
+    auto e = std::make_unique<Expr>(ExprKind::BoolLit, t.loc);
+    e->intValue = t.text == "true";
+    return e;
+  }
   TokenKind open = tok_.kind;
   if (open != TokenKind::LBracket && open != TokenKind::LParen) {
     auto e = std::make_unique<Expr>(ExprKind::Name, t.loc);

@@ -16,6 +16,16 @@ const char *contextName(FieldContext c) {
   return c == FieldContext::Scale ? "scale" : c == FieldContext::Score ? "score" : "mask";
 }
 
+/// Where an expression begins: its leftmost operand's place, not its
+/// operator's.
+SourceLoc exprStart(const Expr &e) {
+  const Expr *cur = &e;
+  while (!cur->operands.empty() && cur->kind != ExprKind::Call && cur->kind != ExprKind::Index &&
+         cur->operands[0]->loc.offset < cur->loc.offset)
+    cur = cur->operands[0].get();
+  return cur->loc;
+}
+
 bool isNumeric(ValueType t) { return t == ValueType::Int || t == ValueType::Float; }
 
 class KernelChecker {
@@ -108,7 +118,7 @@ private:
 
   static bool isReserved(const std::string &name) {
     static const std::set<std::string> kReserved = {
-        "s", "b", "h", "i", "j", "scale", "score", "mask", "weights", "outputs",
+        "s", "b", "h", "i", "j", "true", "false", "scale", "score", "mask", "weights", "outputs",
         "o", "lse", "attention", "f32", "bf16", "f16", "i32"};
     return kReserved.count(name) || lookupBuiltin(name).has_value();
   }
@@ -146,17 +156,22 @@ private:
     if (t == ValueType::Invalid)
       return;
     if (ctx == FieldContext::Mask && t != ValueType::Bool)
-      diags_.error(field.expr->loc,
+      diags_.error(exprStart(*field.expr),
                    std::string("mask must be a boolean expression, found ") +
                        valueTypeName(t));
     if (ctx != FieldContext::Mask && !isNumeric(t))
-      diags_.error(field.expr->loc, std::string(contextName(ctx)) +
+      diags_.error(exprStart(*field.expr), std::string(contextName(ctx)) +
                                         " must be a number, found " +
                                         valueTypeName(t));
   }
 
   ValueType fail(const Expr &e, const std::string &message) {
-    diags_.error(e.loc, message);
+    diags_.error(e.kind == ExprKind::Binary || e.kind == ExprKind::Ternary ? e.loc : exprStart(e), message);
+    return ValueType::Invalid;
+  }
+
+  ValueType failAt(SourceLoc loc, const std::string &message) {
+    diags_.error(loc, message);
     return ValueType::Invalid;
   }
 
@@ -203,7 +218,7 @@ private:
       if (t == ValueType::Invalid) {
         operandsOk = false;
       } else if (t != ValueType::Int) {
-        fail(*e.operands[n], "index " + std::to_string(n) + " of '" + e.name +
+        failAt(exprStart(*e.operands[n]), "index " + std::to_string(n) + " of '" + e.name +
                                  "' must be an integer, found " + valueTypeName(t));
         operandsOk = false;
       }
@@ -247,7 +262,7 @@ private:
       if (t == ValueType::Invalid)
         return t;
       if (!isNumeric(t))
-        return fail(*op, "'" + e.name + "' needs a number, found " + valueTypeName(t));
+        return failAt(exprStart(*op), "'" + e.name + "' needs a number, found " + valueTypeName(t));
       allInt &= t == ValueType::Int;
     }
     if (*fn == Builtin::Abs || *fn == Builtin::Min || *fn == Builtin::Max)
@@ -295,6 +310,8 @@ private:
 
   ValueType computeType(Expr &e, FieldContext ctx) {
     switch (e.kind) {
+    case ExprKind::BoolLit:
+      return ValueType::Bool;
     case ExprKind::IntLit:
       return ValueType::Int;
     case ExprKind::FloatLit:
@@ -324,7 +341,7 @@ private:
       if (c == ValueType::Invalid || a == ValueType::Invalid || b == ValueType::Invalid)
         return ValueType::Invalid;
       if (c != ValueType::Bool)
-        return fail(*e.operands[0], std::string("the condition of '?:' must be a boolean, found ") +
+        return failAt(exprStart(*e.operands[0]), std::string("the condition of '?:' must be a boolean, found ") +
                                         valueTypeName(c));
       if (a == ValueType::Bool && b == ValueType::Bool)
         return ValueType::Bool;
@@ -371,6 +388,7 @@ CheckedSpec parseAndCheck(std::string fileName, std::string text) {
     return result;
   }
   result.ok = checkSpec(result.module, *result.diags);
+  result.diags->sortByLocation();
   return result;
 }
 

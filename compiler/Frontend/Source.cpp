@@ -71,6 +71,22 @@ std::string DiagnosticEngine::render(const Diagnostic &diag) const {
   return out;
 }
 
+void DiagnosticEngine::sortByLocation() {
+  std::vector<std::vector<Diagnostic>> groups;
+  for (Diagnostic &d : diags_) {
+    if (d.severity == Severity::Error || groups.empty())
+      groups.emplace_back();
+    groups.back().push_back(std::move(d));
+  }
+  std::stable_sort(groups.begin(), groups.end(), [](const auto &a, const auto &b) {
+    return a.front().loc.offset < b.front().loc.offset;
+  });
+  diags_.clear();
+  for (auto &g : groups)
+    for (Diagnostic &d : g)
+      diags_.push_back(std::move(d));
+}
+
 void DiagnosticEngine::print(std::ostream &os) const {
   for (const Diagnostic &d : diags_)
     os << render(d);

@@ -60,6 +60,8 @@ public:
   /// Renders one diagnostic with its source line and caret.
   std::string render(const Diagnostic &diag) const;
   void print(std::ostream &os) const;
+  /// Orders errors (each with the notes after it) by their place in the file.
+  void sortByLocation();
   const SourceFile &file() const { return file_; }
 
 private:

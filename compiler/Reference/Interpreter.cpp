@@ -52,6 +52,7 @@ public:
 
   Value eval(const Expr &e) {
     switch (e.kind) {
+    case ExprKind::BoolLit: return boolValue(e.intValue != 0);
     case ExprKind::IntLit: return intValue(e.intValue);
     case ExprKind::FloatLit: return floatValue(e.floatValue);
     case ExprKind::Name: return evalName(e);

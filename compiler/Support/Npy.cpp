@@ -132,8 +132,8 @@ private:
     }
   }
 
-  const std::string &s_;
-  const std::string &what_;
+  std::string s_; // a copy: the caller passes a temporary
+  std::string what_;
   size_t pos_ = 0;
 };
 

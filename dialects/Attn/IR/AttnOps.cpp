@@ -33,6 +33,14 @@ AttentionOp::lookupDim(StringRef name) {
   return std::nullopt;
 }
 
+void AttentionOp::getAsmBlockArgumentNames(Region &region,
+                                           OpAsmSetValueNameFn setNameFn) {
+  static const char *kScore[] = {"s", "b", "h", "i", "j"};
+  const char *const *names = &region == &getScore() ? kScore : kScore + 1;
+  for (BlockArgument arg : region.getArguments())
+    setNameFn(arg, names[arg.getArgNumber()]);
+}
+
 /// Same dimension: the same name, or the same fixed size.
 static bool sameDim(InputAttr a, unsigned da, InputAttr b, unsigned db) {
   return a.getDims()[da] == b.getDims()[db];

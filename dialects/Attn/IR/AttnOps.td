@@ -3,12 +3,14 @@
 #define ATTN_OPS_TD
 
 include "dialects/Attn/IR/AttnAttrs.td"
+include "mlir/IR/OpAsmInterface.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
 
 def Attn_AttentionOp : Attn_Op<"attention",
-    [Symbol, IsolatedFromAbove]> {
+    [Symbol, IsolatedFromAbove,
+     DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames"]>]> {
   let summary = "one attention variant: o = weights(mask(score(scale * q.k))) v";
   let description = [{
     Carries everything a backend needs to generate one fused kernel. Inputs
@@ -46,7 +48,7 @@ def Attn_AttentionOp : Attn_Op<"attention",
   let regions = (region SizedRegion<1>:$scale, SizedRegion<1>:$score,
                         SizedRegion<1>:$mask);
   let assemblyFormat = [{
-    $sym_name $inputs `weights` $weights (`topk` $topk^)? (`lse` $lse^)?
+    $sym_name $inputs `weights` $weights (`(` $topk^ `)`)? (`lse` $lse^)?
     attr-dict-with-keyword `scale` $scale `score` $score `mask` $mask
   }];
   let hasVerifier = 1;
