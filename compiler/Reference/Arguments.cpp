@@ -1,6 +1,8 @@
 //===- Arguments.cpp - Binding host tensors to a spec ----------------------===//
 #include "compiler/Reference/Arguments.h"
 
+#include "compiler/Frontend/SpecSignature.h"
+
 #include <cmath>
 #include <cstring>
 
@@ -13,26 +15,15 @@ int64_t HostTensor::numElements() const {
   return n;
 }
 
-static std::string shapeString(const InputDecl &in) {
-  std::string s = "[";
-  for (size_t d = 0; d < in.dims.size(); ++d)
-    s += (d ? ", " : "") + in.dims[d].str();
-  return s + "]";
-}
-
 Expected<Binding> bindArguments(const AttentionSpec &spec, const ArgumentMap &args) {
   for (const auto &[name, tensor] : args)
     if (!spec.findInput(name)) {
       std::string names;
       for (const InputDecl &in : spec.inputs)
         names += (names.empty() ? "" : ", ") + in.name;
-      return Error{"unknown input '" + name + "'; kernel '" + spec.name +
-                   "' takes " + names};
+      return Error{"unknown input '" + name + "'; kernel '" + spec.name + "' takes " + names};
     }
-
-  Binding binding;
-  // Where each named dimension was bound first, for messages.
-  std::map<std::string, std::string> boundBy;
+  std::vector<std::vector<int64_t>> shapes;
   for (const InputDecl &in : spec.inputs) {
     auto it = args.find(in.name);
     if (it == args.end())
@@ -40,56 +31,24 @@ Expected<Binding> bindArguments(const AttentionSpec &spec, const ArgumentMap &ar
     const HostTensor &t = it->second;
     if (in.isScalar()) {
       if (!t.shape.empty() || t.data.size() != 1)
-        return Error{"input '" + in.name + "' is a scalar (" +
-                     elemTypeName(in.type) + "), but a tensor was given"};
+        return Error{"input '" + in.name + "' is a scalar (" + elemTypeName(in.type) +
+                     "), but a tensor was given"};
       if (in.type == ElemType::I32 &&
-          (t.data[0] != std::trunc(t.data[0]) || t.data[0] < INT32_MIN ||
-           t.data[0] > INT32_MAX))
-        return Error{"input '" + in.name + "' is i32, but " +
-                     std::to_string(t.data[0]) + " is not a 32-bit integer"};
-      continue;
-    }
-    if (t.shape.size() != in.dims.size())
-      return Error{"tensor '" + in.name + "' has rank " + std::to_string(t.shape.size()) +
-                   ", expected rank " + std::to_string(in.dims.size()) + " " +
-                   shapeString(in)};
-    if (static_cast<int64_t>(t.data.size()) != t.numElements())
+          (t.data[0] != std::trunc(t.data[0]) || t.data[0] < INT32_MIN || t.data[0] > INT32_MAX))
+        return Error{"input '" + in.name + "' is i32, but " + std::to_string(t.data[0]) +
+                     " is not a 32-bit integer"};
+    } else if (t.shape.size() == in.dims.size() &&
+               static_cast<int64_t>(t.data.size()) != t.numElements()) {
       return Error{"tensor '" + in.name + "' holds " + std::to_string(t.data.size()) +
                    " values, but its shape needs " + std::to_string(t.numElements())};
-    for (size_t d = 0; d < in.dims.size(); ++d) {
-      const Dim &dim = in.dims[d];
-      int64_t got = t.shape[d];
-      std::string where = "tensor '" + in.name + "' dimension " + std::to_string(d) +
-                          " (" + dim.str() + ")";
-      if (dim.isFixed) {
-        if (got != dim.size)
-          return Error{where + " must be " + std::to_string(dim.size) + ", got " +
-                       std::to_string(got)};
-        continue;
-      }
-      auto [bound, inserted] = binding.dims.emplace(dim.name, got);
-      if (inserted) {
-        boundBy[dim.name] = "'" + in.name + "' dimension " + std::to_string(d);
-      } else if (bound->second != got) {
-        return Error{where + " is " + std::to_string(got) + ", but " + dim.name +
-                     " = " + std::to_string(bound->second) + " from " +
-                     boundBy[dim.name]};
-      }
     }
+    shapes.push_back(t.shape);
   }
-  const HostTensor &q = args.at("q"), &k = args.at("k"), &v = args.at("v");
-  binding.batch = q.shape[0];
-  binding.qHeads = q.shape[1];
-  binding.kvHeads = k.shape[1];
-  binding.qLen = q.shape[2];
-  binding.kvLen = k.shape[2];
-  binding.headDim = q.shape[3];
-  binding.vDim = v.shape[3];
-  if (binding.kvHeads == 0 || binding.qHeads % binding.kvHeads != 0)
-    return Error{"tensor 'q' dimension 1 (heads) is " + std::to_string(binding.qHeads) +
-                 ", which is not a multiple of the " + std::to_string(binding.kvHeads) +
-                 " kv heads of tensor 'k' dimension 1"};
-  return binding;
+  std::string error;
+  std::optional<BoundDims> bound = bindShapes(signatureOf(spec), shapes, error);
+  if (!bound)
+    return Error{error};
+  return *bound;
 }
 
 double roundToElemType(double x, ElemType type) {

@@ -9,6 +9,7 @@
 #ifndef ATTN_REFERENCE_ARGUMENTS_H
 #define ATTN_REFERENCE_ARGUMENTS_H
 
+#include "attn/Signature.h"
 #include "compiler/Frontend/AST.h"
 #include "compiler/Support/Expected.h"
 
@@ -24,12 +25,8 @@ struct HostTensor {
 
 using ArgumentMap = std::map<std::string, HostTensor>;
 
-/// Sizes bound for one call.
-struct Binding {
-  std::map<std::string, int64_t> dims; // every named dimension
-  int64_t batch = 0, qHeads = 0, kvHeads = 0, qLen = 0, kvLen = 0;
-  int64_t headDim = 0, vDim = 0;
-};
+/// Sizes bound for one call (the runtime's binding rules and messages).
+using Binding = BoundDims;
 
 Expected<Binding> bindArguments(const AttentionSpec &spec, const ArgumentMap &args);
 

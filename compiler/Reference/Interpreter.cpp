@@ -42,7 +42,7 @@ double nanMax(double a, double b) { return std::isnan(a) || std::isnan(b) ? NAN 
 class Evaluator {
 public:
   Evaluator(const AttentionSpec &spec, const ArgumentMap &args, const Binding &binding)
-      : spec_(spec), binding_(binding) {
+      : binding_(binding) {
     for (const InputDecl &in : spec.inputs)
       tensors_.push_back(&args.at(in.name));
   }
@@ -81,7 +81,7 @@ private:
     case NameRef::Head: return intValue(h);
     case NameRef::QueryPos: return intValue(i);
     case NameRef::KeyPos: return intValue(j);
-    case NameRef::Dimension: return intValue(binding_.dims.at(e.name));
+    case NameRef::Dimension: return intValue(binding_.named.at(e.name));
     case NameRef::Scalar: {
       double v = tensors_[e.inputIndex]->data[0];
       return e.type == ValueType::Int ? intValue(static_cast<int64_t>(v)) : floatValue(v);
@@ -169,7 +169,6 @@ private:
     }
   }
 
-  const AttentionSpec &spec_;
   const Binding &binding_;
   std::vector<const HostTensor *> tensors_;
 };

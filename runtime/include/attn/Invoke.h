@@ -1,0 +1,45 @@
+//===- Invoke.h - Checking arguments and running a kernel -------*- C++ -*-===//
+#ifndef ATTN_RUNTIME_INVOKE_H
+#define ATTN_RUNTIME_INVOKE_H
+
+#include "attn/Signature.h"
+
+#include <string>
+#include <vector>
+
+namespace attn {
+
+/// A view of caller-owned memory: sizes and strides in elements (any layout,
+/// e.g. [B, L, H, D] seen as [B, H, L, D]). Empty strides mean row-major.
+struct TensorView {
+  void *data = nullptr;
+  attn_dtype dtype = ATTN_F32;
+  std::vector<int64_t> sizes;
+  std::vector<int64_t> strides;
+
+  int64_t numElements() const;
+  /// Row-major strides for `sizes`.
+  static std::vector<int64_t> contiguousStrides(const std::vector<int64_t> &sizes);
+};
+
+/// One input: a tensor, or the value of a scalar input.
+struct ArgValue {
+  TensorView tensor;
+  double scalar = 0;
+};
+
+struct InvokeOptions {
+  unsigned threads = 0; // 0: every core
+};
+
+/// Checks every argument against `sig` before touching any memory, then runs
+/// `fn` over all work items. `inputs` follows the signature's order; `lse` may
+/// be null. Returns an empty string on success, else a message naming the
+/// tensor and the dimension (or the input an out-of-range index read).
+std::string invokeKernel(const KernelSignature &sig, attn_kernel_fn fn,
+                         const std::vector<ArgValue> &inputs, const TensorView &o,
+                         const TensorView *lse, const InvokeOptions &options = {});
+
+} // namespace attn
+
+#endif // ATTN_RUNTIME_INVOKE_H

@@ -1,0 +1,123 @@
+//===- Signature.h - What a kernel takes, and how it is passed --*- C++ -*-===//
+//
+// A kernel's signature (its inputs with element types and fixed or named
+// dimensions, its weights and outputs, its schedule) and the layout of the
+// `params` array the generated code reads. The compiler and the runtime both
+// use this file, so the two sides cannot disagree. Pure C++.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_RUNTIME_SIGNATURE_H
+#define ATTN_RUNTIME_SIGNATURE_H
+
+#include "attn/attn_runtime.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace attn {
+
+const char *dtypeName(attn_dtype type);
+int64_t dtypeBytes(attn_dtype type);
+
+struct DimSig {
+  int64_t fixed = -1; // the size, or -1 when named
+  std::string name;   // the name when not fixed
+  std::string str() const { return fixed >= 0 ? std::to_string(fixed) : name; }
+};
+
+struct InputSig {
+  std::string name;
+  attn_dtype dtype = ATTN_F32;
+  std::vector<DimSig> dims; // empty for a scalar
+  bool isScalar() const { return dims.empty(); }
+};
+
+enum class Weights { Softmax = 0, Sigmoid = 1, TopK = 2, Argmax = 3 };
+
+/// Tile sizes and vector width: how the loops are cut, not what they compute.
+struct Schedule {
+  int64_t blockQ = 16;  // query rows per work item
+  int64_t blockK = 64;  // keys per block of the online softmax
+  int64_t vectorWidth = 8;
+};
+
+struct KernelSignature {
+  std::string name;
+  std::vector<InputSig> inputs; // q, k, v, then extra inputs in spec order
+  Weights weights = Weights::Softmax;
+  int64_t topk = 0;
+  bool returnLse = false;
+  Schedule schedule;
+
+  /// Distinct dimension names in order of first appearance.
+  std::vector<std::string> dimNames() const;
+  /// Positions in `inputs` of the extra tensors (not scalars), in order.
+  std::vector<int> extraTensors() const;
+  std::vector<int> scalars() const;
+};
+
+/// Sizes bound for one call.
+struct BoundDims {
+  std::map<std::string, int64_t> named;
+  int64_t batch = 0, qHeads = 0, kvHeads = 0, qLen = 0, kvLen = 0, headDim = 0, vDim = 0;
+};
+
+/// Checks the shapes of all inputs (in signature order; scalars have empty
+/// shapes) against the signature and binds every named dimension. On failure
+/// returns a message naming the tensor and the dimension.
+std::optional<BoundDims> bindShapes(const KernelSignature &sig,
+                                    const std::vector<std::vector<int64_t>> &shapes,
+                                    std::string &error);
+
+/// The `params` array: fixed slots first, then strides, named dims, scalars.
+///   [0..7)   B, Hq, Hkv, Lq, Lk, D, Dv
+///   strides  q(4) k(4) v(4) o(4) lse(3), then each extra tensor (its rank)
+///   dims     one per name of KernelSignature::dimNames()
+///   scalars  one per scalar input: i32 as int64, f32 as its bit pattern
+/// `ptrs` holds q, k, v, o, lse (null when not requested), then the extra
+/// tensors in order.
+class ParamLayout {
+public:
+  enum Fixed { Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, NumFixed };
+  enum Tensor { Q = 0, K = 1, V = 2, O = 3, Lse = 4, FirstExtra = 5 };
+
+  explicit ParamLayout(const KernelSignature &sig);
+  /// First stride slot of tensor `t` (a Tensor value, or FirstExtra + n).
+  int strides(int tensor) const { return strideBase_.at(tensor); }
+  int dim(const std::string &name) const { return dimSlot_.at(name); }
+  int scalar(int inputIndex) const { return scalarSlot_.at(inputIndex); }
+  /// The pointer slot of input `inputIndex` when it is an extra tensor.
+  int pointer(int inputIndex) const { return pointerSlot_.at(inputIndex); }
+  int numParams() const { return size_; }
+  int numPointers() const { return numPointers_; }
+
+private:
+  std::vector<int> strideBase_;
+  std::map<std::string, int> dimSlot_;
+  std::map<int, int> scalarSlot_, pointerSlot_;
+  int size_ = 0, numPointers_ = 0;
+};
+
+/// Bytes of scratch one worker needs, and where each part starts; the
+/// lowering computes the same offsets in IR.
+struct ScratchLayout {
+  int64_t scores = 0;   // f32[blockK]
+  int64_t acc = 0;      // f32[vDim]
+  int64_t topScores = 0; // f32[K]
+  int64_t topIndex = 0; // i64[K]
+  int64_t bytes = 0;
+  static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk);
+};
+
+/// Work items: (batch, query head, query tile) flattened.
+inline int64_t numWorkItems(const KernelSignature &sig, const BoundDims &d) {
+  int64_t tiles = (d.qLen + sig.schedule.blockQ - 1) / sig.schedule.blockQ;
+  return d.batch * d.qHeads * tiles;
+}
+
+} // namespace attn
+
+#endif // ATTN_RUNTIME_SIGNATURE_H

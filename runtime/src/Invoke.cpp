@@ -1,0 +1,278 @@
+//===- Invoke.cpp - Checking arguments and running a kernel ----------------===//
+#include "attn/Invoke.h"
+
+#include "attn/ThreadPool.h"
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+namespace attn {
+
+int64_t TensorView::numElements() const {
+  int64_t n = 1;
+  for (int64_t s : sizes)
+    n *= s;
+  return n;
+}
+
+std::vector<int64_t> TensorView::contiguousStrides(const std::vector<int64_t> &sizes) {
+  std::vector<int64_t> strides(sizes.size(), 1);
+  for (int d = static_cast<int>(sizes.size()) - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * std::max<int64_t>(1, sizes[d + 1]);
+  return strides;
+}
+
+namespace {
+
+/// A checked view: strides filled in, byte extent known.
+struct Checked {
+  TensorView view;
+  int64_t firstByte = 0, lastByte = -1; // [first, last] touched, empty when last < first
+};
+
+std::string checkView(const std::string &name, const TensorView &t, attn_dtype want,
+                      size_t rank, Checked &out) {
+  if (t.dtype != want)
+    return "tensor '" + name + "' is " + dtypeName(t.dtype) + ", expected " + dtypeName(want);
+  if (t.sizes.size() != rank)
+    return "tensor '" + name + "' has rank " + std::to_string(t.sizes.size()) +
+           ", expected rank " + std::to_string(rank);
+  out.view = t;
+  if (out.view.strides.empty())
+    out.view.strides = TensorView::contiguousStrides(t.sizes);
+  if (out.view.strides.size() != rank)
+    return "tensor '" + name + "' has " + std::to_string(t.strides.size()) + " strides for rank " +
+           std::to_string(rank);
+  __int128 last = 0;
+  bool empty = false;
+  for (size_t d = 0; d < rank; ++d) {
+    if (t.sizes[d] < 0)
+      return "tensor '" + name + "' dimension " + std::to_string(d) + " has negative size " +
+             std::to_string(t.sizes[d]);
+    if (out.view.strides[d] < 0)
+      return "tensor '" + name + "' dimension " + std::to_string(d) +
+             " has a negative stride; negative strides are not supported";
+    empty |= t.sizes[d] == 0;
+    last += static_cast<__int128>(std::max<int64_t>(0, t.sizes[d] - 1)) * out.view.strides[d];
+  }
+  if (empty)
+    return {};
+  if (!t.data)
+    return "tensor '" + name + "' has a null data pointer";
+  __int128 lastByte = (last + 1) * dtypeBytes(want) - 1;
+  if (lastByte > INT64_MAX / 2)
+    return "tensor '" + name + "' spans more memory than can be addressed";
+  out.firstByte = reinterpret_cast<intptr_t>(t.data);
+  out.lastByte = out.firstByte + static_cast<int64_t>(lastByte);
+  return {};
+}
+
+bool overlaps(const Checked &a, const Checked &b) {
+  return a.lastByte >= a.firstByte && b.lastByte >= b.firstByte && a.firstByte <= b.lastByte &&
+         b.firstByte <= a.lastByte;
+}
+
+/// A row-major copy of a view whose innermost stride is not 1 (the kernels
+/// vectorize along the head dim), or nothing when the view can be used as is.
+struct Packed {
+  std::unique_ptr<char[]> storage;
+  TensorView view;
+};
+
+template <typename Fn> void forEachIndex(const std::vector<int64_t> &sizes, Fn fn) {
+  std::vector<int64_t> idx(sizes.size(), 0);
+  for (int64_t s : sizes)
+    if (s == 0)
+      return;
+  while (true) {
+    fn(idx);
+    int d = static_cast<int>(sizes.size()) - 1;
+    while (d >= 0 && ++idx[d] == sizes[d])
+      idx[d--] = 0;
+    if (d < 0)
+      return;
+  }
+}
+
+int64_t offsetOf(const std::vector<int64_t> &idx, const std::vector<int64_t> &strides) {
+  int64_t off = 0;
+  for (size_t d = 0; d < idx.size(); ++d)
+    off += idx[d] * strides[d];
+  return off;
+}
+
+bool needsPacking(const TensorView &v) { return v.sizes.back() > 1 && v.strides.back() != 1; }
+
+Packed packed(const TensorView &v, bool copyIn) {
+  Packed p;
+  p.view = v;
+  p.view.strides = TensorView::contiguousStrides(v.sizes);
+  int64_t bytes = dtypeBytes(v.dtype);
+  p.storage.reset(new char[std::max<int64_t>(1, v.numElements() * bytes)]);
+  p.view.data = p.storage.get();
+  if (copyIn)
+    forEachIndex(v.sizes, [&](const std::vector<int64_t> &idx) {
+      std::memcpy(static_cast<char *>(p.view.data) + offsetOf(idx, p.view.strides) * bytes,
+                  static_cast<const char *>(v.data) + offsetOf(idx, v.strides) * bytes, bytes);
+    });
+  return p;
+}
+
+void unpack(const TensorView &from, const TensorView &to) {
+  int64_t bytes = dtypeBytes(to.dtype);
+  forEachIndex(to.sizes, [&](const std::vector<int64_t> &idx) {
+    std::memcpy(static_cast<char *>(to.data) + offsetOf(idx, to.strides) * bytes,
+                static_cast<const char *>(from.data) + offsetOf(idx, from.strides) * bytes, bytes);
+  });
+}
+
+int64_t scalarBits(const InputSig &in, double value) {
+  if (in.dtype == ATTN_I32)
+    return static_cast<int64_t>(value);
+  float f = static_cast<float>(value);
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  return bits;
+}
+
+} // namespace
+
+std::string invokeKernel(const KernelSignature &sig, attn_kernel_fn fn,
+                         const std::vector<ArgValue> &inputs, const TensorView &o,
+                         const TensorView *lse, const InvokeOptions &options) {
+  if (inputs.size() != sig.inputs.size())
+    return "kernel '" + sig.name + "' takes " + std::to_string(sig.inputs.size()) +
+           " inputs, got " + std::to_string(inputs.size());
+  // 1. Each input on its own: dtype, rank, strides, pointer, extent.
+  std::vector<Checked> checked(inputs.size());
+  std::vector<std::vector<int64_t>> shapes(inputs.size());
+  for (size_t n = 0; n < inputs.size(); ++n) {
+    const InputSig &in = sig.inputs[n];
+    if (in.isScalar()) {
+      double x = inputs[n].scalar;
+      if (in.dtype == ATTN_I32 && (x != std::trunc(x) || x < INT32_MIN || x > INT32_MAX))
+        return "input '" + in.name + "' is i32, but " + std::to_string(x) +
+               " is not a 32-bit integer";
+      continue;
+    }
+    if (std::string err = checkView(in.name, inputs[n].tensor, in.dtype, in.dims.size(), checked[n]);
+        !err.empty())
+      return err;
+    shapes[n] = inputs[n].tensor.sizes;
+  }
+  // 2. Sizes against the spec and against each other.
+  std::string error;
+  std::optional<BoundDims> dims = bindShapes(sig, shapes, error);
+  if (!dims)
+    return error;
+  // 3. Outputs: shape, type, and no overlap with any input.
+  Checked oc, lc;
+  if (std::string err = checkView("o", o, sig.inputs[0].dtype, 4, oc); !err.empty())
+    return err;
+  std::vector<int64_t> oShape = {dims->batch, dims->qHeads, dims->qLen, dims->vDim};
+  for (int d = 0; d < 4; ++d)
+    if (o.sizes[d] != oShape[d])
+      return "tensor 'o' dimension " + std::to_string(d) + " must be " + std::to_string(oShape[d]) +
+             ", got " + std::to_string(o.sizes[d]);
+  if (lse && !sig.returnLse)
+    return "kernel '" + sig.name + "' has no lse output; declare 'outputs: o, lse' to get it";
+  if (lse) {
+    if (std::string err = checkView("lse", *lse, ATTN_F32, 3, lc); !err.empty())
+      return err;
+    for (int d = 0; d < 3; ++d)
+      if (lse->sizes[d] != oShape[d])
+        return "tensor 'lse' dimension " + std::to_string(d) + " must be " +
+               std::to_string(oShape[d]) + ", got " + std::to_string(lse->sizes[d]);
+    if (overlaps(oc, lc))
+      return "outputs 'o' and 'lse' overlap";
+  }
+  for (size_t n = 0; n < inputs.size(); ++n) {
+    if (sig.inputs[n].isScalar())
+      continue;
+    if (overlaps(oc, checked[n]))
+      return "output 'o' overlaps input '" + sig.inputs[n].name + "'";
+    if (lse && overlaps(lc, checked[n]))
+      return "output 'lse' overlaps input '" + sig.inputs[n].name + "'";
+  }
+  int64_t items = numWorkItems(sig, *dims);
+  if (items == 0 || oc.view.numElements() == 0)
+    return {};
+
+  // 4. q, k, v, o with a non-unit innermost stride go through row-major copies.
+  std::vector<Packed> packs;
+  TensorView qkv[3], out = oc.view;
+  for (int n = 0; n < 3; ++n) {
+    qkv[n] = checked[n].view;
+    if (needsPacking(qkv[n])) {
+      packs.push_back(packed(qkv[n], true));
+      qkv[n] = packs.back().view;
+    }
+  }
+  bool packOut = needsPacking(out);
+  Packed outPack;
+  if (packOut) {
+    outPack = packed(out, false);
+    out = outPack.view;
+  }
+
+  // 5. The kernel's arguments.
+  ParamLayout layout(sig);
+  std::vector<int64_t> params(layout.numParams(), 0);
+  std::vector<void *> ptrs(layout.numPointers(), nullptr);
+  int64_t fixed[] = {dims->batch, dims->qHeads, dims->kvHeads, dims->qLen,
+                     dims->kvLen, dims->headDim, dims->vDim};
+  std::copy(std::begin(fixed), std::end(fixed), params.begin());
+  auto setStrides = [&](int tensor, const TensorView &v) {
+    std::copy(v.strides.begin(), v.strides.end(), params.begin() + layout.strides(tensor));
+  };
+  for (int n = 0; n < 3; ++n) {
+    ptrs[n] = qkv[n].data;
+    setStrides(n, qkv[n]);
+  }
+  ptrs[ParamLayout::O] = out.data;
+  setStrides(ParamLayout::O, out);
+  if (lse) {
+    ptrs[ParamLayout::Lse] = lc.view.data;
+    setStrides(ParamLayout::Lse, lc.view);
+  }
+  int extra = 0;
+  for (int n : sig.extraTensors()) {
+    ptrs[layout.pointer(n)] = checked[n].view.data;
+    setStrides(ParamLayout::FirstExtra + extra++, checked[n].view);
+  }
+  for (const auto &[name, size] : dims->named)
+    params[layout.dim(name)] = size;
+  for (int n : sig.scalars())
+    params[layout.scalar(n)] = scalarBits(sig.inputs[n], inputs[n].scalar);
+
+  // 6. Run: each worker has its own scratch; the first error wins.
+  ThreadPool &pool = ThreadPool::global();
+  ScratchLayout scratch = ScratchLayout::compute(sig.schedule, dims->vDim, sig.topk);
+  std::vector<std::unique_ptr<char[]>> scratchBufs(pool.size());
+  std::vector<void *> scratchPtrs(pool.size());
+  std::vector<int64_t> status(pool.size(), ATTN_STATUS_OK);
+  for (size_t w = 0; w < scratchBufs.size(); ++w) {
+    scratchBufs[w].reset(new char[scratch.bytes + 64]);
+    uintptr_t p = reinterpret_cast<uintptr_t>(scratchBufs[w].get());
+    scratchPtrs[w] = reinterpret_cast<void *>((p + 63) / 64 * 64); // cache-line aligned
+  }
+  pool.parallelFor(items, 1, options.threads, [&](int64_t begin, int64_t end, unsigned worker) {
+    fn(ptrs.data(), params.data(), begin, end, scratchPtrs[worker], &status[worker]);
+  });
+  for (int64_t s : status)
+    if (s != ATTN_STATUS_OK) {
+      int64_t input = s - ATTN_STATUS_OUT_OF_RANGE_BASE;
+      std::string name = input >= 0 && input < static_cast<int64_t>(sig.inputs.size())
+                             ? sig.inputs[input].name
+                             : "?";
+      return "an index read from data is out of range for tensor '" + name +
+             "'; no output was written past its bounds, but o is not valid";
+    }
+  if (packOut)
+    unpack(out, oc.view);
+  return {};
+}
+
+} // namespace attn

@@ -1,0 +1,144 @@
+//===- Signature.cpp - Binding shapes, and the params layout ---------------===//
+#include "attn/Signature.h"
+
+#include <algorithm>
+#include <set>
+
+namespace attn {
+
+const char *dtypeName(attn_dtype type) {
+  switch (type) {
+  case ATTN_F32: return "f32";
+  case ATTN_BF16: return "bf16";
+  case ATTN_F16: return "f16";
+  case ATTN_I32: return "i32";
+  }
+  return "?";
+}
+
+int64_t dtypeBytes(attn_dtype type) {
+  return type == ATTN_BF16 || type == ATTN_F16 ? 2 : 4;
+}
+
+std::vector<std::string> KernelSignature::dimNames() const {
+  std::vector<std::string> names;
+  for (const InputSig &in : inputs)
+    for (const DimSig &d : in.dims)
+      if (d.fixed < 0 && std::find(names.begin(), names.end(), d.name) == names.end())
+        names.push_back(d.name);
+  return names;
+}
+
+std::vector<int> KernelSignature::extraTensors() const {
+  std::vector<int> out;
+  for (int n = 3; n < static_cast<int>(inputs.size()); ++n)
+    if (!inputs[n].isScalar())
+      out.push_back(n);
+  return out;
+}
+
+std::vector<int> KernelSignature::scalars() const {
+  std::vector<int> out;
+  for (int n = 3; n < static_cast<int>(inputs.size()); ++n)
+    if (inputs[n].isScalar())
+      out.push_back(n);
+  return out;
+}
+
+static std::string shapeString(const InputSig &in) {
+  std::string s = "[";
+  for (size_t d = 0; d < in.dims.size(); ++d)
+    s += (d ? ", " : "") + in.dims[d].str();
+  return s + "]";
+}
+
+std::optional<BoundDims> bindShapes(const KernelSignature &sig,
+                                    const std::vector<std::vector<int64_t>> &shapes,
+                                    std::string &error) {
+  BoundDims bound;
+  std::map<std::string, std::string> boundBy;
+  for (size_t n = 0; n < sig.inputs.size(); ++n) {
+    const InputSig &in = sig.inputs[n];
+    const std::vector<int64_t> &shape = shapes.at(n);
+    if (in.isScalar())
+      continue;
+    if (shape.size() != in.dims.size()) {
+      error = "tensor '" + in.name + "' has rank " + std::to_string(shape.size()) +
+              ", expected rank " + std::to_string(in.dims.size()) + " " + shapeString(in);
+      return std::nullopt;
+    }
+    for (size_t d = 0; d < in.dims.size(); ++d) {
+      const DimSig &dim = in.dims[d];
+      int64_t got = shape[d];
+      std::string where = "tensor '" + in.name + "' dimension " + std::to_string(d) + " (" +
+                          dim.str() + ")";
+      if (got < 0) {
+        error = where + " has negative size " + std::to_string(got);
+        return std::nullopt;
+      }
+      if (dim.fixed >= 0) {
+        if (got != dim.fixed) {
+          error = where + " must be " + std::to_string(dim.fixed) + ", got " + std::to_string(got);
+          return std::nullopt;
+        }
+        continue;
+      }
+      auto [it, inserted] = bound.named.emplace(dim.name, got);
+      if (inserted) {
+        boundBy[dim.name] = "'" + in.name + "' dimension " + std::to_string(d);
+      } else if (it->second != got) {
+        error = where + " is " + std::to_string(got) + ", but " + dim.name + " = " +
+                std::to_string(it->second) + " from " + boundBy[dim.name];
+        return std::nullopt;
+      }
+    }
+  }
+  const auto &q = shapes[0], &k = shapes[1], &v = shapes[2];
+  bound.batch = q[0];
+  bound.qHeads = q[1];
+  bound.kvHeads = k[1];
+  bound.qLen = q[2];
+  bound.kvLen = k[2];
+  bound.headDim = q[3];
+  bound.vDim = v[3];
+  if (bound.kvHeads == 0 || bound.qHeads % bound.kvHeads != 0) {
+    error = "tensor 'q' dimension 1 (heads) is " + std::to_string(bound.qHeads) +
+            ", which is not a multiple of the " + std::to_string(bound.kvHeads) +
+            " kv heads of tensor 'k' dimension 1";
+    return std::nullopt;
+  }
+  return bound;
+}
+
+ParamLayout::ParamLayout(const KernelSignature &sig) {
+  int next = NumFixed;
+  for (int rank : {4, 4, 4, 4, 3}) {
+    strideBase_.push_back(next);
+    next += rank;
+  }
+  int pointer = FirstExtra;
+  for (int n : sig.extraTensors()) {
+    strideBase_.push_back(next);
+    next += static_cast<int>(sig.inputs[n].dims.size());
+    pointerSlot_[n] = pointer++;
+  }
+  for (const std::string &name : sig.dimNames())
+    dimSlot_[name] = next++;
+  for (int n : sig.scalars())
+    scalarSlot_[n] = next++;
+  size_ = next;
+  numPointers_ = pointer;
+}
+
+ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t topk) {
+  auto align = [](int64_t x) { return (x + 63) / 64 * 64; };
+  ScratchLayout l;
+  l.scores = 0;
+  l.acc = align(4 * s.blockK);
+  l.topScores = align(l.acc + 4 * vDim);
+  l.topIndex = align(l.topScores + 4 * topk);
+  l.bytes = align(l.topIndex + 8 * topk);
+  return l;
+}
+
+} // namespace attn
