@@ -322,4 +322,15 @@ mlir::OwningOpRef<mlir::ModuleOp> buildAttnModule(mlir::MLIRContext &context,
   return m;
 }
 
+mlir::OwningOpRef<mlir::ModuleOp> buildAttnModule(mlir::MLIRContext &context,
+                                                  const AttentionSpec &spec,
+                                                  const std::string &fileName) {
+  registerAttnDialects(context);
+  mlir::OpBuilder b(&context);
+  auto m = mlir::ModuleOp::create(mlir::FileLineColLoc::get(&context, fileName, 1, 1));
+  b.setInsertionPointToEnd(m.getBody());
+  buildKernel(b, spec, fileName);
+  return m;
+}
+
 } // namespace attn

@@ -16,6 +16,11 @@ mlir::OwningOpRef<mlir::ModuleOp> buildAttnModule(mlir::MLIRContext &context,
                                                   const SpecModule &module,
                                                   const std::string &fileName);
 
+/// The same for one kernel.
+mlir::OwningOpRef<mlir::ModuleOp> buildAttnModule(mlir::MLIRContext &context,
+                                                  const AttentionSpec &spec,
+                                                  const std::string &fileName);
+
 /// Registers the dialects the attn IR uses (attn, arith, math, func).
 void registerAttnDialects(mlir::MLIRContext &context);
 

@@ -1,6 +1,7 @@
 //===- Arguments.cpp - Binding host tensors to a spec ----------------------===//
 #include "compiler/Reference/Arguments.h"
 
+#include "attn/Half.h"
 #include "compiler/Frontend/SpecSignature.h"
 
 #include <cmath>
@@ -57,17 +58,8 @@ double roundToElemType(double x, ElemType type) {
     return static_cast<float>(x);
   case ElemType::F16:
     return static_cast<double>(static_cast<_Float16>(x));
-  case ElemType::BF16: {
-    float f = static_cast<float>(x);
-    if (std::isnan(f))
-      return f;
-    uint32_t bits;
-    std::memcpy(&bits, &f, 4);
-    bits += 0x7fff + ((bits >> 16) & 1); // round to nearest even
-    bits &= 0xffff0000u;
-    std::memcpy(&f, &bits, 4);
-    return f;
-  }
+  case ElemType::BF16:
+    return bf16ToFloat(floatToBF16(static_cast<float>(x)));
   case ElemType::I32:
     return x;
   }

@@ -2,6 +2,7 @@
 #include "compiler/tools/attnc/Commands.h"
 
 #include "compiler/Frontend/ASTToAttn.h"
+#include "compiler/Target/KernelObject.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -57,13 +58,11 @@ static bool narrowToKernel(const Options &opts, SpecModule &module) {
 }
 
 int runEmit(const Options &opts, CheckedSpec &spec) {
+  static const std::pair<const char *, Stage> kStages[] = {
+      {"attn", Stage::Attn},       {"lowered", Stage::Lowered}, {"llvm-dialect", Stage::LLVMDialect},
+      {"llvm", Stage::LLVMIR},     {"asm", Stage::Asm}};
   if (opts.stage.empty()) {
-    std::cerr << "attnc: error: emit needs --stage ast|attn\n";
-    return 1;
-  }
-  if (opts.stage != "ast" && opts.stage != "attn") {
-    std::cerr << "attnc: error: unknown stage '" << opts.stage
-              << "'; this build provides ast and attn\n";
+    std::cerr << "attnc: error: emit needs --stage ast|attn|lowered|llvm-dialect|llvm|asm\n";
     return 1;
   }
   if (!narrowToKernel(opts, spec.module))
@@ -72,23 +71,41 @@ int runEmit(const Options &opts, CheckedSpec &spec) {
     std::cout << dumpAST(spec.module);
     return 0;
   }
-  mlir::MLIRContext context;
-  mlir::OwningOpRef<mlir::ModuleOp> module = buildAttnModule(context, spec.module, opts.file);
-  if (mlir::failed(mlir::verify(*module))) {
-    std::cerr << "attnc: internal error: the attn IR built from " << opts.file
-              << " does not verify\n";
+  auto stage = std::find_if(std::begin(kStages), std::end(kStages),
+                            [&](const auto &s) { return opts.stage == s.first; });
+  if (stage == std::end(kStages)) {
+    std::cerr << "attnc: error: unknown stage '" << opts.stage
+              << "'; expected ast, attn, lowered, llvm-dialect, llvm or asm\n";
     return 1;
   }
-  // Fold what the spec leaves constant (1 / sqrt(256), `true && ...`).
-  mlir::PassManager pm(&context);
-  pm.addPass(mlir::createCanonicalizerPass());
-  pm.addPass(mlir::createCSEPass());
-  if (mlir::failed(pm.run(*module))) {
-    std::cerr << "attnc: internal error: canonicalization failed\n";
-    return 1;
+  if (stage->second == Stage::Attn) {
+    mlir::MLIRContext context;
+    mlir::OwningOpRef<mlir::ModuleOp> module = buildAttnModule(context, spec.module, opts.file);
+    if (mlir::failed(mlir::verify(*module))) {
+      std::cerr << "attnc: internal error: the attn IR built from " << opts.file
+                << " does not verify\n";
+      return 1;
+    }
+    // Fold what the spec leaves constant (1 / sqrt(256), `true && ...`).
+    mlir::PassManager pm(&context);
+    pm.addPass(mlir::createCanonicalizerPass());
+    pm.addPass(mlir::createCSEPass());
+    if (mlir::failed(pm.run(*module))) {
+      std::cerr << "attnc: internal error: canonicalization failed\n";
+      return 1;
+    }
+    module->print(llvm::outs());
+    llvm::outs() << "\n";
+    return 0;
   }
-  module->print(llvm::outs());
-  llvm::outs() << "\n";
+  for (const AttentionSpec &k : spec.module.kernels) {
+    Expected<StageOutput> out = compileKernel(k, opts.file, opts.target, Schedule{16, 64, 0}, stage->second);
+    if (!out) {
+      std::cerr << "attnc: error: " << out.error() << "\n";
+      return 1;
+    }
+    std::cout << out->text;
+  }
   return 0;
 }
 

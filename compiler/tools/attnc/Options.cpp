@@ -8,10 +8,12 @@ namespace attn {
 const char *usage() {
   return "usage:\n"
          "  attnc check FILE\n"
-         "  attnc emit FILE [--kernel NAME] --stage ast|attn\n"
+         "  attnc emit FILE [--kernel NAME] --stage ast|attn|lowered|llvm-dialect|llvm|asm\n"
+         "            [--target host|x86-64-avx2|x86-64-avx512]\n"
          "  attnc run FILE [--kernel NAME] --input q=q.npy --input k=k.npy --input v=v.npy\n"
          "            [--input NAME=FILE.npy|NUMBER ...] --output o.npy [--lse lse.npy]\n"
-         "            [--backend reference] [--threads N]\n";
+         "            [--backend mlir|reference] [--threads N] [--target T]\n"
+         "            [--cache-dir DIR] [--no-cache]\n";
 }
 
 Expected<Options> parseOptions(int argc, char **argv) {
@@ -39,14 +41,21 @@ Expected<Options> parseOptions(int argc, char **argv) {
         return Error{"option '" + flag + "' needs a value"};
       return args[++n];
     };
-    if (flag == "--kernel" || flag == "--stage" || flag == "--backend" ||
-        flag == "--output" || flag == "--lse" || flag == "--threads" || flag == "-o") {
+    if (a == "--no-cache") {
+      opts.noCache = true;
+      continue;
+    }
+    if (flag == "--kernel" || flag == "--stage" || flag == "--backend" || flag == "--target" ||
+        flag == "--cache-dir" || flag == "--output" || flag == "--lse" || flag == "--threads" ||
+        flag == "-o") {
       Expected<std::string> v = take();
       if (!v)
         return v.takeError();
       if (flag == "--kernel") opts.kernel = *v;
       else if (flag == "--stage") opts.stage = *v;
       else if (flag == "--backend") opts.backend = *v;
+      else if (flag == "--target") opts.target = *v;
+      else if (flag == "--cache-dir") opts.cacheDir = *v;
       else if (flag == "--output" || flag == "-o") opts.output = *v;
       else if (flag == "--lse") opts.lseOutput = *v;
       else {

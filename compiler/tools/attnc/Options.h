@@ -15,7 +15,10 @@ struct Options {
   std::string file;
   std::string kernel;
   std::string stage;
-  std::string backend = "reference";
+  std::string backend = "mlir";
+  std::string target = "host";
+  std::string cacheDir;
+  bool noCache = false;
   std::vector<std::pair<std::string, std::string>> inputs; // name, path or number
   std::string output;
   std::string lseOutput;

@@ -1,0 +1,399 @@
+//===- AttnToCPU.cpp - attn.attention to a CPU loop nest -------------------===//
+//
+// Per work item (batch b, query head h, a tile of query rows) and per query
+// row i, with kv head hk = h / (Hq / Hkv):
+//
+//   softmax  for each block of keys: scores into scratch (masked: -inf),
+//            block max; rescale acc and l by exp(m - m'); then
+//            acc += exp(s - m') * v[j] for the keys that take part.
+//   sigmoid  acc += sigmoid(s) * v[j].
+//   topk(K)  a sorted top-K buffer in scratch, then softmax over it.
+//   argmax   the best (score, j), lowest j on ties; o = v[j].
+//
+// A key takes part when its mask holds and its score is not -inf; a NaN score
+// makes the row NaN. These are exactly the rules of the reference.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Conversion/AttnToCPU/AttnToCPU.h"
+
+#include "compiler/Conversion/AttnToCPU/KernelEmitter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <limits>
+
+using namespace mlir;
+namespace ad = ::mlir::attn;
+
+namespace attn {
+namespace {
+
+const float kInf = std::numeric_limits<float>::infinity();
+
+class RowEmitter {
+public:
+  RowEmitter(KernelEmitter &k) : k(k), b(k.b), loc(k.loc) {}
+
+  void emitItems() {
+    Value nTiles = b.create<arith::CeilDivSIOp>(loc, k.qLen, k.i64c(k.sig.schedule.blockQ));
+    b.create<scf::ForOp>(loc, k.idx(k.begin), k.idx(k.end), k.idx(k.i64c(1)), ValueRange{},
+                         [&](OpBuilder &, Location, Value itemIdx, ValueRange) {
+                           Value item = k.i64(itemIdx);
+                           Value tile = b.create<arith::RemSIOp>(loc, item, nTiles);
+                           Value bh = b.create<arith::DivSIOp>(loc, item, nTiles);
+                           h = b.create<arith::RemSIOp>(loc, bh, k.qHeads);
+                           bIdx = b.create<arith::DivSIOp>(loc, bh, k.qHeads);
+                           hk = b.create<arith::DivSIOp>(loc, h, k.group);
+                           Value i0 = k.mul(tile, k.i64c(k.sig.schedule.blockQ));
+                           Value i1 = b.create<arith::MinSIOp>(
+                               loc, k.add(i0, k.i64c(k.sig.schedule.blockQ)), k.qLen);
+                           b.create<scf::ForOp>(loc, k.idx(i0), k.idx(i1), k.idx(k.i64c(1)),
+                                                ValueRange{},
+                                                [&](OpBuilder &, Location, Value row, ValueRange) {
+                                                  emitRow(k.i64(row));
+                                                  b.create<scf::YieldOp>(loc);
+                                                });
+                           b.create<scf::YieldOp>(loc);
+                         });
+  }
+
+private:
+  // Scratch: scores, accumulator, top-K buffers (ScratchLayout).
+  Value scratchAt(Value byteOffset) { return k.gep(k.scratch, byteOffset, b.getI8Type()); }
+  Value align64(Value x) {
+    Value c63 = k.i64c(63), c64 = k.i64c(64);
+    return k.mul(b.create<arith::DivSIOp>(loc, k.add(x, c63), c64), c64);
+  }
+
+  Value cmpf(arith::CmpFPredicate p, Value x, Value y) { return b.create<arith::CmpFOp>(loc, p, x, y); }
+  Value select(Value c, Value x, Value y) { return b.create<arith::SelectOp>(loc, c, x, y); }
+  Value splat(Value scalar) { return b.create<vector::SplatOp>(loc, k.vecType(), scalar); }
+
+  /// The score of key j for the current row, -inf where masked.
+  Value score(Value j) {
+    Value keep = k.inlineRegion(k.op.getMask(), {bIdx, h, i, j});
+    auto ifOp = b.create<scf::IfOp>(
+        loc, keep,
+        [&](OpBuilder &, Location) {
+          Value kOff = k.add(kBase, k.mul(j, k.kStr[2]));
+          Value dot = k.vectorReduceLoop(k.headDim, [&](Value d, Value acc, bool vec) -> Value {
+            if (vec)
+              return b.create<vector::FMAOp>(loc, k.loadVecF32(k.qPtr, k.add(qOff, d), k.qType),
+                                             k.loadVecF32(k.kPtr, k.add(kOff, d), k.kType), acc);
+            return b.create<math::FmaOp>(loc, k.loadF32(k.qPtr, k.add(qOff, d), k.qType),
+                                         k.loadF32(k.kPtr, k.add(kOff, d), k.kType), acc);
+          });
+          Value s = b.create<arith::MulFOp>(loc, dot, k.scale);
+          b.create<scf::YieldOp>(loc, k.inlineRegion(k.op.getScore(), {s, bIdx, h, i, j}));
+        },
+        [&](OpBuilder &, Location) { b.create<scf::YieldOp>(loc, k.f32c(-kInf)); });
+    return ifOp.getResult(0);
+  }
+
+  Value takesPart(Value s) { return cmpf(arith::CmpFPredicate::UNE, s, k.f32c(-kInf)); }
+  Value isNaN(Value s) { return cmpf(arith::CmpFPredicate::UNO, s, s); }
+
+  // The accumulator row acc[0, Dv) in scratch.
+  void accFill(float value) {
+    k.vectorLoop(k.vDim, [&](Value d, bool vec) {
+      if (vec)
+        k.storeVecF32(splat(k.f32c(value)), acc, d, k.f32);
+      else
+        k.storeF32(k.f32c(value), acc, d, k.f32);
+    });
+  }
+  void accScale(Value c) {
+    k.vectorLoop(k.vDim, [&](Value d, bool vec) {
+      if (vec)
+        k.storeVecF32(b.create<arith::MulFOp>(loc, k.loadVecF32(acc, d, k.f32), splat(c)), acc, d, k.f32);
+      else
+        k.storeF32(b.create<arith::MulFOp>(loc, k.loadF32(acc, d, k.f32), c), acc, d, k.f32);
+    });
+  }
+  /// acc += p * v[j]
+  void accAdd(Value p, Value j) {
+    Value vOff = k.add(vBase, k.mul(j, k.vStr[2]));
+    k.vectorLoop(k.vDim, [&](Value d, bool vec) {
+      if (vec)
+        k.storeVecF32(b.create<vector::FMAOp>(loc, splat(p), k.loadVecF32(k.vPtr, k.add(vOff, d), k.vType),
+                                              k.loadVecF32(acc, d, k.f32)),
+                      acc, d, k.f32);
+      else
+        k.storeF32(b.create<math::FmaOp>(loc, p, k.loadF32(k.vPtr, k.add(vOff, d), k.vType),
+                                         k.loadF32(acc, d, k.f32)),
+                   acc, d, k.f32);
+    });
+  }
+  /// o[row] = empty ? 0 : acc * factor
+  void storeO(Value factor, Value empty) {
+    k.vectorLoop(k.vDim, [&](Value d, bool vec) {
+      if (vec) {
+        Value x = b.create<arith::MulFOp>(loc, k.loadVecF32(acc, d, k.f32), splat(factor));
+        x = select(empty, splat(k.f32c(0)), x);
+        k.storeVecF32(x, k.oPtr, k.add(oOff, d), k.qType);
+      } else {
+        Value x = b.create<arith::MulFOp>(loc, k.loadF32(acc, d, k.f32), factor);
+        k.storeF32(select(empty, k.f32c(0), x), k.oPtr, k.add(oOff, d), k.qType);
+      }
+    });
+  }
+  void storeLse(Value value) {
+    if (!k.sig.returnLse)
+      return;
+    Value null = b.create<LLVM::ZeroOp>(loc, k.ptrType);
+    Value present = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, k.lsePtr, null);
+    b.create<scf::IfOp>(loc, present, [&](OpBuilder &, Location) {
+      Value off = k.add(k.add(k.mul(bIdx, k.lseStr[0]), k.mul(h, k.lseStr[1])), k.mul(i, k.lseStr[2]));
+      k.storeF32(value, k.lsePtr, off, k.f32);
+      b.create<scf::YieldOp>(loc);
+    });
+  }
+
+  void emitRow(Value row) {
+    i = row;
+    qOff = k.add(k.add(k.mul(bIdx, k.qStr[0]), k.mul(h, k.qStr[1])), k.mul(i, k.qStr[2]));
+    kBase = k.add(k.mul(bIdx, k.kStr[0]), k.mul(hk, k.kStr[1]));
+    vBase = k.add(k.mul(bIdx, k.vStr[0]), k.mul(hk, k.vStr[1]));
+    oOff = k.add(k.add(k.mul(bIdx, k.oStr[0]), k.mul(h, k.oStr[1])), k.mul(i, k.oStr[2]));
+    ScratchLayout fixed = ScratchLayout::compute(k.sig.schedule, 0, 0);
+    scores = scratchAt(k.i64c(fixed.scores));
+    acc = scratchAt(k.i64c(fixed.acc));
+    Value topOff = align64(k.add(k.i64c(fixed.acc), k.mul(k.vDim, k.i64c(4))));
+    topScores = scratchAt(topOff);
+    topIndex = scratchAt(align64(k.add(topOff, k.i64c(4 * k.sig.topk))));
+    switch (k.sig.weights) {
+    case Weights::Softmax: return emitSoftmaxRow();
+    case Weights::Sigmoid: return emitSigmoidRow();
+    case Weights::TopK: return emitTopKRow();
+    case Weights::Argmax: return emitArgmaxRow();
+    }
+  }
+
+  Value forKeys(Value from, Value to, ValueRange inits,
+                const std::function<SmallVector<Value>(Value, ValueRange)> &body) {
+    auto loop = b.create<scf::ForOp>(loc, k.idx(from), k.idx(to), k.idx(k.i64c(1)), inits,
+                                     [&](OpBuilder &, Location, Value j, ValueRange it) {
+                                       b.create<scf::YieldOp>(loc, body(k.i64(j), it));
+                                     });
+    return inits.empty() ? Value() : loop.getResult(0);
+  }
+  SmallVector<Value> forKeysAll(Value from, Value to, ValueRange inits,
+                                const std::function<SmallVector<Value>(Value, ValueRange)> &body) {
+    auto loop = b.create<scf::ForOp>(loc, k.idx(from), k.idx(to), k.idx(k.i64c(1)), inits,
+                                     [&](OpBuilder &, Location, Value j, ValueRange it) {
+                                       b.create<scf::YieldOp>(loc, body(k.i64(j), it));
+                                     });
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  void emitSoftmaxRow() {
+    accFill(0);
+    int64_t blockK = k.sig.schedule.blockK;
+    Value blockKc = k.i64c(blockK);
+    auto blocks = b.create<scf::ForOp>(
+        loc, k.idx(k.i64c(0)), k.idx(k.kvLen), k.idx(blockKc), ValueRange{k.f32c(-kInf), k.f32c(0)},
+        [&](OpBuilder &, Location, Value j0Idx, ValueRange ml) {
+          Value j0 = k.i64(j0Idx);
+          Value n = b.create<arith::MinSIOp>(loc, blockKc, b.create<arith::SubIOp>(loc, k.kvLen, j0));
+          // Pass 1: the block's scores and their max.
+          Value blockMax = forKeys(k.i64c(0), n, {k.f32c(-kInf)}, [&](Value jj, ValueRange it) {
+            Value s = score(k.add(j0, jj));
+            k.storeF32(s, scores, jj, k.f32);
+            return SmallVector<Value>{b.create<arith::MaximumFOp>(loc, it[0], s)};
+          });
+          Value m = ml[0], l = ml[1];
+          Value mNew = b.create<arith::MaximumFOp>(loc, m, blockMax);
+          Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, k.f32c(-kInf)), k.f32c(0), mNew);
+          Value corr = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, m, mSafe));
+          accScale(corr);
+          // Pass 2: accumulate the keys that take part.
+          Value lNew = forKeys(k.i64c(0), n, {b.create<arith::MulFOp>(loc, l, corr)}, [&](Value jj, ValueRange it) {
+            Value s = k.loadF32(scores, jj, k.f32);
+            auto ifOp = b.create<scf::IfOp>(
+                loc, takesPart(s),
+                [&](OpBuilder &, Location) {
+                  Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, s, mSafe));
+                  accAdd(p, k.add(j0, jj));
+                  b.create<scf::YieldOp>(loc, ValueRange{b.create<arith::AddFOp>(loc, it[0], p)});
+                },
+                [&](OpBuilder &, Location) { b.create<scf::YieldOp>(loc, it[0]); });
+            return SmallVector<Value>{ifOp.getResult(0)};
+          });
+          b.create<scf::YieldOp>(loc, ValueRange{mNew, lNew});
+        });
+    Value m = blocks.getResult(0), l = blocks.getResult(1);
+    Value empty = cmpf(arith::CmpFPredicate::OEQ, l, k.f32c(0));
+    storeO(b.create<arith::DivFOp>(loc, k.f32c(1), l), empty);
+    Value lse = b.create<arith::AddFOp>(loc, m, b.create<math::LogOp>(loc, l));
+    storeLse(select(empty, k.f32c(-kInf), lse));
+  }
+
+  void emitSigmoidRow() {
+    accFill(0);
+    forKeys(k.i64c(0), k.kvLen, {}, [&](Value j, ValueRange) {
+      Value s = score(j);
+      b.create<scf::IfOp>(loc, takesPart(s), [&](OpBuilder &, Location) {
+        Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, s));
+        Value p = b.create<arith::DivFOp>(loc, k.f32c(1), b.create<arith::AddFOp>(loc, k.f32c(1), e));
+        accAdd(p, j);
+        b.create<scf::YieldOp>(loc);
+      });
+      return SmallVector<Value>{};
+    });
+    Value no = b.create<arith::ConstantOp>(loc, b.getBoolAttr(false));
+    storeO(k.f32c(1), no);
+  }
+
+  void emitArgmaxRow() {
+    Value no = b.create<arith::ConstantOp>(loc, b.getBoolAttr(false));
+    SmallVector<Value> r = forKeysAll(k.i64c(0), k.kvLen, {k.f32c(-kInf), k.i64c(-1), no},
+                                      [&](Value j, ValueRange it) {
+                                        Value s = score(j);
+                                        Value better = cmpf(arith::CmpFPredicate::OGT, s, it[0]);
+                                        return SmallVector<Value>{
+                                            select(better, s, it[0]), select(better, j, it[1]),
+                                            b.create<arith::OrIOp>(loc, it[2], isNaN(s))};
+                                      });
+    Value best = r[1], sawNaN = r[2];
+    Value none = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, best, k.i64c(0));
+    Value vOff = k.add(vBase, k.mul(select(none, k.i64c(0), best), k.vStr[2]));
+    Value nan = k.f32c(std::numeric_limits<float>::quiet_NaN());
+    k.vectorLoop(k.vDim, [&](Value d, bool vec) {
+      Value x = vec ? k.loadVecF32(k.vPtr, k.add(vOff, d), k.vType) : k.loadF32(k.vPtr, k.add(vOff, d), k.vType);
+      Value zero = vec ? splat(k.f32c(0)) : k.f32c(0);
+      Value nans = vec ? splat(nan) : nan;
+      x = select(sawNaN, nans, select(none, zero, x));
+      if (vec)
+        k.storeVecF32(x, k.oPtr, k.add(oOff, d), k.qType);
+      else
+        k.storeF32(x, k.oPtr, k.add(oOff, d), k.qType);
+    });
+  }
+
+  void emitTopKRow() {
+    Value K = k.i64c(k.sig.topk);
+    forKeys(k.i64c(0), K, {}, [&](Value t, ValueRange) {
+      k.storeF32(k.f32c(-kInf), topScores, t, k.f32);
+      return SmallVector<Value>{};
+    });
+    Value no = b.create<arith::ConstantOp>(loc, b.getBoolAttr(false));
+    Value last = k.i64c(k.sig.topk - 1);
+    SmallVector<Value> r = forKeysAll(k.i64c(0), k.kvLen, {k.i64c(0), no}, [&](Value j, ValueRange it) {
+      Value count = it[0];
+      Value s = score(j);
+      Value valid = cmpf(arith::CmpFPredicate::OGT, s, k.f32c(-kInf));
+      Value full = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, count, K);
+      Value beatsLast = cmpf(arith::CmpFPredicate::OGT, s, k.loadF32(topScores, last, k.f32));
+      Value take = b.create<arith::AndIOp>(loc, valid, b.create<arith::OrIOp>(loc, b.create<arith::XOrIOp>(loc, full, b.create<arith::ConstantOp>(loc, b.getBoolAttr(true))), beatsLast));
+      b.create<scf::IfOp>(loc, take, [&](OpBuilder &, Location) {
+        insertTopK(s, j, select(full, last, count));
+        b.create<scf::YieldOp>(loc);
+      });
+      Value grow = b.create<arith::AndIOp>(loc, take, b.create<arith::XOrIOp>(loc, full, b.create<arith::ConstantOp>(loc, b.getBoolAttr(true))));
+      Value newCount = select(grow, k.add(count, k.i64c(1)), count);
+      return SmallVector<Value>{newCount, b.create<arith::OrIOp>(loc, it[1], isNaN(s))};
+    });
+    Value count = r[0], sawNaN = r[1];
+    // Softmax over the survivors, which are sorted: the first is the max.
+    accFill(0);
+    Value m = k.loadF32(topScores, k.i64c(0), k.f32);
+    Value l = forKeys(k.i64c(0), count, {k.f32c(0)}, [&](Value t, ValueRange it) {
+      Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, k.loadF32(topScores, t, k.f32), m));
+      Value j = b.create<LLVM::LoadOp>(loc, k.i64Type, k.gep(topIndex, t, k.i64Type), 8);
+      accAdd(p, j);
+      return SmallVector<Value>{b.create<arith::AddFOp>(loc, it[0], p)};
+    });
+    Value nan = k.f32c(std::numeric_limits<float>::quiet_NaN());
+    Value empty = b.create<arith::AndIOp>(
+        loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, count, k.i64c(0)),
+        b.create<arith::XOrIOp>(loc, sawNaN, b.create<arith::ConstantOp>(loc, b.getBoolAttr(true))));
+    storeO(select(sawNaN, nan, b.create<arith::DivFOp>(loc, k.f32c(1), l)), empty);
+    Value lse = b.create<arith::AddFOp>(loc, m, b.create<math::LogOp>(loc, l));
+    storeLse(select(sawNaN, nan, select(empty, k.f32c(-kInf), lse)));
+  }
+
+  /// Shifts lower scores down from `start` and puts (s, j) in place; equal
+  /// scores stay ahead, so lower j wins ties.
+  void insertTopK(Value s, Value j, Value start) {
+    auto loop = b.create<scf::WhileOp>(
+        loc, TypeRange{k.i64Type}, ValueRange{start},
+        [&](OpBuilder &, Location, ValueRange args) {
+          Value pos = args[0];
+          Value positive = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, pos, k.i64c(0));
+          Value prev = b.create<arith::MaxSIOp>(loc, b.create<arith::SubIOp>(loc, pos, k.i64c(1)), k.i64c(0));
+          Value lower = cmpf(arith::CmpFPredicate::OLT, k.loadF32(topScores, prev, k.f32), s);
+          b.create<scf::ConditionOp>(loc, b.create<arith::AndIOp>(loc, positive, lower), ValueRange{pos});
+        },
+        [&](OpBuilder &, Location, ValueRange args) {
+          Value pos = args[0];
+          Value prev = b.create<arith::SubIOp>(loc, pos, k.i64c(1));
+          k.storeF32(k.loadF32(topScores, prev, k.f32), topScores, pos, k.f32);
+          Value pj = b.create<LLVM::LoadOp>(loc, k.i64Type, k.gep(topIndex, prev, k.i64Type), 8);
+          b.create<LLVM::StoreOp>(loc, pj, k.gep(topIndex, pos, k.i64Type), 8);
+          b.create<scf::YieldOp>(loc, ValueRange{prev});
+        });
+    Value pos = loop.getResult(0);
+    k.storeF32(s, topScores, pos, k.f32);
+    b.create<LLVM::StoreOp>(loc, j, k.gep(topIndex, pos, k.i64Type), 8);
+  }
+
+  KernelEmitter &k;
+  OpBuilder &b;
+  Location loc;
+  Value bIdx, h, hk, i;
+  Value qOff, kBase, vBase, oOff;
+  Value scores, acc, topScores, topIndex;
+};
+
+struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ConvertAttnToCPUPass)
+  ConvertAttnToCPUPass() = default;
+  ConvertAttnToCPUPass(const ConvertAttnToCPUPass &other) : PassWrapper(other) {}
+  explicit ConvertAttnToCPUPass(const Schedule &s) {
+    blockQ = s.blockQ;
+    blockK = s.blockK;
+    vectorWidth = s.vectorWidth;
+  }
+  StringRef getArgument() const override { return "convert-attn-to-cpu"; }
+  StringRef getDescription() const override {
+    return "Lower attn.attention to a CPU kernel function (scf, arith, math, vector, llvm)";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<arith::ArithDialect, math::MathDialect, scf::SCFDialect, vector::VectorDialect,
+                    func::FuncDialect, LLVM::LLVMDialect>();
+  }
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    Schedule schedule{blockQ, blockK, vectorWidth};
+    if (blockQ < 1 || blockK < 1 || vectorWidth < 1) {
+      module.emitError("convert-attn-to-cpu: tile sizes and vector width must be positive");
+      return signalPassFailure();
+    }
+    SmallVector<ad::AttentionOp> ops(module.getOps<ad::AttentionOp>());
+    for (ad::AttentionOp op : ops) {
+      KernelSignature sig = signatureOf(op, schedule);
+      OpBuilder b(op);
+      KernelEmitter k(b, op, sig);
+      k.createFunction(module);
+      RowEmitter(k).emitItems();
+      b.create<func::ReturnOp>(op.getLoc());
+      op.erase();
+    }
+  }
+  Option<int64_t> blockQ{*this, "block-q", llvm::cl::desc("query rows per work item"), llvm::cl::init(16)};
+  Option<int64_t> blockK{*this, "block-k", llvm::cl::desc("keys per online-softmax block"), llvm::cl::init(64)};
+  Option<int64_t> vectorWidth{*this, "vector-width", llvm::cl::desc("f32 lanes per vector"), llvm::cl::init(8)};
+};
+
+} // namespace
+
+std::unique_ptr<Pass> createConvertAttnToCPUPass(const Schedule &schedule) {
+  return std::make_unique<ConvertAttnToCPUPass>(schedule);
+}
+
+void registerAttnToCPUPass() { PassRegistration<ConvertAttnToCPUPass>(); }
+
+} // namespace attn

@@ -1,0 +1,243 @@
+//===- KernelEmitter.cpp - Building blocks of a CPU attention kernel -------===//
+#include "compiler/Conversion/AttnToCPU/KernelEmitter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+
+using namespace mlir;
+namespace ad = ::mlir::attn;
+
+namespace attn {
+
+static attn_dtype dtypeOf(Type t) {
+  if (t.isBF16()) return ATTN_BF16;
+  if (t.isF16()) return ATTN_F16;
+  if (t.isInteger(32)) return ATTN_I32;
+  return ATTN_F32;
+}
+
+KernelSignature signatureOf(ad::AttentionOp op, const Schedule &schedule) {
+  KernelSignature sig;
+  sig.name = op.getSymName().str();
+  for (Attribute attr : op.getInputs()) {
+    auto in = cast<ad::InputAttr>(attr);
+    InputSig s;
+    s.name = in.getName().str();
+    s.dtype = dtypeOf(in.getElementType());
+    for (unsigned d = 0; d < in.getRank(); ++d)
+      s.dims.push_back(in.getFixedSize(d) >= 0 ? DimSig{in.getFixedSize(d), ""}
+                                               : DimSig{-1, in.getDimName(d).str()});
+    sig.inputs.push_back(std::move(s));
+  }
+  sig.weights = static_cast<Weights>(static_cast<int>(op.getWeights()));
+  sig.topk = op.getTopk().value_or(0);
+  sig.returnLse = op.getLse();
+  sig.schedule = schedule;
+  return sig;
+}
+
+KernelEmitter::KernelEmitter(OpBuilder &b, ad::AttentionOp op, const KernelSignature &sig)
+    : b(b), loc(op.getLoc()), op(op), sig(sig), layout(sig), width(sig.schedule.vectorWidth) {
+  f32 = b.getF32Type();
+  i64Type = b.getI64Type();
+  ptrType = LLVM::LLVMPointerType::get(b.getContext());
+  qType = elemTypeOf(0);
+  kType = elemTypeOf(1);
+  vType = elemTypeOf(2);
+}
+
+Type KernelEmitter::elemTypeOf(unsigned input) { return op.getInput(input).getElementType(); }
+Type KernelEmitter::vecType() const { return VectorType::get({width}, f32); }
+
+Value KernelEmitter::i64c(int64_t v) { return b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(v)); }
+Value KernelEmitter::f32c(float v) { return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(v)); }
+Value KernelEmitter::idx(Value v) { return b.create<arith::IndexCastOp>(loc, b.getIndexType(), v); }
+Value KernelEmitter::i64(Value v) { return b.create<arith::IndexCastOp>(loc, i64Type, v); }
+Value KernelEmitter::add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
+Value KernelEmitter::mul(Value x, Value y) { return b.create<arith::MulIOp>(loc, x, y); }
+
+Value KernelEmitter::gep(Value base, Value offset, Type elemType) {
+  return b.create<LLVM::GEPOp>(loc, ptrType, elemType, base, ValueRange{offset});
+}
+
+Value KernelEmitter::loadParam(int slot) {
+  return b.create<LLVM::LoadOp>(loc, i64Type, gep(params, i64c(slot), i64Type), 8);
+}
+
+Value KernelEmitter::loadPointer(int slot) {
+  return b.create<LLVM::LoadOp>(loc, ptrType, gep(ptrs, i64c(slot), ptrType), 8);
+}
+
+static unsigned bytesOf(Type t) { return t.getIntOrFloatBitWidth() / 8; }
+
+Value KernelEmitter::loadF32(Value base, Value offset, Type elemType) {
+  Value v = b.create<LLVM::LoadOp>(loc, elemType, gep(base, offset, elemType), bytesOf(elemType));
+  return elemType == f32 ? v : b.create<arith::ExtFOp>(loc, f32, v).getResult();
+}
+
+Value KernelEmitter::loadVecF32(Value base, Value offset, Type elemType) {
+  Type vt = VectorType::get({width}, elemType);
+  Value v = b.create<LLVM::LoadOp>(loc, vt, gep(base, offset, elemType), bytesOf(elemType));
+  return elemType == f32 ? v : b.create<arith::ExtFOp>(loc, vecType(), v).getResult();
+}
+
+void KernelEmitter::storeF32(Value value, Value base, Value offset, Type elemType) {
+  if (elemType != f32)
+    value = b.create<arith::TruncFOp>(loc, elemType, value);
+  b.create<LLVM::StoreOp>(loc, value, gep(base, offset, elemType), bytesOf(elemType));
+}
+
+void KernelEmitter::storeVecF32(Value value, Value base, Value offset, Type elemType) {
+  if (elemType != f32)
+    value = b.create<arith::TruncFOp>(loc, VectorType::get({width}, elemType), value);
+  b.create<LLVM::StoreOp>(loc, value, gep(base, offset, elemType), bytesOf(elemType));
+}
+
+void KernelEmitter::vectorLoop(Value n, const std::function<void(Value, bool)> &body) {
+  Value w = i64c(width);
+  Value mainEnd = mul(b.create<arith::DivSIOp>(loc, n, w), w);
+  b.create<scf::ForOp>(loc, idx(i64c(0)), idx(mainEnd), idx(w), ValueRange{},
+                       [&](OpBuilder &, Location, Value d, ValueRange) {
+                         body(i64(d), true);
+                         b.create<scf::YieldOp>(loc);
+                       });
+  b.create<scf::ForOp>(loc, idx(mainEnd), idx(n), idx(i64c(1)), ValueRange{},
+                       [&](OpBuilder &, Location, Value d, ValueRange) {
+                         body(i64(d), false);
+                         b.create<scf::YieldOp>(loc);
+                       });
+}
+
+Value KernelEmitter::vectorReduceLoop(Value n, const std::function<Value(Value, Value, bool)> &body) {
+  Value w = i64c(width);
+  Value mainEnd = mul(b.create<arith::DivSIOp>(loc, n, w), w);
+  Value zeroVec = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(cast<ShapedType>(vecType()), b.getF32FloatAttr(0.0f)));
+  auto main = b.create<scf::ForOp>(loc, idx(i64c(0)), idx(mainEnd), idx(w), ValueRange{zeroVec},
+                                   [&](OpBuilder &, Location, Value d, ValueRange acc) {
+                                     b.create<scf::YieldOp>(loc, body(i64(d), acc[0], true));
+                                   });
+  Value sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, main.getResult(0));
+  auto tail = b.create<scf::ForOp>(loc, idx(mainEnd), idx(n), idx(i64c(1)), ValueRange{sum},
+                                   [&](OpBuilder &, Location, Value d, ValueRange acc) {
+                                     b.create<scf::YieldOp>(loc, body(i64(d), acc[0], false));
+                                   });
+  return tail.getResult(0);
+}
+
+func::FuncOp KernelEmitter::createFunction(ModuleOp module) {
+  b.setInsertionPointToEnd(module.getBody());
+  auto fnType = b.getFunctionType({ptrType, ptrType, i64Type, i64Type, ptrType, ptrType}, {});
+  auto fn = b.create<func::FuncOp>(loc, "attn_kernel_" + sig.name, fnType);
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  ptrs = entry->getArgument(0);
+  params = entry->getArgument(1);
+  begin = entry->getArgument(2);
+  end = entry->getArgument(3);
+  scratch = entry->getArgument(4);
+  status = entry->getArgument(5);
+
+  batch = loadParam(ParamLayout::Batch);
+  qHeads = loadParam(ParamLayout::QHeads);
+  kvHeads = loadParam(ParamLayout::KvHeads);
+  qLen = loadParam(ParamLayout::QLen);
+  kvLen = loadParam(ParamLayout::KvLen);
+  headDim = loadParam(ParamLayout::HeadDim);
+  vDim = loadParam(ParamLayout::VDim);
+  group = b.create<arith::DivSIOp>(loc, qHeads, kvHeads);
+  qPtr = loadPointer(ParamLayout::Q);
+  kPtr = loadPointer(ParamLayout::K);
+  vPtr = loadPointer(ParamLayout::V);
+  oPtr = loadPointer(ParamLayout::O);
+  lsePtr = loadPointer(ParamLayout::Lse);
+  auto strides = [&](int tensor, int rank, SmallVector<Value, 4> &out) {
+    for (int d = 0; d < rank; ++d)
+      out.push_back(loadParam(layout.strides(tensor) + d));
+  };
+  strides(ParamLayout::Q, 4, qStr);
+  strides(ParamLayout::K, 4, kStr);
+  strides(ParamLayout::V, 4, vStr);
+  strides(ParamLayout::O, 4, oStr);
+  strides(ParamLayout::Lse, 3, lseStr);
+  for (const std::string &name : sig.dimNames())
+    dims[name] = loadParam(layout.dim(name));
+  for (int n : sig.scalars()) {
+    Value bits = loadParam(layout.scalar(n));
+    if (sig.inputs[n].dtype == ATTN_I32) {
+      scalars[sig.inputs[n].name] = bits;
+    } else {
+      Value low = b.create<arith::TruncIOp>(loc, b.getI32Type(), bits);
+      scalars[sig.inputs[n].name] = b.create<arith::BitcastOp>(loc, f32, low);
+    }
+  }
+  int extra = 0;
+  for (int n : sig.extraTensors()) {
+    Extra e;
+    e.inputIndex = n;
+    e.elemType = elemTypeOf(n);
+    e.ptr = loadPointer(layout.pointer(n));
+    const InputSig &in = sig.inputs[n];
+    for (size_t d = 0; d < in.dims.size(); ++d) {
+      e.sizes.push_back(in.dims[d].fixed >= 0 ? i64c(in.dims[d].fixed) : dims.at(in.dims[d].name));
+      e.strides.push_back(loadParam(layout.strides(ParamLayout::FirstExtra + extra) + d));
+    }
+    ++extra;
+    extras[in.name] = e;
+  }
+  scale = inlineRegion(op.getScale(), {});
+  return fn;
+}
+
+Value KernelEmitter::checkedLoad(ad::LoadOp load, IRMapping &map) {
+  const Extra &e = extras.at(load.getInput().str());
+  Value inRange = b.create<arith::ConstantOp>(loc, b.getBoolAttr(true));
+  Value offset = i64c(0);
+  for (auto [d, index] : llvm::enumerate(load.getIndices())) {
+    Value i = map.lookup(index);
+    // One unsigned compare covers both i < 0 and i >= size.
+    Value ok = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, i, e.sizes[d]);
+    inRange = b.create<arith::AndIOp>(loc, inRange, ok);
+    Value safe = b.create<arith::SelectOp>(loc, ok, i, i64c(0));
+    offset = add(offset, mul(safe, e.strides[d]));
+  }
+  Value bad = b.create<arith::XOrIOp>(loc, inRange, b.create<arith::ConstantOp>(loc, b.getBoolAttr(true)));
+  if (Value guard = load.getGuard())
+    bad = b.create<arith::AndIOp>(loc, bad, map.lookup(guard));
+  b.create<scf::IfOp>(loc, bad, [&](OpBuilder &, Location) {
+    b.create<LLVM::StoreOp>(loc, i64c(ATTN_STATUS_OUT_OF_RANGE_BASE + e.inputIndex), status, 8,
+                            false, false, LLVM::AtomicOrdering::monotonic);
+    b.create<scf::YieldOp>(loc);
+  });
+  Value v = b.create<LLVM::LoadOp>(loc, e.elemType, gep(e.ptr, offset, e.elemType), bytesOf(e.elemType));
+  if (e.elemType.isInteger(32))
+    return b.create<arith::ExtSIOp>(loc, i64Type, v);
+  if (e.elemType != f32)
+    return b.create<arith::ExtFOp>(loc, f32, v);
+  return v;
+}
+
+Value KernelEmitter::inlineRegion(Region &region, ValueRange args) {
+  IRMapping map;
+  Block &block = region.front();
+  for (auto [arg, value] : llvm::zip(block.getArguments(), args))
+    map.map(arg, value);
+  for (Operation &o : block) {
+    if (auto yield = dyn_cast<ad::YieldOp>(o))
+      return map.lookup(yield.getValue());
+    if (auto dim = dyn_cast<ad::DimOp>(o)) {
+      map.map(dim.getResult(), dims.at(dim.getName().str()));
+    } else if (auto load = dyn_cast<ad::LoadOp>(o)) {
+      Value v = load.getIndices().empty() ? scalars.at(load.getInput().str()) : checkedLoad(load, map);
+      map.map(load.getResult(), v);
+    } else {
+      b.clone(o, map);
+    }
+  }
+  return {};
+}
+
+} // namespace attn

@@ -1,0 +1,99 @@
+//===- KernelEmitter.h - Building blocks of a CPU attention kernel *- C++ -*-===//
+//
+// The generated function takes the C ABI of attn_runtime.h:
+//   (ptrs: !llvm.ptr, params: !llvm.ptr, begin: i64, end: i64,
+//    scratch: !llvm.ptr, status: !llvm.ptr)
+// Loops are scf, arithmetic arith/math/vector, and memory accesses are LLVM
+// dialect loads and stores through pointers and strides read from `params`
+// (their layout is attn::ParamLayout). This class holds the values read at
+// entry and the small builders the loop nests are written with.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_CONVERSION_ATTNTOCPU_KERNELEMITTER_H
+#define ATTN_CONVERSION_ATTNTOCPU_KERNELEMITTER_H
+
+#include "attn/Signature.h"
+#include "dialects/Attn/IR/AttnOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
+
+#include <functional>
+#include <map>
+
+namespace attn {
+
+/// The runtime signature of an attn.attention op.
+KernelSignature signatureOf(mlir::attn::AttentionOp op, const Schedule &schedule);
+
+class KernelEmitter {
+public:
+  KernelEmitter(mlir::OpBuilder &b, mlir::attn::AttentionOp op, const KernelSignature &sig);
+
+  /// Creates the function (named `attn_kernel_<name>`) and reads the params.
+  mlir::func::FuncOp createFunction(mlir::ModuleOp module);
+
+  // Constants and conversions.
+  mlir::Value i64c(int64_t v);
+  mlir::Value f32c(float v);
+  mlir::Value idx(mlir::Value i64);   // i64 -> index
+  mlir::Value i64(mlir::Value index); // index -> i64
+  mlir::Value add(mlir::Value a, mlir::Value b);
+  mlir::Value mul(mlir::Value a, mlir::Value b);
+
+  // Memory. Offsets are in elements of `elemType`.
+  mlir::Value gep(mlir::Value base, mlir::Value offset, mlir::Type elemType);
+  mlir::Value loadF32(mlir::Value base, mlir::Value offset, mlir::Type elemType);
+  mlir::Value loadVecF32(mlir::Value base, mlir::Value offset, mlir::Type elemType);
+  void storeF32(mlir::Value value, mlir::Value base, mlir::Value offset, mlir::Type elemType);
+  void storeVecF32(mlir::Value value, mlir::Value base, mlir::Value offset, mlir::Type elemType);
+
+  /// for (d = 0; d < n; ) body(d, vectorized): vectors of `width` first,
+  /// then a scalar tail. `n` is i64.
+  void vectorLoop(mlir::Value n, const std::function<void(mlir::Value, bool)> &body);
+  /// The same with one loop-carried f32 accumulator per form: a vector in
+  /// the main loop (reduced with add at its end) and a scalar in the tail.
+  mlir::Value vectorReduceLoop(
+      mlir::Value n, const std::function<mlir::Value(mlir::Value, mlir::Value, bool)> &body);
+
+  /// Evaluates an attn region at the current insertion point: dimension
+  /// reads and scalar loads become the entry values, tensor loads become
+  /// range-checked loads.
+  mlir::Value inlineRegion(mlir::Region &region, mlir::ValueRange args);
+
+  mlir::Type vecType() const;
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  mlir::attn::AttentionOp op;
+  const KernelSignature &sig;
+  ParamLayout layout;
+  int64_t width;
+
+  mlir::Type f32, i64Type, ptrType, qType, kType, vType;
+  // Function arguments.
+  mlir::Value ptrs, params, begin, end, scratch, status;
+  // Read at entry (i64 unless said).
+  mlir::Value batch, qHeads, kvHeads, qLen, kvLen, headDim, vDim, group;
+  mlir::Value qPtr, kPtr, vPtr, oPtr, lsePtr;
+  llvm::SmallVector<mlir::Value, 4> qStr, kStr, vStr, oStr, lseStr;
+  mlir::Value scale; // f32
+  std::map<std::string, mlir::Value> dims, scalars;
+  struct Extra {
+    int inputIndex;
+    mlir::Type elemType;
+    mlir::Value ptr;
+    llvm::SmallVector<mlir::Value, 4> sizes, strides;
+  };
+  std::map<std::string, Extra> extras;
+
+private:
+  mlir::Type elemTypeOf(unsigned input);
+  mlir::Value loadParam(int slot);
+  mlir::Value loadPointer(int slot);
+  mlir::Value checkedLoad(mlir::attn::LoadOp load, mlir::IRMapping &map);
+};
+
+} // namespace attn
+
+#endif // ATTN_CONVERSION_ATTNTOCPU_KERNELEMITTER_H

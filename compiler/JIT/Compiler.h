@@ -1,0 +1,78 @@
+//===- Compiler.h - Spec text to a callable kernel, in process --*- C++ -*-===//
+//
+//   attn::Compiler compiler;
+//   attn::Expected<attn::Kernel> k = compiler.compile(specText, "causal");
+//   std::string err = k->run({{"q", q}, {"k", k}, {"v", v}}, o);
+//
+// Compiled objects are cached on disk, keyed by a hash of the spec, the
+// kernel, the target, the schedule and the compiler version; a cached kernel
+// loads without running MLIR or LLVM's optimizer again.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_JIT_COMPILER_H
+#define ATTN_JIT_COMPILER_H
+
+#include "attn/Invoke.h"
+#include "attn/Signature.h"
+#include "compiler/Support/Expected.h"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace attn {
+
+struct CompileOptions {
+  std::string target = "host";
+  Schedule schedule{16, 64, 0}; // vectorWidth 0: the target's native width
+  /// Cache folder; empty: $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attn, else
+  /// ~/.cache/attn.
+  std::string cacheDir;
+  bool useCache = true;
+};
+
+class LoadedObject; // the JIT that owns a kernel's code
+
+class Kernel {
+public:
+  const KernelSignature &signature() const { return sig_; }
+  attn_kernel_fn entry() const { return fn_; }
+  /// Whether this kernel came from the disk cache, and how long compiling
+  /// (or loading) it took.
+  bool fromCache() const { return fromCache_; }
+  double compileMillis() const { return compileMillis_; }
+
+  /// Runs the kernel on named inputs; every argument is checked first.
+  /// Returns an empty string on success, else the error.
+  std::string run(const std::map<std::string, ArgValue> &inputs, const TensorView &o,
+                  const TensorView *lse = nullptr, const InvokeOptions &options = {}) const;
+
+private:
+  friend class Compiler;
+  KernelSignature sig_;
+  attn_kernel_fn fn_ = nullptr;
+  std::shared_ptr<LoadedObject> object_;
+  bool fromCache_ = false;
+  double compileMillis_ = 0;
+};
+
+class Compiler {
+public:
+  explicit Compiler(CompileOptions options = {});
+  /// Compiles kernel `kernelName` of `specText` (may be empty when the text
+  /// holds one kernel). Spec errors come back rendered with file:line:col.
+  Expected<Kernel> compile(const std::string &specText, const std::string &kernelName = "",
+                           const std::string &fileName = "<spec>") const;
+  const CompileOptions &options() const { return options_; }
+  std::string cacheDir() const;
+
+private:
+  CompileOptions options_;
+};
+
+/// The version string that keys the cache.
+const char *compilerVersion();
+
+} // namespace attn
+
+#endif // ATTN_JIT_COMPILER_H

@@ -1,0 +1,195 @@
+//===- ObjectCache.cpp - Compiled kernels on disk --------------------------===//
+#include "compiler/JIT/ObjectCache.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/SHA256.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace attn {
+
+static const char kMagic[8] = {'A', 'T', 'T', 'N', 'C', '0', '0', '1'};
+
+static std::string hex(llvm::ArrayRef<uint8_t> bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out;
+}
+
+static std::string sha256(const std::string &data) {
+  auto digest = llvm::SHA256::hash(llvm::ArrayRef<uint8_t>(
+      reinterpret_cast<const uint8_t *>(data.data()), data.size()));
+  return std::string(digest.begin(), digest.end());
+}
+
+std::string cacheKey(std::initializer_list<std::string> parts) {
+  llvm::SHA256 h;
+  for (const std::string &p : parts) {
+    std::string len = std::to_string(p.size()) + ":";
+    h.update(llvm::StringRef(len));
+    h.update(llvm::StringRef(p));
+  }
+  auto digest = h.final();
+  return hex(llvm::ArrayRef<uint8_t>(digest.data(), digest.size()));
+}
+
+std::string scheduleKey(const Schedule &s) {
+  return std::to_string(s.blockQ) + "x" + std::to_string(s.blockK) + "v" + std::to_string(s.vectorWidth);
+}
+
+std::string resolveCacheDir(const std::string &configured) {
+  if (!configured.empty())
+    return configured;
+  if (const char *env = std::getenv("ATTN_CACHE_DIR"); env && *env)
+    return env;
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/attn";
+  if (const char *home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/attn";
+  return {};
+}
+
+std::string serializeSignature(const KernelSignature &sig) {
+  std::ostringstream os;
+  os << "name " << sig.name << "\n"
+     << "weights " << static_cast<int>(sig.weights) << " " << sig.topk << " " << sig.returnLse << "\n"
+     << "schedule " << sig.schedule.blockQ << " " << sig.schedule.blockK << " "
+     << sig.schedule.vectorWidth << "\n";
+  for (const InputSig &in : sig.inputs) {
+    os << "input " << in.name << " " << static_cast<int>(in.dtype) << " " << in.dims.size();
+    for (const DimSig &d : in.dims)
+      os << " " << (d.fixed >= 0 ? "#" + std::to_string(d.fixed) : d.name);
+    os << "\n";
+  }
+  return os.str();
+}
+
+std::optional<KernelSignature> parseSignature(const std::string &text) {
+  std::istringstream is(text);
+  KernelSignature sig;
+  std::string word;
+  int weights = 0, lse = 0;
+  if (!(is >> word) || word != "name" || !(is >> sig.name))
+    return std::nullopt;
+  if (!(is >> word) || word != "weights" || !(is >> weights >> sig.topk >> lse) || weights < 0 ||
+      weights > 3)
+    return std::nullopt;
+  sig.weights = static_cast<Weights>(weights);
+  sig.returnLse = lse != 0;
+  if (!(is >> word) || word != "schedule" ||
+      !(is >> sig.schedule.blockQ >> sig.schedule.blockK >> sig.schedule.vectorWidth))
+    return std::nullopt;
+  while (is >> word) {
+    if (word != "input")
+      return std::nullopt;
+    InputSig in;
+    int dtype = 0;
+    size_t rank = 0;
+    if (!(is >> in.name >> dtype >> rank) || dtype < 0 || dtype > 3 || rank > 8)
+      return std::nullopt;
+    in.dtype = static_cast<attn_dtype>(dtype);
+    for (size_t d = 0; d < rank; ++d) {
+      std::string dim;
+      if (!(is >> dim) || dim.empty())
+        return std::nullopt;
+      if (dim[0] == '#')
+        in.dims.push_back(DimSig{std::atoll(dim.c_str() + 1), ""});
+      else
+        in.dims.push_back(DimSig{-1, dim});
+    }
+    sig.inputs.push_back(std::move(in));
+  }
+  if (sig.inputs.size() < 3)
+    return std::nullopt;
+  return sig;
+}
+
+std::optional<CachedKernel> ObjectCache::load(const std::string &key) const {
+  if (dir_.empty())
+    return std::nullopt;
+  std::string path = pathOf(key);
+  struct stat st;
+  // Never load code that another user could have written.
+  if (::stat(path.c_str(), &st) != 0 || st.st_uid != ::geteuid() || (st.st_mode & 022))
+    return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string data = ss.str();
+  // magic, SHA-256 of the rest, 8-byte signature length, signature, object
+  if (data.size() < 48 || data.compare(0, 8, kMagic, 8) != 0)
+    return std::nullopt;
+  std::string body = data.substr(40);
+  if (sha256(body) != data.substr(8, 32))
+    return std::nullopt;
+  uint64_t sigLen = 0;
+  std::memcpy(&sigLen, body.data(), 8);
+  if (sigLen > body.size() - 8)
+    return std::nullopt;
+  std::optional<KernelSignature> sig = parseSignature(body.substr(8, sigLen));
+  if (!sig)
+    return std::nullopt;
+  return CachedKernel{*sig, body.substr(8 + sigLen)};
+}
+
+static bool ensurePrivateDir(const std::string &dir) {
+  std::string partial;
+  std::stringstream parts(dir);
+  std::string part;
+  if (!dir.empty() && dir[0] == '/')
+    partial = "/";
+  while (std::getline(parts, part, '/')) {
+    if (part.empty())
+      continue;
+    partial += part + "/";
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST)
+      return false;
+  }
+  struct stat st;
+  return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool ObjectCache::store(const std::string &key, const CachedKernel &entry) const {
+  if (dir_.empty() || !ensurePrivateDir(dir_))
+    return false;
+  std::string sig = serializeSignature(entry.signature);
+  uint64_t sigLen = sig.size();
+  std::string body(reinterpret_cast<const char *>(&sigLen), 8);
+  body += sig;
+  body += entry.object;
+  std::string data(kMagic, 8);
+  data += sha256(body);
+  data += body;
+  std::string tmp = dir_ + "/." + key + ".XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0)
+    return false;
+  size_t written = 0;
+  while (written < data.size()) {
+    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+    if (n <= 0)
+      break;
+    written += static_cast<size_t>(n);
+  }
+  bool ok = written == data.size() && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), pathOf(key).c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+} // namespace attn

@@ -1,0 +1,48 @@
+//===- ObjectCache.h - Compiled kernels on disk -----------------*- C++ -*-===//
+//
+// One file per kernel, named by a SHA-256 key of everything that decides the
+// code. Each entry carries its own SHA-256, is written to a temporary file
+// and renamed into place (readers never see half a file), and is ignored when
+// corrupted, truncated, or owned by another user. The folder is created
+// private (0700). An unwritable folder only means no caching.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_JIT_OBJECTCACHE_H
+#define ATTN_JIT_OBJECTCACHE_H
+
+#include "attn/Signature.h"
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+
+namespace attn {
+
+struct CachedKernel {
+  KernelSignature signature;
+  std::string object; // ELF object bytes
+};
+
+std::string resolveCacheDir(const std::string &configured);
+std::string cacheKey(std::initializer_list<std::string> parts);
+std::string scheduleKey(const Schedule &schedule);
+
+std::string serializeSignature(const KernelSignature &sig);
+std::optional<KernelSignature> parseSignature(const std::string &text);
+
+class ObjectCache {
+public:
+  /// An empty folder disables the cache.
+  explicit ObjectCache(std::string dir) : dir_(std::move(dir)) {}
+  std::optional<CachedKernel> load(const std::string &key) const;
+  /// Best effort: false when the entry could not be written.
+  bool store(const std::string &key, const CachedKernel &entry) const;
+  std::string pathOf(const std::string &key) const { return dir_ + "/" + key + ".attnobj"; }
+
+private:
+  std::string dir_;
+};
+
+} // namespace attn
+
+#endif // ATTN_JIT_OBJECTCACHE_H

@@ -1,0 +1,44 @@
+//===- CPUPipeline.cpp - attn to the LLVM dialect, for CPUs ----------------===//
+#include "compiler/Pipelines/CPUPipeline.h"
+
+#include "compiler/Conversion/AttnToCPU/AttnToCPU.h"
+#include "compiler/Transforms/ApproximateMath.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace attn {
+
+void buildCPUPipeline(mlir::OpPassManager &pm, const Schedule &schedule, CPUStage stage) {
+  pm.addPass(createConvertAttnToCPUPass(schedule));
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+  pm.addPass(mlir::createLoopInvariantCodeMotionPass());
+  if (stage == CPUStage::Lowered)
+    return;
+  pm.addPass(createApproximateMathPass());
+  pm.addPass(mlir::createConvertSCFToCFPass());
+  mlir::ConvertVectorToLLVMPassOptions vectorOptions;
+  vectorOptions.reassociateFPReductions = true; // tree reductions of dot products
+  pm.addPass(mlir::createConvertVectorToLLVMPass(vectorOptions));
+  pm.addPass(mlir::createConvertMathToLLVMPass());
+  pm.addPass(mlir::arith::createArithExpandOpsPass()); // ceildivsi, maximumf, ...
+  pm.addPass(mlir::createArithToLLVMConversionPass());
+  pm.addPass(mlir::createConvertIndexToLLVMPass());
+  pm.addPass(mlir::createConvertFuncToLLVMPass());
+  pm.addPass(mlir::createConvertControlFlowToLLVMPass());
+  pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+  pm.addPass(mlir::createCanonicalizerPass());
+}
+
+void registerCPUPipeline() {
+  registerAttnToCPUPass();
+  registerApproximateMathPass();
+  mlir::PassPipelineRegistration<>(
+      "attn-cpu-pipeline", "Lower attn.attention all the way to the LLVM dialect for CPUs",
+      [](mlir::OpPassManager &pm) { buildCPUPipeline(pm, Schedule{}); });
+}
+
+} // namespace attn

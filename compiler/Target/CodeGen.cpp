@@ -1,0 +1,108 @@
+//===- CodeGen.cpp - LLVM IR, optimization, objects and assembly -----------===//
+#include "compiler/Target/CodeGen.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+#include <mutex>
+
+namespace attn {
+
+static void initializeNativeTarget() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+  });
+}
+
+Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const std::string &target) {
+  initializeNativeTarget();
+  std::string triple = llvm::sys::getProcessTriple();
+  std::string cpu, features;
+  if (target == "host") {
+    cpu = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures f;
+    for (const auto &[name, on] : llvm::sys::getHostCPUFeatures())
+      f.AddFeature(name, on);
+    features = f.getString();
+  } else if (target == "x86-64-avx2") {
+    cpu = "haswell";
+  } else if (target == "x86-64-avx512") {
+    cpu = "skylake-avx512";
+  } else {
+    return Error{"unknown target '" + target + "'; expected host, x86-64-avx2 or x86-64-avx512"};
+  }
+  std::string error;
+  const llvm::Target *t = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!t)
+    return Error{"no LLVM target for " + triple + ": " + error};
+  llvm::TargetOptions options;
+  // FMA contraction is what the kernels want; nothing relies on strict
+  // rounding of a*b+c.
+  options.AllowFPOpFusion = llvm::FPOpFusion::Fast;
+  std::unique_ptr<llvm::TargetMachine> tm(t->createTargetMachine(
+      triple, cpu, features, options, llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  if (!tm)
+    return Error{"cannot create a target machine for " + triple + " (" + cpu + ")"};
+  return tm;
+}
+
+int64_t nativeVectorWidth(const llvm::TargetMachine &tm) {
+  llvm::StringRef f = tm.getTargetFeatureString();
+  bool avx512 = tm.getTargetCPU().contains("avx512") || f.contains("+avx512f");
+  return avx512 ? 16 : 8;
+}
+
+Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp module,
+                                                             llvm::LLVMContext &context,
+                                                             llvm::TargetMachine &tm) {
+  mlir::registerBuiltinDialectTranslation(*module->getContext());
+  mlir::registerLLVMDialectTranslation(*module->getContext());
+  std::unique_ptr<llvm::Module> llvmModule = mlir::translateModuleToLLVMIR(module, context, "attn");
+  if (!llvmModule)
+    return Error{"translation to LLVM IR failed"};
+  llvmModule->setDataLayout(tm.createDataLayout());
+  llvmModule->setTargetTriple(tm.getTargetTriple().str());
+  for (llvm::Function &fn : *llvmModule)
+    if (!fn.isDeclaration()) {
+      fn.addFnAttr("target-cpu", tm.getTargetCPU());
+      fn.addFnAttr("target-features", tm.getTargetFeatureString());
+    }
+  auto optimize = mlir::makeOptimizingTransformer(3, 0, &tm);
+  if (llvm::Error err = optimize(llvmModule.get())) {
+    std::string message = llvm::toString(std::move(err));
+    return Error{"LLVM optimization failed: " + message};
+  }
+  return llvmModule;
+}
+
+static Expected<std::string> emit(llvm::Module &module, llvm::TargetMachine &tm,
+                                  llvm::CodeGenFileType type) {
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, type))
+    return Error{"the target cannot emit this file type"};
+  pm.run(module);
+  return std::string(buffer.begin(), buffer.end());
+}
+
+Expected<std::string> emitObject(llvm::Module &module, llvm::TargetMachine &tm) {
+  return emit(module, tm, llvm::CodeGenFileType::ObjectFile);
+}
+
+Expected<std::string> emitAssembly(llvm::Module &module, llvm::TargetMachine &tm) {
+  return emit(module, tm, llvm::CodeGenFileType::AssemblyFile);
+}
+
+} // namespace attn

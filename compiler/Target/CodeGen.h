@@ -1,0 +1,35 @@
+//===- CodeGen.h - LLVM IR, optimization, objects and assembly --*- C++ -*-===//
+#ifndef ATTN_TARGET_CODEGEN_H
+#define ATTN_TARGET_CODEGEN_H
+
+#include "compiler/Support/Expected.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <memory>
+#include <string>
+
+namespace attn {
+
+/// `host` (this machine's CPU and features), `x86-64-avx2` (Haswell) or
+/// `x86-64-avx512` (Skylake-AVX512).
+Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const std::string &target);
+/// f32 lanes of the widest vector the target has (16 with AVX-512, else 8).
+int64_t nativeVectorWidth(const llvm::TargetMachine &tm);
+
+/// Translates an LLVM-dialect module to LLVM IR and optimizes it at -O3 for
+/// the target machine.
+Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp module,
+                                                             llvm::LLVMContext &context,
+                                                             llvm::TargetMachine &tm);
+
+/// Machine code as an ELF object, or as assembly text.
+Expected<std::string> emitObject(llvm::Module &module, llvm::TargetMachine &tm);
+Expected<std::string> emitAssembly(llvm::Module &module, llvm::TargetMachine &tm);
+
+} // namespace attn
+
+#endif // ATTN_TARGET_CODEGEN_H
