@@ -11,7 +11,7 @@
 #include "compiler/Frontend/ASTToAttn.h"
 #include "compiler/Frontend/Sema.h"
 #include "compiler/Reference/Interpreter.h"
-#include "examples/demo/RandomInputs.h"
+#include "compiler/Reference/RandomInputs.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -73,13 +73,13 @@ std::string checkOutput(const AttentionSpec &k, const ArgumentMap &args, const R
   return "ok";
 }
 
-Row runKernel(const AttentionSpec &k, const std::string &file, const demo::Sizes &sizes) {
+Row runKernel(const AttentionSpec &k, const std::string &file, const InputSizes &sizes) {
   Row row;
   row.kernel = k.name;
   row.file = file;
   row.variant = variantOf(k);
-  auto dims = demo::chooseDims(k, sizes);
-  ArgumentMap args = demo::makeInputs(k, dims, 42);
+  auto dims = chooseDims(k, sizes);
+  ArgumentMap args = makeInputs(k, dims, 42);
   const auto &q = args.at("q").shape, &kk = args.at("k").shape, &v = args.at("v").shape;
   row.shape = fmt::format("B={} H={}/{} L={}/{} D={}/{}", q[0], q[1], kk[1], q[2], kk[2], q[3], v[3]);
 
@@ -104,7 +104,7 @@ Row runKernel(const AttentionSpec &k, const std::string &file, const demo::Sizes
 
 int main(int argc, char **argv) {
   std::string dir = std::string(ATTN_SOURCE_DIR) + "/examples/specs";
-  demo::Sizes sizes;
+  InputSizes sizes;
   for (int n = 1; n < argc; ++n) {
     std::string a = argv[n];
     auto value = [&]() -> int64_t {

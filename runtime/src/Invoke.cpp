@@ -267,8 +267,8 @@ std::string invokeKernel(const KernelSignature &sig, attn_kernel_fn fn,
       std::string name = input >= 0 && input < static_cast<int64_t>(sig.inputs.size())
                              ? sig.inputs[input].name
                              : "?";
-      return "an index read from data is out of range for tensor '" + name +
-             "'; no output was written past its bounds, but o is not valid";
+      return "an index computed by the spec is out of range for tensor '" + name +
+             "'; nothing was read or written outside any tensor, but o is not valid";
     }
   if (packOut)
     unpack(out, oc.view);

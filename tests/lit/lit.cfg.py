@@ -16,6 +16,8 @@ tool_dirs = [
     config.llvm_tools_dir,
 ]
 config.environment["PATH"] = os.pathsep.join(tool_dirs + [config.environment.get("PATH", os.environ["PATH"])])
+# Compiled kernels are cached inside the build tree, not in the user's cache.
+config.environment["ATTN_CACHE_DIR"] = os.path.join(config.attn_obj_root, "kernel-cache")
 config.substitutions.append(("%examples", os.path.join(config.attn_src_root, "examples", "specs")))
 config.substitutions.append(("%make_npy", config.python_executable + " " +
                              os.path.join(config.test_source_root, "make_npy.py")))

@@ -1,12 +1,12 @@
 //===- RandomInputs.cpp - Plausible inputs for any spec --------------------===//
-#include "examples/demo/RandomInputs.h"
+#include "compiler/Reference/RandomInputs.h"
 
 #include <algorithm>
 #include <random>
 
-namespace attn::demo {
+namespace attn {
 
-std::map<std::string, int64_t> chooseDims(const AttentionSpec &spec, const Sizes &sizes) {
+std::map<std::string, int64_t> chooseDims(const AttentionSpec &spec, const InputSizes &sizes) {
   std::map<std::string, int64_t> dims;
   auto bind = [&](const Dim &d, int64_t size) {
     if (!d.isFixed)
@@ -64,4 +64,4 @@ ArgumentMap makeInputs(const AttentionSpec &spec, const std::map<std::string, in
   return args;
 }
 
-} // namespace attn::demo
+} // namespace attn

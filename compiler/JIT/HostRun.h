@@ -1,0 +1,32 @@
+//===- HostRun.h - Run a compiled kernel on host tensors ---------*- C++ -*-===//
+//
+// The glue used by attnc, the demo and the tests: the reference's host
+// tensors (double values) stored in each input's element type, a kernel
+// call, and o / lse read back as doubles for comparison.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_JIT_HOSTRUN_H
+#define ATTN_JIT_HOSTRUN_H
+
+#include "compiler/JIT/Compiler.h"
+#include "compiler/Reference/Interpreter.h"
+
+namespace attn {
+
+/// Typed storage for one tensor, and a view of it.
+struct HostBuffer {
+  std::vector<uint64_t> words; // 8-byte aligned storage for any dtype
+  TensorView view;
+  static HostBuffer from(const HostTensor &t, attn_dtype dtype);
+  static HostBuffer zeros(std::vector<int64_t> sizes, attn_dtype dtype);
+  std::vector<double> values() const;
+};
+
+/// Runs `kernel` on `args`; o (and lse when `wantLse`) come back as doubles
+/// in the reference's layout.
+Expected<ReferenceOutput> runOnHost(const Kernel &kernel, const ArgumentMap &args, bool wantLse,
+                                    const InvokeOptions &options = {});
+
+} // namespace attn
+
+#endif // ATTN_JIT_HOSTRUN_H
