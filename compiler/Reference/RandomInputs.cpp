@@ -54,7 +54,7 @@ ArgumentMap makeInputs(const AttentionSpec &spec, const std::map<std::string, in
       else if (in.isScalar())
         x = std::max<int64_t>(1, kvLen / 4);          // windows, chunks, counts
       else if (in.dims.size() == 1)
-        x = 1 + static_cast<int64_t>(rng() % kvLen);  // lengths
+        x = kvLen > 0 ? 1 + static_cast<int64_t>(rng() % kvLen) : 0; // lengths
       else
         x = (e % last) * 4 / last;                    // ids in four runs
       t.data.push_back(roundToElemType(x, in.type));

@@ -1,0 +1,138 @@
+//===- CacheTest.cpp - The on-disk kernel cache ----------------------------===//
+#include "E2ETestUtil.h"
+
+#include "compiler/JIT/ObjectCache.h"
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+using namespace attn;
+using namespace attn::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char *kSpec = "attention c {\n q: f32[B, H, L, D]\n k: f32[B, H, L, D]\n v: f32[B, H, L, D]\n"
+                    " mask: j <= i\n}";
+
+class Cache : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("attn-cache-test-" + std::to_string(::getpid()) + "-" +
+                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  Expected<Kernel> compile() {
+    CompileOptions options;
+    options.cacheDir = dir.string();
+    return Compiler(options).compile(kSpec, "c");
+  }
+  void expectWorks(const Kernel &k) {
+    std::vector<float> q(2 * 4, 0.0f), v = {1, 2, 3, 4, 5, 6, 7, 8}, o(8);
+    TensorView qv{q.data(), ATTN_F32, {1, 1, 2, 4}, {}}, vv{v.data(), ATTN_F32, {1, 1, 2, 4}, {}};
+    TensorView ov{o.data(), ATTN_F32, {1, 1, 2, 4}, {}};
+    ASSERT_EQ(k.run({{"q", {qv}}, {"k", {qv}}, {"v", {vv}}}, ov), "");
+    EXPECT_FLOAT_EQ(o[4], 3.0f); // row 1 averages v rows 0 and 1
+  }
+  std::vector<fs::path> entries() {
+    std::vector<fs::path> out;
+    for (const auto &e : fs::directory_iterator(dir))
+      out.push_back(e.path());
+    return out;
+  }
+  fs::path dir;
+};
+
+TEST_F(Cache, MissThenHit) {
+  Expected<Kernel> cold = compile();
+  ASSERT_TRUE(cold) << cold.error();
+  EXPECT_FALSE(cold->fromCache());
+  expectWorks(*cold);
+  ASSERT_EQ(entries().size(), 1u);
+  EXPECT_EQ(fs::status(dir).permissions() & fs::perms::all, fs::perms::owner_all) << "the folder is private";
+  Expected<Kernel> warm = compile();
+  ASSERT_TRUE(warm) << warm.error();
+  EXPECT_TRUE(warm->fromCache());
+  expectWorks(*warm);
+}
+
+TEST_F(Cache, CorruptedEntryIsRecompiled) {
+  ASSERT_TRUE(compile());
+  fs::path entry = entries().at(0);
+  {
+    std::fstream f(entry, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(200);
+    f.put('\x5a');
+  }
+  Expected<Kernel> k = compile();
+  ASSERT_TRUE(k) << k.error();
+  EXPECT_FALSE(k->fromCache());
+  expectWorks(*k);
+  EXPECT_TRUE(compile()->fromCache()) << "the bad entry was replaced";
+}
+
+TEST_F(Cache, TruncatedEntryIsRecompiled) {
+  ASSERT_TRUE(compile());
+  fs::path entry = entries().at(0);
+  fs::resize_file(entry, fs::file_size(entry) / 2);
+  Expected<Kernel> k = compile();
+  ASSERT_TRUE(k) << k.error();
+  EXPECT_FALSE(k->fromCache());
+  expectWorks(*k);
+  fs::resize_file(entries().at(0), 3);
+  Expected<Kernel> again = compile();
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->fromCache());
+}
+
+TEST_F(Cache, UnusableFolderStillCompiles) {
+  // A folder that cannot exist (a path under a regular file): no caching,
+  // but a working kernel.
+  fs::create_directories(dir);
+  std::ofstream(dir / "file") << "x";
+  CompileOptions options;
+  options.cacheDir = (dir / "file" / "cache").string();
+  Expected<Kernel> k = Compiler(options).compile(kSpec, "c");
+  ASSERT_TRUE(k) << k.error();
+  expectWorks(*k);
+}
+
+TEST_F(Cache, EntriesWritableByOthersAreIgnored) {
+  ASSERT_TRUE(compile());
+  fs::permissions(entries().at(0), fs::perms::others_write, fs::perm_options::add);
+  Expected<Kernel> k = compile();
+  ASSERT_TRUE(k);
+  EXPECT_FALSE(k->fromCache());
+}
+
+TEST_F(Cache, DifferentSpecsDifferentEntries) {
+  ASSERT_TRUE(compile());
+  CompileOptions options;
+  options.cacheDir = dir.string();
+  std::string other = std::string(kSpec);
+  other.replace(other.find("j <= i"), 6, "j < i ");
+  ASSERT_TRUE(Compiler(options).compile(other, "c"));
+  EXPECT_EQ(entries().size(), 2u);
+}
+
+TEST(CacheFormat, SignatureRoundTrip) {
+  KernelSignature sig;
+  sig.name = "k";
+  sig.weights = Weights::TopK;
+  sig.topk = 5;
+  sig.returnLse = true;
+  sig.schedule = {8, 32, 16};
+  sig.inputs = {{"q", ATTN_BF16, {{-1, "B"}, {16, ""}, {-1, "L"}, {64, ""}}},
+                {"k", ATTN_BF16, {{-1, "B"}, {8, ""}, {-1, "L"}, {64, ""}}},
+                {"v", ATTN_BF16, {{-1, "B"}, {8, ""}, {-1, "L"}, {64, ""}}},
+                {"w", ATTN_I32, {}}};
+  std::optional<KernelSignature> back = parseSignature(serializeSignature(sig));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(serializeSignature(*back), serializeSignature(sig));
+  EXPECT_FALSE(parseSignature("garbage"));
+  EXPECT_FALSE(parseSignature("name x\nweights 9 0 0\n"));
+}
+
+} // namespace

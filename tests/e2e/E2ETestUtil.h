@@ -1,0 +1,93 @@
+//===- E2ETestUtil.h - Compile, run, compare with the reference -*- C++ -*-===//
+#ifndef ATTN_TESTS_E2E_E2ETESTUTIL_H
+#define ATTN_TESTS_E2E_E2ETESTUTIL_H
+
+#include "compiler/Frontend/Sema.h"
+#include "compiler/JIT/HostRun.h"
+#include "compiler/Reference/RandomInputs.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace attn::test {
+
+/// Kernels compiled once per test binary, keyed by spec text and name.
+inline const Kernel &compiled(const std::string &text, const std::string &name) {
+  static std::map<std::string, std::unique_ptr<Kernel>> kernels;
+  std::string key = name + "\n" + text;
+  auto it = kernels.find(key);
+  if (it == kernels.end()) {
+    Expected<Kernel> k = Compiler().compile(text, name, "test.attn");
+    if (!k) {
+      ADD_FAILURE() << "compile failed: " << k.error();
+      static Kernel none;
+      return none;
+    }
+    it = kernels.emplace(key, std::make_unique<Kernel>(std::move(*k))).first;
+  }
+  return *it->second;
+}
+
+/// DESIGN.md's tolerance: 1e-4 x max(1, max |ref|) for f32, 2e-2 for bf16/f16.
+inline double tolerance(const AttentionSpec &spec, const std::vector<double> &ref) {
+  double peak = 1;
+  for (double x : ref)
+    if (std::isfinite(x))
+      peak = std::max(peak, std::fabs(x));
+  bool half = spec.q().type != ElemType::F32 || spec.k().type != ElemType::F32 ||
+              spec.v().type != ElemType::F32;
+  return (half ? 2e-2 : 1e-4) * peak;
+}
+
+/// Compares o [B, H, L, Dv] (or lse [B, H, L]) and names the first bad index.
+inline ::testing::AssertionResult matches(const std::vector<double> &got,
+                                          const std::vector<double> &want,
+                                          const std::vector<int64_t> &shape, double tol) {
+  if (got.size() != want.size())
+    return ::testing::AssertionFailure() << "size " << got.size() << " != " << want.size();
+  for (size_t n = 0; n < got.size(); ++n) {
+    bool bothNaN = std::isnan(got[n]) && std::isnan(want[n]);
+    bool sameInf = std::isinf(got[n]) && got[n] == want[n];
+    if (bothNaN || sameInf || std::fabs(got[n] - want[n]) <= tol)
+      continue;
+    std::vector<int64_t> idx(shape.size());
+    size_t rest = n;
+    for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
+      idx[d] = rest % shape[d];
+      rest /= shape[d];
+    }
+    std::string at;
+    for (size_t d = 0; d < idx.size(); ++d)
+      at += (d ? ", " : "") + std::to_string(idx[d]);
+    return ::testing::AssertionFailure() << "first mismatch at [" << at << "] (b, h, i, d): got "
+                                         << got[n] << ", want " << want[n] << ", tolerance " << tol;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+/// Runs the kernel named `name` of `text` and the reference on `args`;
+/// expects equal o (and lse when the kernel returns it).
+inline void expectMatchesReference(const std::string &text, const std::string &name,
+                                   const ArgumentMap &args, unsigned threads = 0) {
+  CheckedSpec spec = parseAndCheck("test.attn", text);
+  ASSERT_TRUE(spec.ok);
+  const AttentionSpec &k = *spec.module.find(name);
+  Expected<ReferenceOutput> ref = runReference(k, args);
+  ASSERT_TRUE(ref) << ref.error();
+  InvokeOptions options;
+  options.threads = threads;
+  Expected<ReferenceOutput> got = runOnHost(compiled(text, name), args, k.returnLse, options);
+  ASSERT_TRUE(got) << got.error();
+  EXPECT_TRUE(matches(got->o, ref->o, ref->oShape, tolerance(k, ref->o))) << "o of " << name;
+  if (k.returnLse)
+    EXPECT_TRUE(matches(got->lse, ref->lse, ref->lseShape, tolerance(k, ref->lse)))
+        << "lse of " << name;
+}
+
+} // namespace attn::test
+
+#endif // ATTN_TESTS_E2E_E2ETESTUTIL_H

@@ -1,0 +1,108 @@
+//===- RuntimeErrorsTest.cpp - Bad calls are errors, never wild accesses ---===//
+#include "E2ETestUtil.h"
+
+using namespace attn;
+using namespace attn::test;
+
+namespace {
+
+const char *kSpec = "attention t {\n q: f32[B, 4, L, 8]\n k: f32[B, 2, M, 8]\n v: f32[B, 2, M, 8]\n"
+                    " doc: i32[B, M]\n w: i32\n mask: doc[b, j] >= 0 && j < M - w\n outputs: o, lse\n}";
+
+struct Call {
+  std::vector<float> q = std::vector<float>(2 * 4 * 3 * 8, 0.5f);
+  std::vector<float> k = std::vector<float>(2 * 2 * 5 * 8, 0.25f);
+  std::vector<float> v = std::vector<float>(2 * 2 * 5 * 8, 1.0f);
+  std::vector<int32_t> doc = std::vector<int32_t>(2 * 5, 1);
+  std::vector<float> o = std::vector<float>(2 * 4 * 3 * 8);
+  std::vector<float> lse = std::vector<float>(2 * 4 * 3);
+  std::map<std::string, ArgValue> args() {
+    return {{"q", {TensorView{q.data(), ATTN_F32, {2, 4, 3, 8}, {}}}},
+            {"k", {TensorView{k.data(), ATTN_F32, {2, 2, 5, 8}, {}}}},
+            {"v", {TensorView{v.data(), ATTN_F32, {2, 2, 5, 8}, {}}}},
+            {"doc", {TensorView{doc.data(), ATTN_I32, {2, 5}, {}}}},
+            {"w", {TensorView{}, 1}}};
+  }
+  TensorView oView() { return {o.data(), ATTN_F32, {2, 4, 3, 8}, {}}; }
+  TensorView lseView() { return {lse.data(), ATTN_F32, {2, 4, 3}, {}}; }
+};
+
+std::string run(Call &c, std::map<std::string, ArgValue> args, TensorView o, TensorView *lse) {
+  return compiled(kSpec, "t").run(args, o, lse);
+}
+
+TEST(RuntimeErrors, AValidCallWorks) {
+  Call c;
+  TensorView l = c.lseView();
+  EXPECT_EQ(run(c, c.args(), c.oView(), &l), "");
+  EXPECT_FLOAT_EQ(c.o[0], 1.0f);
+}
+
+TEST(RuntimeErrors, EachBadArgumentIsNamed) {
+  struct Bad {
+    const char *what;
+    std::function<void(Call &, std::map<std::string, ArgValue> &, TensorView &)> mutate;
+    std::string error;
+  };
+  std::vector<Bad> cases = {
+      {"dtype", [](Call &, auto &a, auto &) { a["k"].tensor.dtype = ATTN_BF16; }, "tensor 'k' is bf16, expected f32"},
+      {"rank", [](Call &, auto &a, auto &) { a["q"].tensor.sizes = {2, 4, 24}; }, "tensor 'q' has rank 3, expected rank 4"},
+      {"fixed dim", [](Call &, auto &a, auto &) { a["k"].tensor.sizes = {2, 1, 10, 8}; },
+       "tensor 'k' dimension 1 (2) must be 2, got 1"},
+      {"named dim", [](Call &, auto &a, auto &) { a["v"].tensor.sizes = {2, 2, 4, 8}; },
+       "tensor 'v' dimension 2 (M) is 4, but M = 5 from 'k' dimension 2"},
+      {"extra dim", [](Call &, auto &a, auto &) { a["doc"].tensor.sizes = {2, 4}; },
+       "tensor 'doc' dimension 1 (M) is 4, but M = 5 from 'k' dimension 2"},
+      {"null", [](Call &, auto &a, auto &) { a["v"].tensor.data = nullptr; }, "tensor 'v' has a null data pointer"},
+      {"negative stride", [](Call &, auto &a, auto &) { a["q"].tensor.strides = {96, 24, -8, 1}; },
+       "tensor 'q' dimension 2 has a negative stride; negative strides are not supported"},
+      {"stride count", [](Call &, auto &a, auto &) { a["q"].tensor.strides = {96, 24, 8}; },
+       "tensor 'q' has 3 strides for rank 4"},
+      {"scalar", [](Call &, auto &a, auto &) { a["w"].scalar = 1.5; }, "input 'w' is i32, but 1.500000 is not a 32-bit integer"},
+      {"missing", [](Call &, auto &a, auto &) { a.erase("doc"); }, "missing input 'doc'"},
+      {"unknown", [](Call &, auto &a, auto &) { a["zz"] = {}; }, "unknown input 'zz'"},
+      {"o shape", [](Call &, auto &, auto &o) { o.sizes = {2, 4, 3, 4}; }, "tensor 'o' dimension 3 must be 8, got 4"},
+      {"o dtype", [](Call &, auto &, auto &o) { o.dtype = ATTN_F16; }, "tensor 'o' is f16, expected f32"},
+      {"overlap", [](Call &c, auto &, auto &o) { o.data = c.q.data(); }, "output 'o' overlaps input 'q'"},
+  };
+  for (Bad &bad : cases) {
+    Call c;
+    auto args = c.args();
+    TensorView o = c.oView();
+    bad.mutate(c, args, o);
+    std::vector<float> before = c.o;
+    std::string err = run(c, args, o, nullptr);
+    EXPECT_NE(err.find(bad.error), std::string::npos) << bad.what << ": got '" << err << "'";
+    EXPECT_EQ(c.o, before) << bad.what << ": o was written";
+  }
+}
+
+TEST(RuntimeErrors, LseShapeAndPresence) {
+  Call c;
+  TensorView l = c.lseView();
+  l.sizes = {2, 4, 2};
+  EXPECT_EQ(run(c, c.args(), c.oView(), &l), "tensor 'lse' dimension 2 must be 3, got 2");
+  const char *noLse = "attention n {\n q: f32[B, H, L, D]\n k: f32[B, H, L, D]\n v: f32[B, H, L, D]\n}";
+  std::vector<float> buf(8, 0), o(8), lse(8);
+  TensorView t{buf.data(), ATTN_F32, {1, 1, 2, 4}, {}};
+  TensorView ov{o.data(), ATTN_F32, {1, 1, 2, 4}, {}}, lv{lse.data(), ATTN_F32, {1, 1, 2}, {}};
+  EXPECT_EQ(compiled(noLse, "n").run({{"q", {t}}, {"k", {t}}, {"v", {t}}}, ov, &lv),
+            "kernel 'n' has no lse output; declare 'outputs: o, lse' to get it");
+}
+
+TEST(RuntimeErrors, OutOfRangeIndexFromDataIsAnError) {
+  const char *text = "attention g {\n q: f32[B, H, L, D]\n k: f32[B, H, L, D]\n v: f32[B, H, L, D]\n"
+                     " doc: i32[B, L]\n pos: i32[B, L]\n mask: doc[b, pos[b, j]] == 0\n}";
+  std::vector<float> x(1 * 1 * 4 * 2, 1.0f), o(8, 0.0f);
+  std::vector<int32_t> doc(4, 0), pos = {0, 1, 2, 4}; // 4 is past the end of doc
+  TensorView t{x.data(), ATTN_F32, {1, 1, 4, 2}, {}};
+  TensorView ov{o.data(), ATTN_F32, {1, 1, 4, 2}, {}};
+  std::map<std::string, ArgValue> args = {{"q", {t}}, {"k", {t}}, {"v", {t}},
+                                          {"doc", {TensorView{doc.data(), ATTN_I32, {1, 4}, {}}}},
+                                          {"pos", {TensorView{pos.data(), ATTN_I32, {1, 4}, {}}}}};
+  EXPECT_NE(compiled(text, "g").run(args, ov).find("out of range for tensor 'doc'"), std::string::npos);
+  pos[3] = 3;
+  EXPECT_EQ(compiled(text, "g").run(args, ov), "");
+}
+
+} // namespace

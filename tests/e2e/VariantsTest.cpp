@@ -1,0 +1,124 @@
+//===- VariantsTest.cpp - Variant families and edge cases, compiled --------===//
+#include "E2ETestUtil.h"
+
+#include <limits>
+
+using namespace attn;
+using namespace attn::test;
+
+namespace {
+
+std::string spec(const std::string &name, const std::string &types, const std::string &fields) {
+  return "attention " + name + " {\n q: " + types + "[B, H, L, D]\n k: " + types +
+         "[B, G, M, D]\n v: " + types + "[B, G, M, E]\n" + fields + "\n}\n";
+}
+
+ArgumentMap inputsFor(const std::string &text, const std::string &name, InputSizes sizes, unsigned seed = 3) {
+  CheckedSpec s = parseAndCheck("t.attn", text);
+  const AttentionSpec &k = *s.module.find(name);
+  return makeInputs(k, chooseDims(k, sizes), seed);
+}
+
+void check(const std::string &name, const std::string &fields, InputSizes sizes = {2, 4, 2, 45, 70, 24, 17},
+           const std::string &types = "f32") {
+  std::string text = spec(name, types, fields);
+  expectMatchesReference(text, name, inputsFor(text, name, sizes));
+}
+
+TEST(Variants, DenseSoftmaxWithLse) { check("dense", "outputs: o, lse"); }
+TEST(Variants, Causal) { check("causal", "mask: j <= i\noutputs: o, lse"); }
+TEST(Variants, BottomRightCausalCrossAttention) { check("br", "mask: j <= i + (M - L)"); }
+TEST(Variants, SlidingWindow) { check("window", "w: i32\nmask: j <= i && i - j < w"); }
+TEST(Variants, Chunked) { check("chunked", "c: i32\nmask: i / c == j / c"); }
+TEST(Variants, Alibi) { check("alibi", "slopes: f32[H]\nscore: s - slopes[h] * (i - j)\nmask: j <= i"); }
+TEST(Variants, Softcap) { check("softcap", "score: 20 * tanh(s / 20)"); }
+TEST(Variants, KeyPadding) { check("pad", "len: i32[B]\nmask: j < len[b]\noutputs: o, lse"); }
+TEST(Variants, DocumentMask) { check("doc", "doc: i32[B, M]\nmask: doc[b, j] == doc[b, min(i, M - 1)]"); }
+TEST(Variants, GlobalAndLocal) { check("gl", "w: i32\nmask: abs(i - j) <= w || i < 3 || j < 3"); }
+TEST(Variants, Sigmoid) { check("sig", "bias: f32\nscore: s + bias\nweights: sigmoid"); }
+TEST(Variants, TopK) { check("topk", "mask: j <= i + 5\nweights: topk(8)\noutputs: o, lse"); }
+TEST(Variants, TopKLargerThanKeys) { check("topk_big", "weights: topk(500)\noutputs: o, lse"); }
+TEST(Variants, Argmax) { check("argmax", "mask: j != i\nweights: argmax"); }
+TEST(Variants, Decode) { check("decode", "outputs: o, lse", InputSizes{3, 8, 2, 1, 300, 32, 32}); }
+TEST(Variants, ManyHeads) { check("heads", "mask: j <= i", InputSizes{1, 32, 32, 19, 19, 8, 8}); }
+TEST(Variants, MultiQuery) { check("mqa", "mask: j <= i", InputSizes{2, 8, 1, 33, 33, 16, 16}); }
+TEST(Variants, EveryExpressionForm) {
+  check("exprs", "t: f32\nn: i32\nscale: t / sqrt(D)\n"
+                 "score: (s > 0 ? exp2(s) : -log2(1 + abs(s))) + sin(s) * cos(s) - floor(s) % 2 + "
+                 "max(s, -1) * min(i, j) / (1 + n) + sigmoid(s) + sqrt(abs(s)) + exp(-abs(s)) + log(2 + s)\n"
+                 "mask: !(i % 3 == 1 && j % 2 == 0) || (i - j) / 0 == 0");
+}
+TEST(Variants, BF16) { check("bf16", "mask: j <= i\noutputs: o, lse", {2, 4, 2, 45, 70, 24, 17}, "bf16"); }
+TEST(Variants, F16) { check("f16", "outputs: o, lse", {2, 4, 2, 45, 70, 24, 17}, "f16"); }
+
+TEST(Variants, FullyMaskedRowsAreZeroWithMinusInfLse) {
+  std::string text = spec("none", "f32", "mask: j > i + 1000\noutputs: o, lse");
+  ArgumentMap args = inputsFor(text, "none", {1, 2, 2, 5, 9, 8, 8});
+  Expected<ReferenceOutput> got = runOnHost(compiled(text, "none"), args, true);
+  ASSERT_TRUE(got) << got.error();
+  for (double x : got->o)
+    ASSERT_EQ(x, 0.0);
+  for (double x : got->lse)
+    ASSERT_EQ(x, -std::numeric_limits<double>::infinity());
+}
+
+TEST(Variants, NaNReachesOnlyItsRows) {
+  for (const char *weights : {"softmax", "sigmoid", "topk(3)", "argmax"}) {
+    std::string name = std::string("nan_") + (weights[0] == 't' ? "topk" : weights);
+    std::string text = spec(name, "f32", std::string("mask: j <= i\nweights: ") + weights);
+    ArgumentMap args = inputsFor(text, name, {1, 1, 1, 6, 6, 4, 4});
+    args["k"].data[3 * 4 + 1] = NAN; // key 3: rows 3.. see it
+    expectMatchesReference(text, name, args);
+    Expected<ReferenceOutput> got = runOnHost(compiled(text, name), args, false);
+    ASSERT_TRUE(got) << got.error();
+    EXPECT_FALSE(std::isnan(got->o[2 * 4])) << weights;
+    EXPECT_TRUE(std::isnan(got->o[4 * 4])) << weights;
+  }
+}
+
+TEST(Variants, LargeScoresDoNotOverflow) {
+  check("large", "score: s * 1000\noutputs: o, lse");
+}
+
+TEST(Variants, AnyStrides) {
+  // q stored as [B, L, H, D] and v with a head-dim stride of 2: the runtime
+  // takes any layout.
+  std::string text = spec("strided", "f32", "mask: j <= i\noutputs: o, lse");
+  ArgumentMap args = inputsFor(text, "strided", {2, 4, 2, 11, 11, 8, 6});
+  CheckedSpec s = parseAndCheck("t.attn", text);
+  Expected<ReferenceOutput> ref = runReference(*s.module.find("strided"), args);
+  ASSERT_TRUE(ref);
+  const HostTensor &q = args["q"], &k = args["k"], &v = args["v"];
+  int64_t B = 2, H = 4, G = 2, L = 11, D = 8, E = 6;
+  std::vector<float> qBLHD(B * L * H * D), vWide(B * G * L * E * 2, 0), kF(k.data.begin(), k.data.end());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < L; ++i)
+        for (int64_t d = 0; d < D; ++d)
+          qBLHD[((b * L + i) * H + h) * D + d] = q.data[((b * H + h) * L + i) * D + d];
+  for (int64_t n = 0; n < B * G * L * E; ++n)
+    vWide[2 * n] = v.data[n];
+  std::vector<float> o(B * H * L * E * 3, -7.0f), lse(B * H * L);
+  TensorView qv{qBLHD.data(), ATTN_F32, {B, H, L, D}, {L * H * D, D, H * D, 1}};
+  TensorView kv{kF.data(), ATTN_F32, {B, G, L, D}, {}};
+  TensorView vv{vWide.data(), ATTN_F32, {B, G, L, E}, {G * L * E * 2, L * E * 2, E * 2, 2}};
+  TensorView ov{o.data(), ATTN_F32, {B, H, L, E}, {H * L * E * 3, L * E * 3, E * 3, 3}};
+  TensorView lv{lse.data(), ATTN_F32, {B, H, L}, {}};
+  std::string err = compiled(text, "strided").run({{"q", {qv}}, {"k", {kv}}, {"v", {vv}}}, ov, &lv);
+  ASSERT_EQ(err, "");
+  std::vector<double> got;
+  for (int64_t n = 0; n < B * H * L * E; ++n)
+    got.push_back(o[3 * n]);
+  EXPECT_TRUE(matches(got, ref->o, ref->oShape, 1e-4));
+  EXPECT_EQ(o[1], -7.0f) << "o's gaps must stay untouched";
+  EXPECT_TRUE(matches(std::vector<double>(lse.begin(), lse.end()), ref->lse, ref->lseShape, 1e-4));
+}
+
+TEST(Variants, EmptySequencesAndBatches) {
+  std::string text = spec("empty", "f32", "outputs: o, lse");
+  for (InputSizes sizes : {InputSizes{0, 2, 2, 5, 5, 4, 4}, InputSizes{1, 2, 2, 0, 5, 4, 4},
+                           InputSizes{1, 2, 2, 5, 0, 4, 4}})
+    expectMatchesReference(text, "empty", inputsFor(text, "empty", sizes));
+}
+
+} // namespace
