@@ -27,9 +27,6 @@ std::string resolveCacheDir(const std::string &configured);
 std::string cacheKey(std::initializer_list<std::string> parts);
 std::string scheduleKey(const Schedule &schedule);
 
-std::string serializeSignature(const KernelSignature &sig);
-std::optional<KernelSignature> parseSignature(const std::string &text);
-
 class ObjectCache {
 public:
   /// An empty folder disables the cache.

@@ -25,53 +25,78 @@ static std::string printOp(mlir::Operation *op) {
   return text + "\n";
 }
 
-Expected<StageOutput> compileKernel(const AttentionSpec &spec, const std::string &fileName,
-                                    const std::string &target, Schedule schedule, Stage stage) {
-  Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine(target);
-  if (!tm)
-    return tm.takeError();
-  if (schedule.vectorWidth == 0)
-    schedule.vectorWidth = nativeVectorWidth(**tm);
-  StageOutput out;
-  out.signature = signatureOf(spec, schedule);
-
-  mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
+/// attn IR for `spec`, lowered as far as `stage` (Attn, Lowered or LLVMDialect).
+static Expected<mlir::OwningOpRef<mlir::ModuleOp>> lowerSpec(mlir::MLIRContext &context,
+                                                              const AttentionSpec &spec,
+                                                              const std::string &fileName,
+                                                              const Schedule &schedule, Stage stage) {
   context.loadDialect<mlir::func::FuncDialect, mlir::scf::SCFDialect, mlir::vector::VectorDialect,
                       mlir::LLVM::LLVMDialect>();
   mlir::OwningOpRef<mlir::ModuleOp> module = buildAttnModule(context, spec, fileName);
   if (mlir::failed(mlir::verify(*module)))
     return Error{"internal error: the attn IR of '" + spec.name + "' does not verify"};
-  if (stage == Stage::Attn) {
-    out.text = printOp(*module);
-    return out;
-  }
+  if (stage == Stage::Attn)
+    return module;
   mlir::PassManager pm(&context);
   buildCPUPipeline(pm, schedule, stage == Stage::Lowered ? CPUStage::Lowered : CPUStage::LLVMDialect);
   std::string diagnostics;
-  {
-    llvm::raw_string_ostream os(diagnostics);
-    mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-      os << d.str() << "\n";
-      return mlir::success();
-    });
-    if (mlir::failed(pm.run(*module)))
-      return Error{"internal error: lowering '" + spec.name + "' failed: " + diagnostics};
-  }
-  if (stage == Stage::Lowered || stage == Stage::LLVMDialect) {
-    out.text = printOp(*module);
+  llvm::raw_string_ostream os(diagnostics);
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    os << d.str() << "\n";
+    return mlir::success();
+  });
+  if (mlir::failed(pm.run(*module)))
+    return Error{"internal error: lowering '" + spec.name + "' failed: " + diagnostics};
+  return module;
+}
+
+Expected<LLVMKernel> compileToLLVM(const AttentionSpec &spec, const std::string &fileName,
+                                   const std::string &target, Schedule schedule,
+                                   llvm::LLVMContext &llvmContext) {
+  Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine(target);
+  if (!tm)
+    return tm.takeError();
+  if (schedule.vectorWidth == 0)
+    schedule.vectorWidth = nativeVectorWidth(**tm);
+  mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
+  auto module = lowerSpec(context, spec, fileName, schedule, Stage::LLVMDialect);
+  if (!module)
+    return module.takeError();
+  Expected<std::unique_ptr<llvm::Module>> llvmModule = translateAndOptimize(**module, llvmContext, **tm);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  return LLVMKernel{std::move(*tm), std::move(*llvmModule), signatureOf(spec, schedule)};
+}
+
+Expected<StageOutput> compileKernel(const AttentionSpec &spec, const std::string &fileName,
+                                    const std::string &target, Schedule schedule, Stage stage) {
+  StageOutput out;
+  if (stage == Stage::Attn || stage == Stage::Lowered || stage == Stage::LLVMDialect) {
+    Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine(target);
+    if (!tm)
+      return tm.takeError();
+    if (schedule.vectorWidth == 0)
+      schedule.vectorWidth = nativeVectorWidth(**tm);
+    mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
+    auto module = lowerSpec(context, spec, fileName, schedule, stage);
+    if (!module)
+      return module.takeError();
+    out.text = printOp(**module);
+    out.signature = signatureOf(spec, schedule);
     return out;
   }
   llvm::LLVMContext llvmContext;
-  Expected<std::unique_ptr<llvm::Module>> llvmModule = translateAndOptimize(*module, llvmContext, **tm);
-  if (!llvmModule)
-    return llvmModule.takeError();
+  Expected<LLVMKernel> k = compileToLLVM(spec, fileName, target, schedule, llvmContext);
+  if (!k)
+    return k.takeError();
+  out.signature = k->signature;
   if (stage == Stage::LLVMIR) {
     llvm::raw_string_ostream os(out.text);
-    (*llvmModule)->print(os, nullptr);
+    k->module->print(os, nullptr);
     return out;
   }
-  Expected<std::string> code = stage == Stage::Asm ? emitAssembly(**llvmModule, **tm)
-                                                   : emitObject(**llvmModule, **tm);
+  Expected<std::string> code = stage == Stage::Asm ? emitAssembly(*k->module, *k->targetMachine)
+                                                   : emitObject(*k->module, *k->targetMachine);
   if (!code)
     return code.takeError();
   out.text = std::move(*code);

@@ -6,6 +6,11 @@
 #include "compiler/Frontend/AST.h"
 #include "compiler/Support/Expected.h"
 
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <memory>
 #include <string>
 
 namespace attn {
@@ -18,6 +23,18 @@ struct StageOutput {
   std::string text;        // IR or assembly text, or the object's bytes
   KernelSignature signature;
 };
+
+/// A kernel as an optimized LLVM module, with what made it.
+struct LLVMKernel {
+  std::unique_ptr<llvm::TargetMachine> targetMachine;
+  std::unique_ptr<llvm::Module> module;
+  KernelSignature signature;
+};
+
+/// Runs `spec` through the whole pipeline to optimized LLVM IR in `context`.
+Expected<LLVMKernel> compileToLLVM(const AttentionSpec &spec, const std::string &fileName,
+                                   const std::string &target, Schedule schedule,
+                                   llvm::LLVMContext &context);
 
 /// Runs `spec` (checked) through the CPU pipeline for `target` up to `stage`.
 /// A zero vector width in `schedule` means the target's native width.

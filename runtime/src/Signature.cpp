@@ -2,6 +2,8 @@
 #include "attn/Signature.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <sstream>
 #include <set>
 
 namespace attn {
@@ -139,6 +141,61 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   l.topIndex = align(l.topScores + 4 * topk);
   l.bytes = align(l.topIndex + 8 * topk);
   return l;
+}
+
+std::string serializeSignature(const KernelSignature &sig) {
+  std::ostringstream os;
+  os << "name " << sig.name << "\n"
+     << "weights " << static_cast<int>(sig.weights) << " " << sig.topk << " " << sig.returnLse << "\n"
+     << "schedule " << sig.schedule.blockQ << " " << sig.schedule.blockK << " "
+     << sig.schedule.vectorWidth << "\n";
+  for (const InputSig &in : sig.inputs) {
+    os << "input " << in.name << " " << static_cast<int>(in.dtype) << " " << in.dims.size();
+    for (const DimSig &d : in.dims)
+      os << " " << (d.fixed >= 0 ? "#" + std::to_string(d.fixed) : d.name);
+    os << "\n";
+  }
+  return os.str();
+}
+
+std::optional<KernelSignature> parseSignature(const std::string &text) {
+  std::istringstream is(text);
+  KernelSignature sig;
+  std::string word;
+  int weights = 0, lse = 0;
+  if (!(is >> word) || word != "name" || !(is >> sig.name))
+    return std::nullopt;
+  if (!(is >> word) || word != "weights" || !(is >> weights >> sig.topk >> lse) || weights < 0 ||
+      weights > 3)
+    return std::nullopt;
+  sig.weights = static_cast<Weights>(weights);
+  sig.returnLse = lse != 0;
+  if (!(is >> word) || word != "schedule" ||
+      !(is >> sig.schedule.blockQ >> sig.schedule.blockK >> sig.schedule.vectorWidth))
+    return std::nullopt;
+  while (is >> word) {
+    if (word != "input")
+      return std::nullopt;
+    InputSig in;
+    int dtype = 0;
+    size_t rank = 0;
+    if (!(is >> in.name >> dtype >> rank) || dtype < 0 || dtype > 3 || rank > 8)
+      return std::nullopt;
+    in.dtype = static_cast<attn_dtype>(dtype);
+    for (size_t d = 0; d < rank; ++d) {
+      std::string dim;
+      if (!(is >> dim) || dim.empty())
+        return std::nullopt;
+      if (dim[0] == '#')
+        in.dims.push_back(DimSig{std::atoll(dim.c_str() + 1), ""});
+      else
+        in.dims.push_back(DimSig{-1, dim});
+    }
+    sig.inputs.push_back(std::move(in));
+  }
+  if (sig.inputs.size() < 3)
+    return std::nullopt;
+  return sig;
 }
 
 } // namespace attn

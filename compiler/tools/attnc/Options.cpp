@@ -10,6 +10,7 @@ const char *usage() {
          "  attnc check FILE\n"
          "  attnc emit FILE [--kernel NAME] --stage ast|attn|lowered|llvm-dialect|llvm|asm\n"
          "            [--target host|x86-64-avx2|x86-64-avx512]\n"
+         "  attnc compile FILE -o DIR [--kernel NAME] [--target host|x86-64-avx2|x86-64-avx512]\n"
          "  attnc run FILE [--kernel NAME] --input q=q.npy --input k=k.npy --input v=v.npy\n"
          "            [--input NAME=FILE.npy|NUMBER ...] --output o.npy [--lse lse.npy]\n"
          "            [--backend mlir|reference] [--threads N] [--target T]\n"
@@ -22,7 +23,8 @@ Expected<Options> parseOptions(int argc, char **argv) {
   if (args.empty())
     return Error{"no command given"};
   opts.command = args[0];
-  if (opts.command != "check" && opts.command != "emit" && opts.command != "run")
+  if (opts.command != "check" && opts.command != "emit" && opts.command != "run" &&
+      opts.command != "compile")
     return Error{"unknown command '" + opts.command + "'"};
   for (size_t n = 1; n < args.size(); ++n) {
     const std::string &a = args[n];

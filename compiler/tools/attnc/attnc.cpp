@@ -2,6 +2,7 @@
 //
 //   attnc check FILE                       parse and verify
 //   attnc emit FILE --stage ast|attn       show a stage of the pipeline
+//   attnc compile FILE -o DIR              ahead of time: DIR/NAME.h, DIR/libNAME.a
 //   attnc run FILE --input ... --output    run a kernel on .npy arrays
 //
 //===----------------------------------------------------------------------===//
@@ -36,6 +37,8 @@ int main(int argc, char **argv) {
       return runCheck(*opts, spec);
     if (opts->command == "emit")
       return runEmit(*opts, spec);
+    if (opts->command == "compile")
+      return runCompile(*opts, spec);
     return runRun(*opts, spec);
   } catch (const std::bad_alloc &) {
     std::cerr << "attnc: error: out of memory\n";

@@ -59,6 +59,10 @@ struct KernelSignature {
   std::vector<int> scalars() const;
 };
 
+/// A one-line-per-field text form, stored in the cache and in AOT libraries.
+std::string serializeSignature(const KernelSignature &sig);
+std::optional<KernelSignature> parseSignature(const std::string &text);
+
 /// Sizes bound for one call.
 struct BoundDims {
   std::map<std::string, int64_t> named;

@@ -34,6 +34,38 @@ typedef void (*attn_kernel_fn)(void *const *ptrs, const int64_t *params,
                                int64_t begin, int64_t end, void *scratch,
                                int64_t *status);
 
+#define ATTN_MAX_RANK 8
+
+/* A view of caller-owned memory. Strides are in elements; all zero means
+ * row-major. Any layout works, e.g. [B, L, H, D] seen as [B, H, L, D]. */
+typedef struct attn_tensor {
+  void *data;
+  attn_dtype dtype;
+  int32_t rank;
+  int64_t sizes[ATTN_MAX_RANK];
+  int64_t strides[ATTN_MAX_RANK];
+} attn_tensor;
+
+/* What an ahead-of-time library exports beside its entry point. */
+typedef struct attn_kernel_info {
+  const char *name;
+  const char *signature; /* inputs, dims, weights, schedule (text) */
+  attn_kernel_fn entry;
+} attn_kernel_info;
+
+/* Checks every argument against the kernel's signature before touching any
+ * memory, then runs the kernel on the runtime's thread pool.
+ *   tensors  the tensor inputs in declaration order: q, k, v, then extras
+ *   scalars  the scalar inputs in declaration order
+ *   lse      may be NULL
+ *   threads  0 for every core
+ * Returns 0, or 1 with a message naming the tensor and dimension copied into
+ * error (truncated to error_size bytes, always terminated). */
+int32_t attn_run(const attn_kernel_info *kernel, const attn_tensor *const *tensors,
+                 int32_t num_tensors, const double *scalars, int32_t num_scalars,
+                 const attn_tensor *o, const attn_tensor *lse, int32_t threads,
+                 char *error, int64_t error_size);
+
 #ifdef __cplusplus
 }
 #endif

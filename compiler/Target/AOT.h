@@ -1,0 +1,24 @@
+//===- AOT.h - Ahead of time: a static library and a C header ---*- C++ -*-===//
+#ifndef ATTN_TARGET_AOT_H
+#define ATTN_TARGET_AOT_H
+
+#include "compiler/Frontend/AST.h"
+#include "compiler/Support/Expected.h"
+
+#include <string>
+
+namespace attn {
+
+/// Writes `outDir/NAME.h` and `outDir/libNAME.a` for kernel `spec`. The
+/// library holds the kernel, its metadata (`attn_NAME_info`) and a C entry
+/// point `attn_NAME(...)` that checks its arguments through the runtime; a
+/// user links it with libAttnRuntime and needs nothing of LLVM or MLIR.
+Expected<bool> compileAheadOfTime(const AttentionSpec &spec, const std::string &fileName,
+                                  const std::string &target, const std::string &outDir);
+
+/// The C header text for `spec` (exposed for tests).
+std::string aotHeader(const AttentionSpec &spec, const std::string &fileName);
+
+} // namespace attn
+
+#endif // ATTN_TARGET_AOT_H
