@@ -289,4 +289,29 @@ Expected<ReferenceOutput> runReference(const AttentionSpec &spec, const Argument
   return out;
 }
 
+Expected<double> maskDensity(const AttentionSpec &spec, const ArgumentMap &args, int64_t maxRows) {
+  Expected<Binding> bound = bindArguments(spec, args);
+  if (!bound)
+    return bound.takeError();
+  const Binding &bd = *bound;
+  if (!spec.mask.expr)
+    return 1.0;
+  Evaluator ev(spec, args, bd);
+  int64_t step = std::max<int64_t>(1, bd.qLen / std::max<int64_t>(1, maxRows));
+  double kept = 0, total = 0;
+  try {
+    for (int64_t b = 0; b < bd.batch; ++b)
+      for (int64_t h = 0; h < bd.qHeads; ++h)
+        for (int64_t i = 0; i < bd.qLen; i += step)
+          for (int64_t j = 0; j < bd.kvLen; ++j) {
+            ev.b = b, ev.h = h, ev.i = i, ev.j = j;
+            kept += ev.eval(*spec.mask.expr).b;
+            total += 1;
+          }
+  } catch (OutOfRange &e) {
+    return Error{e.message};
+  }
+  return total > 0 ? kept / total : 0.0;
+}
+
 } // namespace attn

@@ -34,6 +34,12 @@ struct ReferenceOutput {
 Expected<ReferenceOutput> runReference(const AttentionSpec &spec,
                                        const ArgumentMap &args);
 
+/// The fraction of (b, h, i, j) whose mask holds, from at most `maxRows`
+/// query rows per (b, h) spread over the sequence: what a benchmark counts
+/// as unmasked work.
+Expected<double> maskDensity(const AttentionSpec &spec, const ArgumentMap &args,
+                             int64_t maxRows = 256);
+
 } // namespace attn
 
 #endif // ATTN_REFERENCE_INTERPRETER_H

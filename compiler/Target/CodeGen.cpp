@@ -6,6 +6,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -88,6 +89,10 @@ Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp modu
 
 static Expected<std::string> emit(llvm::Module &module, llvm::TargetMachine &tm,
                                   llvm::CodeGenFileType type) {
+  std::string problems;
+  llvm::raw_string_ostream why(problems);
+  if (llvm::verifyModule(module, &why))
+    return Error{"internal error: invalid LLVM IR: " + problems};
   llvm::SmallVector<char, 0> buffer;
   llvm::raw_svector_ostream os(buffer);
   llvm::legacy::PassManager pm;

@@ -13,6 +13,7 @@ int runCheck(const Options &opts, CheckedSpec &spec);
 int runEmit(const Options &opts, CheckedSpec &spec);
 int runRun(const Options &opts, CheckedSpec &spec);
 int runCompile(const Options &opts, CheckedSpec &spec);
+int runBench(const Options &opts, CheckedSpec &spec);
 
 /// The kernel named by --kernel, or the only kernel of the file; prints an
 /// error and returns null otherwise.

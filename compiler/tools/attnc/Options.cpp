@@ -2,6 +2,7 @@
 #include "compiler/tools/attnc/Options.h"
 
 #include <cstdlib>
+#include <sstream>
 
 namespace attn {
 
@@ -14,7 +15,8 @@ const char *usage() {
          "  attnc run FILE [--kernel NAME] --input q=q.npy --input k=k.npy --input v=v.npy\n"
          "            [--input NAME=FILE.npy|NUMBER ...] --output o.npy [--lse lse.npy]\n"
          "            [--backend mlir|reference] [--threads N] [--target T]\n"
-         "            [--cache-dir DIR] [--no-cache]\n";
+         "            [--cache-dir DIR] [--no-cache]\n"
+         "  attnc bench FILE [--kernel NAME] --size B=1,L=4096 [--threads N] [--reps N]\n";
 }
 
 Expected<Options> parseOptions(int argc, char **argv) {
@@ -24,7 +26,7 @@ Expected<Options> parseOptions(int argc, char **argv) {
     return Error{"no command given"};
   opts.command = args[0];
   if (opts.command != "check" && opts.command != "emit" && opts.command != "run" &&
-      opts.command != "compile")
+      opts.command != "compile" && opts.command != "bench")
     return Error{"unknown command '" + opts.command + "'"};
   for (size_t n = 1; n < args.size(); ++n) {
     const std::string &a = args[n];
@@ -49,7 +51,7 @@ Expected<Options> parseOptions(int argc, char **argv) {
     }
     if (flag == "--kernel" || flag == "--stage" || flag == "--backend" || flag == "--target" ||
         flag == "--cache-dir" || flag == "--output" || flag == "--lse" || flag == "--threads" ||
-        flag == "-o") {
+        flag == "-o" || flag == "--size" || flag == "--reps") {
       Expected<std::string> v = take();
       if (!v)
         return v.takeError();
@@ -60,6 +62,22 @@ Expected<Options> parseOptions(int argc, char **argv) {
       else if (flag == "--cache-dir") opts.cacheDir = *v;
       else if (flag == "--output" || flag == "-o") opts.output = *v;
       else if (flag == "--lse") opts.lseOutput = *v;
+      else if (flag == "--size") {
+        std::stringstream items(*v);
+        std::string item;
+        while (std::getline(items, item, ',')) {
+          size_t eq = item.find('=');
+          char *end = nullptr;
+          long long size = eq == std::string::npos ? -1 : std::strtoll(item.c_str() + eq + 1, &end, 10);
+          if (eq == std::string::npos || eq == 0 || size < 0 || *end != '\0' || size > (1LL << 40))
+            return Error{"--size needs NAME=SIZE[,NAME=SIZE...], got '" + item + "'"};
+          opts.sizes.emplace_back(item.substr(0, eq), size);
+        }
+      } else if (flag == "--reps") {
+        opts.reps = std::atoi(v->c_str());
+        if (opts.reps < 1 || opts.reps > 100000)
+          return Error{"--reps needs a number between 1 and 100000"};
+      }
       else {
         char *end = nullptr;
         long t = std::strtol(v->c_str(), &end, 10);

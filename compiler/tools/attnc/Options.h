@@ -23,6 +23,8 @@ struct Options {
   std::string output;
   std::string lseOutput;
   int threads = 0;
+  int reps = 10;
+  std::vector<std::pair<std::string, int64_t>> sizes; // --size B=1,L=4096
 };
 
 Expected<Options> parseOptions(int argc, char **argv);

@@ -4,6 +4,7 @@
 //   attnc emit FILE --stage ast|attn       show a stage of the pipeline
 //   attnc compile FILE -o DIR              ahead of time: DIR/NAME.h, DIR/libNAME.a
 //   attnc run FILE --input ... --output    run a kernel on .npy arrays
+//   attnc bench FILE --size B=1,L=4096     time a kernel against the FMA peak
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/tools/attnc/Commands.h"
@@ -39,6 +40,8 @@ int main(int argc, char **argv) {
       return runEmit(*opts, spec);
     if (opts->command == "compile")
       return runCompile(*opts, spec);
+    if (opts->command == "bench")
+      return runBench(*opts, spec);
     return runRun(*opts, spec);
   } catch (const std::bad_alloc &) {
     std::cerr << "attnc: error: out of memory\n";

@@ -1,0 +1,23 @@
+//===- PeakFlops.h - This machine's measured FMA peak -----------*- C++ -*-===//
+#ifndef ATTN_TARGET_PEAKFLOPS_H
+#define ATTN_TARGET_PEAKFLOPS_H
+
+#include "compiler/Support/Expected.h"
+
+namespace attn {
+
+struct PeakFlops {
+  double gflopsOneThread = 0; // fp32 FMA, widest vectors of the host
+  double gflopsAllThreads = 0;
+  unsigned threads = 0;
+  int vectorWidth = 0;
+};
+
+/// JIT-compiles a loop of independent vector FMAs for the host (through
+/// LLVM, like the kernels) and times it on one thread and on `threads`
+/// threads (0: every core). Takes about half a second.
+Expected<PeakFlops> measurePeakFlops(unsigned threads = 0);
+
+} // namespace attn
+
+#endif // ATTN_TARGET_PEAKFLOPS_H
