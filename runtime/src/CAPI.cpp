@@ -9,20 +9,28 @@ using namespace attn;
 
 namespace {
 
-/// Signatures parsed once per kernel.
+/// Signatures parsed once per kernel. Keyed by the info's address and
+/// checked against its text, since an unloaded library's address can be
+/// reused by another kernel.
 const KernelSignature *signatureOf(const attn_kernel_info *info, std::string &error) {
   static std::mutex mutex;
-  static std::map<const attn_kernel_info *, KernelSignature> parsed;
+  static std::map<const attn_kernel_info *, std::pair<std::string, KernelSignature>> parsed;
+  if (!info->signature) {
+    error = "kernel info holds no signature";
+    return nullptr;
+  }
   std::lock_guard<std::mutex> lock(mutex);
   auto it = parsed.find(info);
-  if (it != parsed.end())
-    return &it->second;
-  std::optional<KernelSignature> sig = info->signature ? parseSignature(info->signature) : std::nullopt;
+  if (it != parsed.end() && it->second.first == info->signature)
+    return &it->second.second;
+  std::optional<KernelSignature> sig = parseSignature(info->signature);
   if (!sig) {
     error = "kernel info holds no valid signature";
     return nullptr;
   }
-  return &parsed.emplace(info, std::move(*sig)).first->second;
+  auto &slot = parsed[info];
+  slot = {info->signature, std::move(*sig)};
+  return &slot.second;
 }
 
 std::string toView(const attn_tensor *t, const char *name, TensorView &view) {
