@@ -136,7 +136,7 @@ std::string dumpExpr(const Expr &e) {
   return out + ")" + type;
 }
 
-static std::string typeString(const InputDecl &in) {
+std::string typeString(const InputDecl &in) {
   std::string s = elemTypeName(in.type);
   if (in.isScalar())
     return s;

@@ -132,6 +132,9 @@ struct SpecModule {
   const AttentionSpec *find(const std::string &name) const;
 };
 
+/// `bf16[B, 16, L, 256]`, or `i32` for a scalar.
+std::string typeString(const InputDecl &in);
+
 /// A readable, stable dump of a checked spec (`attnc emit --stage ast`).
 std::string dumpAST(const SpecModule &module);
 std::string dumpExpr(const Expr &expr);

@@ -14,16 +14,6 @@
 
 namespace attn {
 
-static std::string typeString(const InputDecl &in) {
-  std::string s = elemTypeName(in.type);
-  if (in.isScalar())
-    return s;
-  s += "[";
-  for (size_t d = 0; d < in.dims.size(); ++d)
-    s += (d ? ", " : "") + in.dims[d].str();
-  return s + "]";
-}
-
 static const char *scalarCType(const InputDecl &in) { return in.type == ElemType::I32 ? "int32_t" : "float"; }
 
 std::string aotHeader(const AttentionSpec &spec, const std::string &fileName) {

@@ -50,14 +50,22 @@ static Expected<mlir::OwningOpRef<mlir::ModuleOp>> lowerSpec(mlir::MLIRContext &
   return module;
 }
 
+/// The target machine, and the schedule with a zero vector width replaced by
+/// the target's native width.
+static Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &target,
+                                                                    Schedule &schedule) {
+  Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine(target);
+  if (tm && schedule.vectorWidth == 0)
+    schedule.vectorWidth = nativeVectorWidth(**tm);
+  return tm;
+}
+
 Expected<LLVMKernel> compileToLLVM(const AttentionSpec &spec, const std::string &fileName,
                                    const std::string &target, Schedule schedule,
                                    llvm::LLVMContext &llvmContext) {
-  Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine(target);
+  Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(target, schedule);
   if (!tm)
     return tm.takeError();
-  if (schedule.vectorWidth == 0)
-    schedule.vectorWidth = nativeVectorWidth(**tm);
   mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
   auto module = lowerSpec(context, spec, fileName, schedule, Stage::LLVMDialect);
   if (!module)
@@ -72,11 +80,9 @@ Expected<StageOutput> compileKernel(const AttentionSpec &spec, const std::string
                                     const std::string &target, Schedule schedule, Stage stage) {
   StageOutput out;
   if (stage == Stage::Attn || stage == Stage::Lowered || stage == Stage::LLVMDialect) {
-    Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine(target);
+    Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(target, schedule);
     if (!tm)
       return tm.takeError();
-    if (schedule.vectorWidth == 0)
-      schedule.vectorWidth = nativeVectorWidth(**tm);
     mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
     auto module = lowerSpec(context, spec, fileName, schedule, stage);
     if (!module)

@@ -40,14 +40,7 @@ int runBench(const Options &opts, CheckedSpec &spec) {
     dims[name] = size;
   }
   ArgumentMap args = makeInputs(*kernel, dims, 1);
-  std::ifstream in(opts.file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  CompileOptions copts;
-  copts.target = opts.target;
-  copts.cacheDir = opts.cacheDir;
-  copts.useCache = !opts.noCache;
-  Expected<Kernel> compiled = Compiler(copts).compile(text.str(), kernel->name, opts.file);
+  Expected<Kernel> compiled = compileForOptions(opts, *kernel);
   if (!compiled) {
     std::cerr << "attnc: error: " << compiled.error() << "\n";
     return 1;

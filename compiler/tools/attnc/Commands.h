@@ -3,6 +3,7 @@
 #define ATTN_TOOLS_ATTNC_COMMANDS_H
 
 #include "compiler/Frontend/Sema.h"
+#include "compiler/JIT/Compiler.h"
 #include "compiler/tools/attnc/Options.h"
 
 namespace attn {
@@ -14,6 +15,9 @@ int runEmit(const Options &opts, CheckedSpec &spec);
 int runRun(const Options &opts, CheckedSpec &spec);
 int runCompile(const Options &opts, CheckedSpec &spec);
 int runBench(const Options &opts, CheckedSpec &spec);
+
+/// Compiles `kernel` of the spec file with the target and cache options.
+Expected<Kernel> compileForOptions(const Options &opts, const AttentionSpec &kernel);
 
 /// The kernel named by --kernel, or the only kernel of the file; prints an
 /// error and returns null otherwise.

@@ -64,14 +64,7 @@ int writeOutputs(const Options &opts, const ReferenceOutput &out) {
 
 /// Compiles (or loads from the cache) and runs the kernel.
 int runCompiled(const Options &opts, const AttentionSpec &kernel, const ArgumentMap &args) {
-  std::ifstream in(opts.file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  CompileOptions copts;
-  copts.target = opts.target;
-  copts.cacheDir = opts.cacheDir;
-  copts.useCache = !opts.noCache;
-  Expected<Kernel> compiled = Compiler(copts).compile(text.str(), kernel.name, opts.file);
+  Expected<Kernel> compiled = compileForOptions(opts, kernel);
   if (!compiled)
     return fail(compiled.error());
   InvokeOptions iopts;
@@ -83,6 +76,17 @@ int runCompiled(const Options &opts, const AttentionSpec &kernel, const Argument
 }
 
 } // namespace
+
+Expected<Kernel> compileForOptions(const Options &opts, const AttentionSpec &kernel) {
+  std::ifstream in(opts.file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  CompileOptions copts;
+  copts.target = opts.target;
+  copts.cacheDir = opts.cacheDir;
+  copts.useCache = !opts.noCache;
+  return Compiler(copts).compile(text.str(), kernel.name, opts.file);
+}
 
 int runRun(const Options &opts, CheckedSpec &spec) {
   const AttentionSpec *kernel = selectKernel(opts, spec.module);
