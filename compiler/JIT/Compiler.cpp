@@ -11,12 +11,32 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <chrono>
+#include <dlfcn.h>
+#include <sys/stat.h>
 #include <mutex>
 #include <sstream>
 
 namespace attn {
 
-const char *compilerVersion() { return "attn-0.2 llvm-19 cpu-abi-1"; }
+const char *compilerVersion() { return "attn-0.3 llvm-19 cpu-abi-2"; }
+
+/// The version string plus the identity of the binary that holds this
+/// compiler (path, size, modification time): any rebuild of the compiler
+/// invalidates the cache, so an entry can never disagree with the runtime's
+/// ABI or the lowering that made it.
+static const std::string &compilerIdentity() {
+  static const std::string id = [] {
+    std::string s = compilerVersion();
+    Dl_info info;
+    struct stat st;
+    if (::dladdr(reinterpret_cast<void *>(&compilerVersion), &info) && info.dli_fname &&
+        ::stat(info.dli_fname, &st) == 0)
+      s += std::string(" ") + info.dli_fname + " " + std::to_string(st.st_size) + " " +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+    return s;
+  }();
+  return id;
+}
 
 /// Owns the JIT that holds one kernel's code; the code lives as long as any
 /// Kernel that points into it.
@@ -95,7 +115,7 @@ Expected<Kernel> Compiler::compile(const std::string &specText, const std::strin
 
   Kernel kernel;
   std::string symbol = "attn_kernel_" + chosen->name;
-  std::string key = cacheKey({compilerVersion(), options_.target, scheduleKey(options_.schedule),
+  std::string key = cacheKey({compilerIdentity(), options_.target, scheduleKey(options_.schedule),
                               chosen->name, specText});
   ObjectCache cache(options_.useCache ? cacheDir() : std::string());
   std::optional<CachedKernel> cached = cache.load(key);

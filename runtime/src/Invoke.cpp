@@ -1,6 +1,7 @@
 //===- Invoke.cpp - Checking arguments and running a kernel ----------------===//
 #include "attn/Invoke.h"
 
+#include "attn/Half.h"
 #include "attn/ThreadPool.h"
 
 #include <atomic>
@@ -128,6 +129,34 @@ void unpack(const TensorView &from, const TensorView &to) {
   });
 }
 
+float loadAsFloat(const void *base, int64_t offset, attn_dtype dtype) {
+  switch (dtype) {
+  case ATTN_F32: return static_cast<const float *>(base)[offset];
+  case ATTN_BF16: return bf16ToFloat(static_cast<const uint16_t *>(base)[offset]);
+  case ATTN_F16: return f16ToFloat(static_cast<const uint16_t *>(base)[offset]);
+  case ATTN_I32: return static_cast<float>(static_cast<const int32_t *>(base)[offset]);
+  }
+  return 0;
+}
+
+/// k as f32 [B][Hkv][D][padded Lk], zero past Lk: the tiled softmax path
+/// loads one vector of keys per head-dim element from it.
+std::vector<float> packTransposedK(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
+  int64_t padded = paddedKvLen(sig.schedule, d.kvLen);
+  std::vector<float> kt(static_cast<size_t>(d.batch * d.kvHeads * d.headDim * padded), 0.0f);
+  ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t b = bh / d.kvHeads, h = bh % d.kvHeads;
+      float *dst = kt.data() + bh * d.headDim * padded;
+      for (int64_t j = 0; j < d.kvLen; ++j)
+        for (int64_t c = 0; c < d.headDim; ++c)
+          dst[c * padded + j] =
+              loadAsFloat(k.data, b * k.strides[0] + h * k.strides[1] + j * k.strides[2] + c * k.strides[3], k.dtype);
+    }
+  });
+  return kt;
+}
+
 int64_t scalarBits(const InputSig &in, double value) {
   if (in.dtype == ATTN_I32)
     return static_cast<int64_t>(value);
@@ -230,6 +259,12 @@ std::string invokeKernel(const KernelSignature &sig, attn_kernel_fn fn,
   for (int n = 0; n < 3; ++n) {
     ptrs[n] = qkv[n].data;
     setStrides(n, qkv[n]);
+  }
+  // Enough query rows per kv head to amortize a transposed copy of k.
+  std::vector<float> kTransposed;
+  if (usesTiledSoftmax(sig) && dims->qLen >= kTileRows) {
+    kTransposed = packTransposedK(sig, *dims, qkv[1]);
+    ptrs[ParamLayout::KTransposed] = kTransposed.data();
   }
   ptrs[ParamLayout::O] = out.data;
   setStrides(ParamLayout::O, out);

@@ -118,7 +118,7 @@ ParamLayout::ParamLayout(const KernelSignature &sig) {
     strideBase_.push_back(next);
     next += rank;
   }
-  int pointer = FirstExtra;
+  int pointer = KTransposed + 1;
   for (int n : sig.extraTensors()) {
     strideBase_.push_back(next);
     next += static_cast<int>(sig.inputs[n].dims.size());
@@ -136,8 +136,9 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   auto align = [](int64_t x) { return (x + 63) / 64 * 64; };
   ScratchLayout l;
   l.scores = 0;
-  l.acc = align(4 * s.blockK);
-  l.topScores = align(l.acc + 4 * vDim);
+  l.tile = align(4 * s.blockK);
+  l.acc = align(l.tile + 4 * (2 * kTileRows * s.vectorWidth + kTileRows));
+  l.topScores = align(l.acc + 4 * kTileRows * vDim);
   l.topIndex = align(l.topScores + 4 * topk);
   l.bytes = align(l.topIndex + 8 * topk);
   return l;

@@ -17,6 +17,7 @@
 #include "compiler/Conversion/AttnToCPU/AttnToCPU.h"
 
 #include "compiler/Conversion/AttnToCPU/KernelEmitter.h"
+#include "compiler/Conversion/AttnToCPU/TiledSoftmax.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -50,12 +51,32 @@ public:
                            Value i0 = k.mul(tile, k.i64c(k.sig.schedule.blockQ));
                            Value i1 = b.create<arith::MinSIOp>(
                                loc, k.add(i0, k.i64c(k.sig.schedule.blockQ)), k.qLen);
-                           b.create<scf::ForOp>(loc, k.idx(i0), k.idx(i1), k.idx(k.i64c(1)),
-                                                ValueRange{},
-                                                [&](OpBuilder &, Location, Value row, ValueRange) {
-                                                  emitRow(k.i64(row));
-                                                  b.create<scf::YieldOp>(loc);
-                                                });
+                           auto rowByRow = [&] {
+                             b.create<scf::ForOp>(loc, k.idx(i0), k.idx(i1), k.idx(k.i64c(1)),
+                                                  ValueRange{},
+                                                  [&](OpBuilder &, Location, Value row, ValueRange) {
+                                                    emitRow(k.i64(row));
+                                                    b.create<scf::YieldOp>(loc);
+                                                  });
+                           };
+                           if (!usesTiledSoftmax(k.sig)) {
+                             rowByRow();
+                           } else {
+                             // The runtime packs k transposed when a call has
+                             // enough query rows to share it.
+                             Value null = b.create<LLVM::ZeroOp>(loc, k.ptrType);
+                             Value packed = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, k.ktPtr, null);
+                             b.create<scf::IfOp>(
+                                 loc, packed,
+                                 [&](OpBuilder &, Location) {
+                                   emitTiledSoftmaxRows(k, bIdx, h, hk, i0, i1);
+                                   b.create<scf::YieldOp>(loc);
+                                 },
+                                 [&](OpBuilder &, Location) {
+                                   rowByRow();
+                                   b.create<scf::YieldOp>(loc);
+                                 });
+                           }
                            b.create<scf::YieldOp>(loc);
                          });
   }
@@ -140,17 +161,7 @@ private:
       }
     });
   }
-  void storeLse(Value value) {
-    if (!k.sig.returnLse)
-      return;
-    Value null = b.create<LLVM::ZeroOp>(loc, k.ptrType);
-    Value present = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, k.lsePtr, null);
-    b.create<scf::IfOp>(loc, present, [&](OpBuilder &, Location) {
-      Value off = k.add(k.add(k.mul(bIdx, k.lseStr[0]), k.mul(h, k.lseStr[1])), k.mul(i, k.lseStr[2]));
-      k.storeF32(value, k.lsePtr, off, k.f32);
-      b.create<scf::YieldOp>(loc);
-    });
-  }
+  void storeLse(Value value) { k.storeLse(value, bIdx, h, i); }
 
   void emitRow(Value row) {
     i = row;
@@ -161,7 +172,7 @@ private:
     ScratchLayout fixed = ScratchLayout::compute(k.sig.schedule, 0, 0);
     scores = scratchAt(k.i64c(fixed.scores));
     acc = scratchAt(k.i64c(fixed.acc));
-    Value topOff = align64(k.add(k.i64c(fixed.acc), k.mul(k.vDim, k.i64c(4))));
+    Value topOff = align64(k.add(k.i64c(fixed.acc), k.mul(k.vDim, k.i64c(4 * kTileRows))));
     topScores = scratchAt(topOff);
     topIndex = scratchAt(align64(k.add(topOff, k.i64c(4 * k.sig.topk))));
     switch (k.sig.weights) {

@@ -154,6 +154,7 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module) {
   vPtr = loadPointer(ParamLayout::V);
   oPtr = loadPointer(ParamLayout::O);
   lsePtr = loadPointer(ParamLayout::Lse);
+  ktPtr = loadPointer(ParamLayout::KTransposed);
   auto strides = [&](int tensor, int rank, SmallVector<Value, 4> &out) {
     for (int d = 0; d < rank; ++d)
       out.push_back(loadParam(layout.strides(tensor) + d));
@@ -190,6 +191,18 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module) {
   }
   scale = inlineRegion(op.getScale(), {});
   return fn;
+}
+
+void KernelEmitter::storeLse(Value value, Value bIdx, Value h, Value i) {
+  if (!sig.returnLse)
+    return;
+  Value null = b.create<LLVM::ZeroOp>(loc, ptrType);
+  Value present = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, lsePtr, null);
+  b.create<scf::IfOp>(loc, present, [&](OpBuilder &, Location) {
+    Value off = add(add(mul(bIdx, lseStr[0]), mul(h, lseStr[1])), mul(i, lseStr[2]));
+    storeF32(value, lsePtr, off, f32);
+    b.create<scf::YieldOp>(loc);
+  });
 }
 
 Value KernelEmitter::checkedLoad(ad::LoadOp load, IRMapping &map) {

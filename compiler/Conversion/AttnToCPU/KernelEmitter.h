@@ -57,6 +57,9 @@ public:
   mlir::Value vectorReduceLoop(
       mlir::Value n, const std::function<mlir::Value(mlir::Value, mlir::Value, bool)> &body);
 
+  /// lse[b, h, i] = value, when the kernel returns lse and the caller asked.
+  void storeLse(mlir::Value value, mlir::Value b, mlir::Value h, mlir::Value i);
+
   /// Evaluates an attn region at the current insertion point: dimension
   /// reads and scalar loads become the entry values, tensor loads become
   /// range-checked loads.
@@ -76,6 +79,7 @@ public:
   // Read at entry (i64 unless said).
   mlir::Value batch, qHeads, kvHeads, qLen, kvLen, headDim, vDim, group;
   mlir::Value qPtr, kPtr, vPtr, oPtr, lsePtr;
+  mlir::Value ktPtr; // packed, transposed k; null when the runtime did not pack it
   llvm::SmallVector<mlir::Value, 4> qStr, kStr, vStr, oStr, lseStr;
   mlir::Value scale; // f32
   std::map<std::string, mlir::Value> dims, scalars;

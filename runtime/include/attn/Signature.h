@@ -81,12 +81,15 @@ std::optional<BoundDims> bindShapes(const KernelSignature &sig,
 ///   strides  q(4) k(4) v(4) o(4) lse(3), then each extra tensor (its rank)
 ///   dims     one per name of KernelSignature::dimNames()
 ///   scalars  one per scalar input: i32 as int64, f32 as its bit pattern
-/// `ptrs` holds q, k, v, o, lse (null when not requested), then the extra
-/// tensors in order.
+/// `ptrs` holds q, k, v, o, lse (null when not requested), k transposed
+/// (null unless the runtime packed it: see kTransposedLayout), then the
+/// extra tensors in order.
 class ParamLayout {
 public:
   enum Fixed { Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, NumFixed };
   enum Tensor { Q = 0, K = 1, V = 2, O = 3, Lse = 4, FirstExtra = 5 };
+  /// The pointer slot of the packed, transposed k.
+  static constexpr int KTransposed = 5;
 
   explicit ParamLayout(const KernelSignature &sig);
   /// First stride slot of tensor `t` (a Tensor value, or FirstExtra + n).
@@ -109,12 +112,25 @@ private:
 /// lowering computes the same offsets in IR.
 struct ScratchLayout {
   int64_t scores = 0;   // f32[blockK]
-  int64_t acc = 0;      // f32[vDim]
+  int64_t tile = 0;     // f32[kTileRows x vectorWidth] x 2, then f32[kTileRows]
+  int64_t acc = 0;      // f32[kTileRows x vDim]
   int64_t topScores = 0; // f32[K]
   int64_t topIndex = 0; // i64[K]
   int64_t bytes = 0;
   static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk);
 };
+
+/// Query rows that share each K tile in the tiled softmax path.
+constexpr int64_t kTileRows = 4;
+
+/// The tiled softmax path reads k transposed and packed as f32
+/// [B][Hkv][D][kvLenPadded], kvLenPadded a multiple of the vector width, zero
+/// past kvLen. The runtime packs it when a call has enough query rows per kv
+/// head to amortize the copy.
+inline int64_t paddedKvLen(const Schedule &s, int64_t kvLen) {
+  return (kvLen + s.vectorWidth - 1) / s.vectorWidth * s.vectorWidth;
+}
+inline bool usesTiledSoftmax(const KernelSignature &sig) { return sig.weights == Weights::Softmax; }
 
 /// Work items: (batch, query head, query tile) flattened.
 inline int64_t numWorkItems(const KernelSignature &sig, const BoundDims &d) {

@@ -1,0 +1,316 @@
+//===- TiledSoftmax.cpp - Softmax over tiles of query rows -----------------===//
+#include "compiler/Conversion/AttnToCPU/TiledSoftmax.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <limits>
+
+using namespace mlir;
+namespace ad = ::mlir::attn;
+
+namespace attn {
+namespace {
+
+constexpr int R = static_cast<int>(kTileRows);
+const float kInf = std::numeric_limits<float>::infinity();
+
+/// Whether a region does something: a mask that is not `true`, a score that
+/// is not `s` itself.
+bool isTrivialMask(Region &r) {
+  auto yield = cast<ad::YieldOp>(r.front().getTerminator());
+  auto c = yield.getValue().getDefiningOp<arith::ConstantOp>();
+  return c && cast<BoolAttr>(c.getValue()).getValue();
+}
+bool isTrivialScore(Region &r) {
+  auto yield = cast<ad::YieldOp>(r.front().getTerminator());
+  return yield.getValue() == r.front().getArgument(0);
+}
+
+class TileEmitter {
+public:
+  TileEmitter(KernelEmitter &k, Value b, Value h, Value hk) : k(k), bb(k.b), loc(k.loc), b(b), h(h), hk(hk) {}
+
+  void emitRows(Value i0, Value i1) {
+    Value step = k.i64c(R);
+    bb.create<scf::ForOp>(loc, k.idx(i0), k.idx(i1), k.idx(step), ValueRange{},
+                          [&](OpBuilder &, Location, Value start, ValueRange) {
+                            emitGroup(k.i64(start), i1);
+                            bb.create<scf::YieldOp>(loc);
+                          });
+  }
+
+private:
+  Value W() { return k.i64c(k.width); }
+  Value cmpf(arith::CmpFPredicate p, Value x, Value y) { return bb.create<arith::CmpFOp>(loc, p, x, y); }
+  Value select(Value c, Value x, Value y) { return bb.create<arith::SelectOp>(loc, c, x, y); }
+  Value splat(Value s) { return bb.create<vector::SplatOp>(loc, k.vecType(), s); }
+  Value fma(Value a, Value x, Value y) { return bb.create<vector::FMAOp>(loc, a, x, y); }
+  Value zeroVec() { return splat(k.f32c(0)); }
+  Value scratchF32(int64_t byteOffset) { return k.gep(k.scratch, k.i64c(byteOffset), bb.getI8Type()); }
+
+  void emitGroup(Value start, Value i1) {
+    ScratchLayout layout = ScratchLayout::compute(k.sig.schedule, 0, 0);
+    int64_t w = k.width;
+    S = scratchF32(layout.tile);
+    P = scratchF32(layout.tile + 4 * R * w);
+    corrBuf = scratchF32(layout.tile + 8 * R * w);
+    acc = scratchF32(layout.acc);
+    Value last = bb.create<arith::SubIOp>(loc, i1, k.i64c(1));
+    for (int r = 0; r < R; ++r) {
+      Value row = k.add(start, k.i64c(r));
+      valid[r] = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, row, i1);
+      rows[r] = bb.create<arith::MinSIOp>(loc, row, last);
+      qOff[r] = k.add(k.add(k.mul(b, k.qStr[0]), k.mul(h, k.qStr[1])), k.mul(rows[r], k.qStr[2]));
+      accRow[r] = k.mul(k.i64c(r), k.vDim);
+    }
+    Value padded = k.mul(bb.create<arith::CeilDivSIOp>(loc, k.kvLen, W()), W());
+    ktBase = k.mul(k.mul(k.add(k.mul(b, k.kvHeads), hk), k.headDim), padded);
+    ktRow = padded;
+    vBase = k.add(k.mul(b, k.vStr[0]), k.mul(hk, k.vStr[1]));
+    for (int r = 0; r < R; ++r)
+      k.vectorLoop(k.vDim, [&](Value d, bool vec) {
+        Value at = k.add(accRow[r], d);
+        if (vec)
+          k.storeVecF32(zeroVec(), acc, at, k.f32);
+        else
+          k.storeF32(k.f32c(0), acc, at, k.f32);
+      });
+
+    SmallVector<Value> init;
+    for (int r = 0; r < R; ++r)
+      init.push_back(k.f32c(-kInf));
+    for (int r = 0; r < R; ++r)
+      init.push_back(k.f32c(0));
+    auto blocks = bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.kvLen), k.idx(W()), init,
+                                        [&](OpBuilder &, Location, Value j0, ValueRange ml) {
+                                          bb.create<scf::YieldOp>(loc, emitBlock(k.i64(j0), ml));
+                                        });
+    for (int r = 0; r < R; ++r)
+      finishRow(r, blocks.getResult(r), blocks.getResult(R + r));
+  }
+
+  /// One block of keys [j0, j0 + W): returns the new (m, l) of every row.
+  SmallVector<Value> emitBlock(Value j0, ValueRange ml) {
+    Value n = bb.create<arith::MinSIOp>(loc, W(), bb.create<arith::SubIOp>(loc, k.kvLen, j0));
+    // S = Q Kt: one vector of keys per row, kTileRows accumulators.
+    SmallVector<Value> zeros(R, zeroVec());
+    auto dots = bb.create<scf::ForOp>(
+        loc, k.idx(k.i64c(0)), k.idx(k.headDim), k.idx(k.i64c(1)), zeros,
+        [&](OpBuilder &, Location, Value dIdx, ValueRange accs) {
+          Value d = k.i64(dIdx);
+          Value kt = k.loadVecF32(k.ktPtr, k.add(k.add(ktBase, k.mul(d, ktRow)), j0), k.f32);
+          SmallVector<Value> next;
+          for (int r = 0; r < R; ++r)
+            next.push_back(fma(splat(k.loadF32(k.qPtr, k.add(qOff[r], d), k.qType)), kt, accs[r]));
+          bb.create<scf::YieldOp>(loc, next);
+        });
+    Value scale = splat(k.scale);
+    bool plain = isTrivialMask(k.op.getMask()) && isTrivialScore(k.op.getScore());
+    // Keys past kvLen are -inf; so are masked keys.
+    auto laneType = VectorType::get({k.width}, bb.getI32Type());
+    SmallVector<int32_t> iota;
+    for (int32_t l = 0; l < k.width; ++l)
+      iota.push_back(l);
+    Value lanes = bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(laneType, ArrayRef<int32_t>(iota)));
+    Value limit = bb.create<vector::SplatOp>(loc, laneType, bb.create<arith::TruncIOp>(loc, bb.getI32Type(), n));
+    Value inRange = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, lanes, limit);
+    for (int r = 0; r < R; ++r) {
+      Value s = bb.create<arith::MulFOp>(loc, dots.getResult(r), scale);
+      k.storeVecF32(select(inRange, s, splat(k.f32c(-kInf))), S, k.i64c(r * k.width), k.f32);
+    }
+    if (!plain)
+      applyMaskAndScore(j0, n);
+
+    // Online softmax, vectorized over the block's keys.
+    SmallVector<Value> next(2 * R);
+    Value anyMasked = bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false));
+    for (int r = 0; r < R; ++r) {
+      Value sv = k.loadVecF32(S, k.i64c(r * k.width), k.f32);
+      Value bm = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF, sv);
+      Value m = ml[r], l = ml[R + r];
+      Value mNew = bb.create<arith::MaximumFOp>(loc, m, bm);
+      Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, k.f32c(-kInf)), k.f32c(0), mNew);
+      Value corr = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, m, mSafe));
+      Value p = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, sv, splat(mSafe)));
+      Value sum = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, p);
+      next[r] = mNew;
+      next[R + r] = bb.create<arith::AddFOp>(loc, bb.create<arith::MulFOp>(loc, l, corr), sum);
+      k.storeVecF32(p, P, k.i64c(r * k.width), k.f32);
+      k.storeF32(corr, corrBuf, k.i64c(r), k.f32);
+      Value masked = cmpf(arith::CmpFPredicate::OEQ, sv, splat(k.f32c(-kInf)));
+      Value any = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, masked);
+      anyMasked = bb.create<arith::OrIOp>(loc, anyMasked, any);
+    }
+    bb.create<scf::IfOp>(
+        loc, anyMasked,
+        [&](OpBuilder &, Location) {
+          accumulateCarefully(j0, n);
+          bb.create<scf::YieldOp>(loc);
+        },
+        [&](OpBuilder &, Location) {
+          accumulateFast(j0, n);
+          bb.create<scf::YieldOp>(loc);
+        });
+    return next;
+  }
+
+  /// Per element: keys past kvLen stay -inf; a masked key becomes -inf;
+  /// others get the score region.
+  void applyMaskAndScore(Value j0, Value n) {
+    for (int r = 0; r < R; ++r)
+      bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), ValueRange{},
+                            [&](OpBuilder &, Location, Value jjIdx, ValueRange) {
+                              Value jj = k.i64(jjIdx), j = k.add(j0, jj);
+                              Value at = k.add(k.i64c(r * k.width), jj);
+                              Value keep = k.inlineRegion(k.op.getMask(), {b, h, rows[r], j});
+                              auto s = bb.create<scf::IfOp>(
+                                  loc, keep,
+                                  [&](OpBuilder &, Location) {
+                                    Value raw = k.loadF32(S, at, k.f32);
+                                    bb.create<scf::YieldOp>(
+                                        loc, k.inlineRegion(k.op.getScore(), {raw, b, h, rows[r], j}));
+                                  },
+                                  [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, k.f32c(-kInf)); });
+                              k.storeF32(s.getResult(0), S, at, k.f32);
+                              bb.create<scf::YieldOp>(loc);
+                            });
+  }
+
+  /// acc[r] = acc[r] * corr[r] + sum_j p[r][j] v[j], with all rows and
+  /// `chunk` vectors of v dims in registers across the keys.
+  void accumulateFast(Value j0, Value n) {
+    Value w = W(), two = k.i64c(2 * k.width);
+    Value main2 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, two), two);
+    Value main1 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, w), w);
+    accumulateChunks(j0, n, k.i64c(0), main2, 2);
+    accumulateChunks(j0, n, main2, main1, 1);
+    accumulateChunks(j0, n, main1, k.vDim, 0);
+  }
+
+  /// `vectors` vectors per row per step over [from, to), or scalars if 0.
+  void accumulateChunks(Value j0, Value n, Value from, Value to, int vectors) {
+    int64_t stride = vectors ? vectors * k.width : 1;
+    bool vec = vectors > 0;
+    int perRow = vec ? vectors : 1;
+    bb.create<scf::ForOp>(
+        loc, k.idx(from), k.idx(to), k.idx(k.i64c(stride)), ValueRange{},
+        [&](OpBuilder &, Location, Value dvIdx, ValueRange) {
+          Value dv = k.i64(dvIdx);
+          auto at = [&](int r, int c) { return k.add(k.add(accRow[r], dv), k.i64c(c * k.width)); };
+          SmallVector<Value> init;
+          for (int r = 0; r < R; ++r) {
+            Value corr = k.loadF32(corrBuf, k.i64c(r), k.f32);
+            for (int c = 0; c < perRow; ++c)
+              init.push_back(vec ? bb.create<arith::MulFOp>(loc, k.loadVecF32(acc, at(r, c), k.f32), splat(corr))
+                                 : bb.create<arith::MulFOp>(loc, k.loadF32(acc, at(r, c), k.f32), corr));
+          }
+          auto keys = bb.create<scf::ForOp>(
+              loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), init,
+              [&](OpBuilder &, Location, Value jjIdx, ValueRange a) {
+                Value jj = k.i64(jjIdx);
+                Value vOff = k.add(k.add(vBase, k.mul(k.add(j0, jj), k.vStr[2])), dv);
+                SmallVector<Value> vs;
+                for (int c = 0; c < perRow; ++c) {
+                  Value off = k.add(vOff, k.i64c(c * k.width));
+                  vs.push_back(vec ? k.loadVecF32(k.vPtr, off, k.vType) : k.loadF32(k.vPtr, off, k.vType));
+                }
+                SmallVector<Value> out;
+                for (int r = 0; r < R; ++r) {
+                  Value p = k.loadF32(P, k.add(k.i64c(r * k.width), jj), k.f32);
+                  for (int c = 0; c < perRow; ++c)
+                    out.push_back(vec ? fma(splat(p), vs[c], a[r * perRow + c])
+                                      : bb.create<math::FmaOp>(loc, p, vs[c], a[r * perRow + c]).getResult());
+                }
+                bb.create<scf::YieldOp>(loc, out);
+              });
+          for (int r = 0; r < R; ++r)
+            for (int c = 0; c < perRow; ++c) {
+              Value x = keys.getResult(r * perRow + c);
+              if (vec)
+                k.storeVecF32(x, acc, at(r, c), k.f32);
+              else
+                k.storeF32(x, acc, at(r, c), k.f32);
+            }
+          bb.create<scf::YieldOp>(loc);
+        });
+  }
+
+  /// The same, skipping keys that do not take part (score -inf).
+  void accumulateCarefully(Value j0, Value n) {
+    for (int r = 0; r < R; ++r) {
+      Value corr = k.loadF32(corrBuf, k.i64c(r), k.f32);
+      k.vectorLoop(k.vDim, [&](Value d, bool vec) {
+        Value at = k.add(accRow[r], d);
+        if (vec)
+          k.storeVecF32(bb.create<arith::MulFOp>(loc, k.loadVecF32(acc, at, k.f32), splat(corr)), acc, at, k.f32);
+        else
+          k.storeF32(bb.create<arith::MulFOp>(loc, k.loadF32(acc, at, k.f32), corr), acc, at, k.f32);
+      });
+      bb.create<scf::ForOp>(
+          loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), ValueRange{},
+          [&](OpBuilder &, Location, Value jjIdx, ValueRange) {
+            Value jj = k.i64(jjIdx);
+            Value s = k.loadF32(S, k.add(k.i64c(r * k.width), jj), k.f32);
+            bb.create<scf::IfOp>(loc, cmpf(arith::CmpFPredicate::UNE, s, k.f32c(-kInf)), [&](OpBuilder &, Location) {
+              Value p = k.loadF32(P, k.add(k.i64c(r * k.width), jj), k.f32);
+              Value vOff = k.add(vBase, k.mul(k.add(j0, jj), k.vStr[2]));
+              k.vectorLoop(k.vDim, [&](Value d, bool vec) {
+                Value at = k.add(accRow[r], d);
+                if (vec)
+                  k.storeVecF32(fma(splat(p), k.loadVecF32(k.vPtr, k.add(vOff, d), k.vType),
+                                    k.loadVecF32(acc, at, k.f32)),
+                                acc, at, k.f32);
+                else
+                  k.storeF32(bb.create<math::FmaOp>(loc, p, k.loadF32(k.vPtr, k.add(vOff, d), k.vType),
+                                                    k.loadF32(acc, at, k.f32)),
+                             acc, at, k.f32);
+              });
+              bb.create<scf::YieldOp>(loc);
+            });
+            bb.create<scf::YieldOp>(loc);
+          });
+    }
+  }
+
+  void finishRow(int r, Value m, Value l) {
+    bb.create<scf::IfOp>(loc, valid[r], [&](OpBuilder &, Location) {
+      Value empty = cmpf(arith::CmpFPredicate::OEQ, l, k.f32c(0));
+      Value inv = bb.create<arith::DivFOp>(loc, k.f32c(1), l);
+      Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(h, k.oStr[1])), k.mul(rows[r], k.oStr[2]));
+      k.vectorLoop(k.vDim, [&](Value d, bool vec) {
+        Value at = k.add(accRow[r], d);
+        if (vec) {
+          Value x = bb.create<arith::MulFOp>(loc, k.loadVecF32(acc, at, k.f32), splat(inv));
+          k.storeVecF32(select(empty, zeroVec(), x), k.oPtr, k.add(oOff, d), k.qType);
+        } else {
+          Value x = bb.create<arith::MulFOp>(loc, k.loadF32(acc, at, k.f32), inv);
+          k.storeF32(select(empty, k.f32c(0), x), k.oPtr, k.add(oOff, d), k.qType);
+        }
+      });
+      if (k.sig.returnLse) {
+        Value lse = bb.create<arith::AddFOp>(loc, m, bb.create<math::LogOp>(loc, l));
+        k.storeLse(select(empty, k.f32c(-kInf), lse), b, h, rows[r]);
+      }
+      bb.create<scf::YieldOp>(loc);
+    });
+  }
+
+  KernelEmitter &k;
+  OpBuilder &bb;
+  Location loc;
+  Value b, h, hk;
+  Value rows[R], valid[R], qOff[R], accRow[R];
+  Value ktBase, ktRow, vBase;
+  Value S, P, corrBuf, acc;
+};
+
+} // namespace
+
+void emitTiledSoftmaxRows(KernelEmitter &k, Value b, Value h, Value hk, Value i0, Value i1) {
+  TileEmitter(k, b, h, hk).emitRows(i0, i1);
+}
+
+} // namespace attn
