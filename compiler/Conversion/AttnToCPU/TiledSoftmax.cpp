@@ -1,6 +1,8 @@
 //===- TiledSoftmax.cpp - Softmax over tiles of query rows -----------------===//
 #include "compiler/Conversion/AttnToCPU/TiledSoftmax.h"
 
+#include "compiler/Conversion/AttnToCPU/TileClasses.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -93,8 +95,24 @@ private:
   }
 
   /// One block of keys [j0, j0 + W): returns the new (m, l) of every row.
+  /// A block the mask rules out entirely is skipped; one it keeps entirely
+  /// skips the per-element mask.
   SmallVector<Value> emitBlock(Value j0, ValueRange ml) {
     Value n = bb.create<arith::MinSIOp>(loc, W(), bb.create<arith::SubIOp>(loc, k.kvLen, j0));
+    if (isTrivialMask(k.op.getMask()))
+      return emitLiveBlock(j0, n, ml, Value());
+    Value jHi = k.add(j0, bb.create<arith::SubIOp>(loc, n, k.i64c(1)));
+    TileClass cls = classifyTile(k, b, h, rows[0], rows[R - 1], j0, jHi);
+    auto live = bb.create<scf::IfOp>(
+        loc, cls.canBeTrue,
+        [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, emitLiveBlock(j0, n, ml, cls.canBeFalse)); },
+        [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ml); });
+    return SmallVector<Value>(live.getResults());
+  }
+
+  /// `maskNeeded`: null when the spec has no mask; else whether some key of
+  /// the block may be masked.
+  SmallVector<Value> emitLiveBlock(Value j0, Value n, ValueRange ml, Value maskNeeded) {
     // S = Q Kt: one vector of keys per row, kTileRows accumulators.
     SmallVector<Value> zeros(R, zeroVec());
     auto dots = bb.create<scf::ForOp>(
@@ -108,7 +126,7 @@ private:
           bb.create<scf::YieldOp>(loc, next);
         });
     Value scale = splat(k.scale);
-    bool plain = isTrivialMask(k.op.getMask()) && isTrivialScore(k.op.getScore());
+    bool hasScore = !isTrivialScore(k.op.getScore());
     // Keys past kvLen are -inf; so are masked keys.
     auto laneType = VectorType::get({k.width}, bb.getI32Type());
     SmallVector<int32_t> iota;
@@ -121,8 +139,21 @@ private:
       Value s = bb.create<arith::MulFOp>(loc, dots.getResult(r), scale);
       k.storeVecF32(select(inRange, s, splat(k.f32c(-kInf))), S, k.i64c(r * k.width), k.f32);
     }
-    if (!plain)
-      applyMaskAndScore(j0, n);
+    if (maskNeeded) {
+      bb.create<scf::IfOp>(
+          loc, maskNeeded,
+          [&](OpBuilder &, Location) {
+            applyElements(j0, n, true, hasScore);
+            bb.create<scf::YieldOp>(loc);
+          },
+          [&](OpBuilder &, Location) {
+            if (hasScore)
+              applyElements(j0, n, false, true);
+            bb.create<scf::YieldOp>(loc);
+          });
+    } else if (hasScore) {
+      applyElements(j0, n, false, true);
+    }
 
     // Online softmax, vectorized over the block's keys.
     SmallVector<Value> next(2 * R);
@@ -157,21 +188,22 @@ private:
     return next;
   }
 
-  /// Per element: keys past kvLen stay -inf; a masked key becomes -inf;
-  /// others get the score region.
-  void applyMaskAndScore(Value j0, Value n) {
+  /// Per element of the block's valid keys: a masked key becomes -inf (when
+  /// `withMask`); the others get the score region (when `withScore`).
+  void applyElements(Value j0, Value n, bool withMask, bool withScore) {
     for (int r = 0; r < R; ++r)
       bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), ValueRange{},
                             [&](OpBuilder &, Location, Value jjIdx, ValueRange) {
                               Value jj = k.i64(jjIdx), j = k.add(j0, jj);
                               Value at = k.add(k.i64c(r * k.width), jj);
-                              Value keep = k.inlineRegion(k.op.getMask(), {b, h, rows[r], j});
+                              Value keep = withMask ? k.inlineRegion(k.op.getMask(), {b, h, rows[r], j})
+                                                    : bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true)).getResult();
                               auto s = bb.create<scf::IfOp>(
                                   loc, keep,
                                   [&](OpBuilder &, Location) {
                                     Value raw = k.loadF32(S, at, k.f32);
                                     bb.create<scf::YieldOp>(
-                                        loc, k.inlineRegion(k.op.getScore(), {raw, b, h, rows[r], j}));
+                                        loc, withScore ? k.inlineRegion(k.op.getScore(), {raw, b, h, rows[r], j}) : raw);
                                   },
                                   [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, k.f32c(-kInf)); });
                               k.storeF32(s.getResult(0), S, at, k.f32);

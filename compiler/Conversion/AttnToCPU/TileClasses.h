@@ -1,0 +1,30 @@
+//===- TileClasses.h - Is a mask all true, all false or mixed on a tile? ===//
+//
+// The mask region evaluated in interval arithmetic over a tile of positions
+// (i in [iLo, iHi], j in [jLo, jHi], b and h exact), emitted as IR so that a
+// tile's class costs a few scalar ops at run time. Integer values become
+// [lo, hi] intervals, booleans become (can be true, can be false); reads of
+// data and float values are unknown, which makes a tile `mixed`, never wrong.
+// Causal, windows, chunks, bottom-right offsets, global tokens and key
+// padding all classify exactly enough to skip empty tiles and drop the mask
+// on full ones.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_CONVERSION_ATTNTOCPU_TILECLASSES_H
+#define ATTN_CONVERSION_ATTNTOCPU_TILECLASSES_H
+
+#include "compiler/Conversion/AttnToCPU/KernelEmitter.h"
+
+namespace attn {
+
+struct TileClass {
+  mlir::Value canBeTrue;  // i1: some position of the tile may be unmasked
+  mlir::Value canBeFalse; // i1: some position may be masked
+};
+
+TileClass classifyTile(KernelEmitter &k, mlir::Value b, mlir::Value h, mlir::Value iLo, mlir::Value iHi,
+                       mlir::Value jLo, mlir::Value jHi);
+
+} // namespace attn
+
+#endif // ATTN_CONVERSION_ATTNTOCPU_TILECLASSES_H
