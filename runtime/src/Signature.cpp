@@ -137,7 +137,7 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   ScratchLayout l;
   l.scores = 0;
   l.tile = align(4 * s.blockK);
-  l.acc = align(l.tile + 4 * (2 * kTileRows * s.vectorWidth + kTileRows));
+  l.acc = align(l.tile + 4 * (2 * kTileRows * kTileKeyVectors * s.vectorWidth + kTileRows));
   l.topScores = align(l.acc + 4 * kTileRows * vDim);
   l.topIndex = align(l.topScores + 4 * topk);
   l.bytes = align(l.topIndex + 8 * topk);

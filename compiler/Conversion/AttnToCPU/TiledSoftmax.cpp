@@ -17,6 +17,7 @@ namespace attn {
 namespace {
 
 constexpr int R = static_cast<int>(kTileRows);
+constexpr int KV = static_cast<int>(kTileKeyVectors);
 const float kInf = std::numeric_limits<float>::infinity();
 
 /// Whether a region does something: a mask that is not `true`, a score that
@@ -45,7 +46,8 @@ public:
   }
 
 private:
-  Value W() { return k.i64c(k.width); }
+  int64_t blockKeys() const { return KV * k.width; }
+  Value BK() { return k.i64c(blockKeys()); }
   Value cmpf(arith::CmpFPredicate p, Value x, Value y) { return bb.create<arith::CmpFOp>(loc, p, x, y); }
   Value select(Value c, Value x, Value y) { return bb.create<arith::SelectOp>(loc, c, x, y); }
   Value splat(Value s) { return bb.create<vector::SplatOp>(loc, k.vecType(), s); }
@@ -55,10 +57,10 @@ private:
 
   void emitGroup(Value start, Value i1) {
     ScratchLayout layout = ScratchLayout::compute(k.sig.schedule, 0, 0);
-    int64_t w = k.width;
+    int64_t bk = blockKeys();
     S = scratchF32(layout.tile);
-    P = scratchF32(layout.tile + 4 * R * w);
-    corrBuf = scratchF32(layout.tile + 8 * R * w);
+    P = scratchF32(layout.tile + 4 * R * bk);
+    corrBuf = scratchF32(layout.tile + 8 * R * bk);
     acc = scratchF32(layout.acc);
     Value last = bb.create<arith::SubIOp>(loc, i1, k.i64c(1));
     for (int r = 0; r < R; ++r) {
@@ -68,7 +70,7 @@ private:
       qOff[r] = k.add(k.add(k.mul(b, k.qStr[0]), k.mul(h, k.qStr[1])), k.mul(rows[r], k.qStr[2]));
       accRow[r] = k.mul(k.i64c(r), k.vDim);
     }
-    Value padded = k.mul(bb.create<arith::CeilDivSIOp>(loc, k.kvLen, W()), W());
+    Value padded = k.mul(bb.create<arith::CeilDivSIOp>(loc, k.kvLen, BK()), BK());
     ktBase = k.mul(k.mul(k.add(k.mul(b, k.kvHeads), hk), k.headDim), padded);
     ktRow = padded;
     vBase = k.add(k.mul(b, k.vStr[0]), k.mul(hk, k.vStr[1]));
@@ -86,7 +88,7 @@ private:
       init.push_back(k.f32c(-kInf));
     for (int r = 0; r < R; ++r)
       init.push_back(k.f32c(0));
-    auto blocks = bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.kvLen), k.idx(W()), init,
+    auto blocks = bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.kvLen), k.idx(BK()), init,
                                         [&](OpBuilder &, Location, Value j0, ValueRange ml) {
                                           bb.create<scf::YieldOp>(loc, emitBlock(k.i64(j0), ml));
                                         });
@@ -94,11 +96,11 @@ private:
       finishRow(r, blocks.getResult(r), blocks.getResult(R + r));
   }
 
-  /// One block of keys [j0, j0 + W): returns the new (m, l) of every row.
+  /// One block of keys [j0, j0 + KV * W): returns the new (m, l) of every row.
   /// A block the mask rules out entirely is skipped; one it keeps entirely
   /// skips the per-element mask.
   SmallVector<Value> emitBlock(Value j0, ValueRange ml) {
-    Value n = bb.create<arith::MinSIOp>(loc, W(), bb.create<arith::SubIOp>(loc, k.kvLen, j0));
+    Value n = bb.create<arith::MinSIOp>(loc, BK(), bb.create<arith::SubIOp>(loc, k.kvLen, j0));
     if (isTrivialMask(k.op.getMask()))
       return emitLiveBlock(j0, n, ml, Value());
     Value jHi = k.add(j0, bb.create<arith::SubIOp>(loc, n, k.i64c(1)));
@@ -113,16 +115,22 @@ private:
   /// `maskNeeded`: null when the spec has no mask; else whether some key of
   /// the block may be masked.
   SmallVector<Value> emitLiveBlock(Value j0, Value n, ValueRange ml, Value maskNeeded) {
-    // S = Q Kt: one vector of keys per row, kTileRows accumulators.
-    SmallVector<Value> zeros(R, zeroVec());
+    // S = Q Kt: KV vectors of keys per row, R x KV accumulators.
+    SmallVector<Value> zeros(R * KV, zeroVec());
     auto dots = bb.create<scf::ForOp>(
         loc, k.idx(k.i64c(0)), k.idx(k.headDim), k.idx(k.i64c(1)), zeros,
         [&](OpBuilder &, Location, Value dIdx, ValueRange accs) {
           Value d = k.i64(dIdx);
-          Value kt = k.loadVecF32(k.ktPtr, k.add(k.add(ktBase, k.mul(d, ktRow)), j0), k.f32);
+          Value ktRowStart = k.add(k.add(ktBase, k.mul(d, ktRow)), j0);
+          SmallVector<Value> kt;
+          for (int c = 0; c < KV; ++c)
+            kt.push_back(k.loadVecF32(k.ktPtr, k.add(ktRowStart, k.i64c(c * k.width)), k.f32));
           SmallVector<Value> next;
-          for (int r = 0; r < R; ++r)
-            next.push_back(fma(splat(k.loadF32(k.qPtr, k.add(qOff[r], d), k.qType)), kt, accs[r]));
+          for (int r = 0; r < R; ++r) {
+            Value qd = splat(k.loadF32(k.qPtr, k.add(qOff[r], d), k.qType));
+            for (int c = 0; c < KV; ++c)
+              next.push_back(fma(qd, kt[c], accs[r * KV + c]));
+          }
           bb.create<scf::YieldOp>(loc, next);
         });
     Value scale = splat(k.scale);
@@ -133,12 +141,18 @@ private:
     for (int32_t l = 0; l < k.width; ++l)
       iota.push_back(l);
     Value lanes = bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(laneType, ArrayRef<int32_t>(iota)));
-    Value limit = bb.create<vector::SplatOp>(loc, laneType, bb.create<arith::TruncIOp>(loc, bb.getI32Type(), n));
-    Value inRange = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, lanes, limit);
-    for (int r = 0; r < R; ++r) {
-      Value s = bb.create<arith::MulFOp>(loc, dots.getResult(r), scale);
-      k.storeVecF32(select(inRange, s, splat(k.f32c(-kInf))), S, k.i64c(r * k.width), k.f32);
+    Value n32 = bb.create<arith::TruncIOp>(loc, bb.getI32Type(), n);
+    SmallVector<Value> inRange;
+    for (int c = 0; c < KV; ++c) {
+      Value left = bb.create<arith::SubIOp>(loc, n32, bb.create<arith::ConstantOp>(loc, bb.getI32IntegerAttr(c * k.width)));
+      Value limit = bb.create<vector::SplatOp>(loc, laneType, left);
+      inRange.push_back(bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, lanes, limit));
     }
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < KV; ++c) {
+        Value s = bb.create<arith::MulFOp>(loc, dots.getResult(r * KV + c), scale);
+        k.storeVecF32(select(inRange[c], s, splat(k.f32c(-kInf))), S, k.i64c(r * blockKeys() + c * k.width), k.f32);
+      }
     if (maskNeeded) {
       bb.create<scf::IfOp>(
           loc, maskNeeded,
@@ -159,19 +173,29 @@ private:
     SmallVector<Value> next(2 * R);
     Value anyMasked = bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false));
     for (int r = 0; r < R; ++r) {
-      Value sv = k.loadVecF32(S, k.i64c(r * k.width), k.f32);
-      Value bm = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF, sv);
+      SmallVector<Value> sv;
+      Value rowMax;
+      for (int c = 0; c < KV; ++c) {
+        sv.push_back(k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32));
+        rowMax = c ? bb.create<arith::MaximumFOp>(loc, rowMax, sv[c]).getResult() : sv[c];
+      }
+      Value bm = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF, rowMax);
       Value m = ml[r], l = ml[R + r];
       Value mNew = bb.create<arith::MaximumFOp>(loc, m, bm);
       Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, k.f32c(-kInf)), k.f32c(0), mNew);
       Value corr = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, m, mSafe));
-      Value p = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, sv, splat(mSafe)));
-      Value sum = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, p);
+      Value pSum, masked;
+      for (int c = 0; c < KV; ++c) {
+        Value p = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, sv[c], splat(mSafe)));
+        k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
+        pSum = c ? bb.create<arith::AddFOp>(loc, pSum, p).getResult() : p;
+        Value isOut = cmpf(arith::CmpFPredicate::OEQ, sv[c], splat(k.f32c(-kInf)));
+        masked = c ? bb.create<arith::OrIOp>(loc, masked, isOut).getResult() : isOut;
+      }
+      Value sum = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, pSum);
       next[r] = mNew;
       next[R + r] = bb.create<arith::AddFOp>(loc, bb.create<arith::MulFOp>(loc, l, corr), sum);
-      k.storeVecF32(p, P, k.i64c(r * k.width), k.f32);
       k.storeF32(corr, corrBuf, k.i64c(r), k.f32);
-      Value masked = cmpf(arith::CmpFPredicate::OEQ, sv, splat(k.f32c(-kInf)));
       Value any = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, masked);
       anyMasked = bb.create<arith::OrIOp>(loc, anyMasked, any);
     }
@@ -195,7 +219,7 @@ private:
       bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), ValueRange{},
                             [&](OpBuilder &, Location, Value jjIdx, ValueRange) {
                               Value jj = k.i64(jjIdx), j = k.add(j0, jj);
-                              Value at = k.add(k.i64c(r * k.width), jj);
+                              Value at = k.add(k.i64c(r * blockKeys()), jj);
                               Value keep = withMask ? k.inlineRegion(k.op.getMask(), {b, h, rows[r], j})
                                                     : bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true)).getResult();
                               auto s = bb.create<scf::IfOp>(
@@ -214,7 +238,7 @@ private:
   /// acc[r] = acc[r] * corr[r] + sum_j p[r][j] v[j], with all rows and
   /// `chunk` vectors of v dims in registers across the keys.
   void accumulateFast(Value j0, Value n) {
-    Value w = W(), two = k.i64c(2 * k.width);
+    Value w = k.i64c(k.width), two = k.i64c(2 * k.width);
     Value main2 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, two), two);
     Value main1 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, w), w);
     accumulateChunks(j0, n, k.i64c(0), main2, 2);
@@ -251,7 +275,7 @@ private:
                 }
                 SmallVector<Value> out;
                 for (int r = 0; r < R; ++r) {
-                  Value p = k.loadF32(P, k.add(k.i64c(r * k.width), jj), k.f32);
+                  Value p = k.loadF32(P, k.add(k.i64c(r * blockKeys()), jj), k.f32);
                   for (int c = 0; c < perRow; ++c)
                     out.push_back(vec ? fma(splat(p), vs[c], a[r * perRow + c])
                                       : bb.create<math::FmaOp>(loc, p, vs[c], a[r * perRow + c]).getResult());
@@ -285,9 +309,9 @@ private:
           loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), ValueRange{},
           [&](OpBuilder &, Location, Value jjIdx, ValueRange) {
             Value jj = k.i64(jjIdx);
-            Value s = k.loadF32(S, k.add(k.i64c(r * k.width), jj), k.f32);
+            Value s = k.loadF32(S, k.add(k.i64c(r * blockKeys()), jj), k.f32);
             bb.create<scf::IfOp>(loc, cmpf(arith::CmpFPredicate::UNE, s, k.f32c(-kInf)), [&](OpBuilder &, Location) {
-              Value p = k.loadF32(P, k.add(k.i64c(r * k.width), jj), k.f32);
+              Value p = k.loadF32(P, k.add(k.i64c(r * blockKeys()), jj), k.f32);
               Value vOff = k.add(vBase, k.mul(k.add(j0, jj), k.vStr[2]));
               k.vectorLoop(k.vDim, [&](Value d, bool vec) {
                 Value at = k.add(accRow[r], d);

@@ -112,7 +112,7 @@ private:
 /// lowering computes the same offsets in IR.
 struct ScratchLayout {
   int64_t scores = 0;   // f32[blockK]
-  int64_t tile = 0;     // f32[kTileRows x vectorWidth] x 2, then f32[kTileRows]
+  int64_t tile = 0;     // f32[kTileRows x tile keys] x 2, then f32[kTileRows]
   int64_t acc = 0;      // f32[kTileRows x vDim]
   int64_t topScores = 0; // f32[K]
   int64_t topIndex = 0; // i64[K]
@@ -120,15 +120,18 @@ struct ScratchLayout {
   static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk);
 };
 
-/// Query rows that share each K tile in the tiled softmax path.
-constexpr int64_t kTileRows = 4;
+/// The tiled softmax path's tile: kTileRows query rows x (kTileKeyVectors x
+/// vectorWidth) keys.
+constexpr int64_t kTileRows = 8;
+constexpr int64_t kTileKeyVectors = 2;
 
 /// The tiled softmax path reads k transposed and packed as f32
-/// [B][Hkv][D][kvLenPadded], kvLenPadded a multiple of the vector width, zero
+/// [B][Hkv][D][kvLenPadded], kvLenPadded a multiple of the tile's keys, zero
 /// past kvLen. The runtime packs it when a call has enough query rows per kv
 /// head to amortize the copy.
 inline int64_t paddedKvLen(const Schedule &s, int64_t kvLen) {
-  return (kvLen + s.vectorWidth - 1) / s.vectorWidth * s.vectorWidth;
+  int64_t keys = kTileKeyVectors * s.vectorWidth;
+  return (kvLen + keys - 1) / keys * keys;
 }
 inline bool usesTiledSoftmax(const KernelSignature &sig) { return sig.weights == Weights::Softmax; }
 
