@@ -1,7 +1,7 @@
 //===- CodeGen.cpp - LLVM IR, optimization, objects and assembly -----------===//
 #include "compiler/Target/CodeGen.h"
 
-#include "mlir/ExecutionEngine/OptUtils.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -64,6 +64,29 @@ int64_t nativeVectorWidth(const llvm::TargetMachine &tm) {
   return avx512 ? 16 : 8;
 }
 
+/// -O3 without loop unrolling and without LLVM's vectorizers: the kernels
+/// arrive vectorized and blocked for registers from MLIR, and unrolling or
+/// re-vectorizing their scalar tails only multiplies compile time.
+static void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm) {
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = false;
+  tuning.LoopInterleaving = false;
+  tuning.LoopVectorization = false;
+  tuning.SLPVectorization = false;
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm, tuning);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+  mpm.run(module, mam);
+}
+
 Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp module,
                                                              llvm::LLVMContext &context,
                                                              llvm::TargetMachine &tm) {
@@ -79,11 +102,7 @@ Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp modu
       fn.addFnAttr("target-cpu", tm.getTargetCPU());
       fn.addFnAttr("target-features", tm.getTargetFeatureString());
     }
-  auto optimize = mlir::makeOptimizingTransformer(3, 0, &tm);
-  if (llvm::Error err = optimize(llvmModule.get())) {
-    std::string message = llvm::toString(std::move(err));
-    return Error{"LLVM optimization failed: " + message};
-  }
+  optimizeModule(*llvmModule, tm);
   return llvmModule;
 }
 
