@@ -18,6 +18,7 @@
 
 #include "compiler/Conversion/AttnToCPU/KernelEmitter.h"
 #include "compiler/Conversion/AttnToCPU/TiledSoftmax.h"
+#include "compiler/Conversion/AttnToCPU/TileClasses.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -93,9 +94,11 @@ private:
   Value select(Value c, Value x, Value y) { return b.create<arith::SelectOp>(loc, c, x, y); }
   Value splat(Value scalar) { return b.create<vector::SplatOp>(loc, k.vecType(), scalar); }
 
-  /// The score of key j for the current row, -inf where masked.
+  /// The score of key j for the current row, -inf where masked. The mask is
+  /// skipped inside a block that tile classification found entirely kept.
   Value score(Value j) {
-    Value keep = k.inlineRegion(k.op.getMask(), {bIdx, h, i, j});
+    Value keep = maskNeeded ? k.inlineRegion(k.op.getMask(), {bIdx, h, i, j})
+                            : b.create<arith::ConstantOp>(loc, b.getBoolAttr(true)).getResult();
     auto ifOp = b.create<scf::IfOp>(
         loc, keep,
         [&](OpBuilder &, Location) {
@@ -200,6 +203,52 @@ private:
     return SmallVector<Value>(loop.getResults());
   }
 
+  bool trivialMask() {
+    auto yield = cast<ad::YieldOp>(k.op.getMask().front().getTerminator());
+    auto c = yield.getValue().getDefiningOp<arith::ConstantOp>();
+    return c && cast<BoolAttr>(c.getValue()).getValue();
+  }
+
+  /// Calls `body(canBeFalse)` only for a block of keys [j0, j1) that the mask
+  /// does not rule out; `body` runs with the per-key mask on only where the
+  /// block may hold masked keys. Returns `iters` for a skipped block.
+  SmallVector<Value> ifLive(Value j0, Value j1, ValueRange iters,
+                            const std::function<SmallVector<Value>()> &body) {
+    if (trivialMask())
+      return body();
+    TileClass cls = classifyTile(k, bIdx, h, i, i, j0, b.create<arith::SubIOp>(loc, j1, k.i64c(1)));
+    auto withMask = [&](bool needed) {
+      maskNeeded = needed;
+      SmallVector<Value> r = body();
+      maskNeeded = true;
+      b.create<scf::YieldOp>(loc, r);
+    };
+    auto live = b.create<scf::IfOp>(
+        loc, cls.canBeTrue,
+        [&](OpBuilder &, Location) {
+          auto inner = b.create<scf::IfOp>(
+              loc, cls.canBeFalse, [&](OpBuilder &, Location) { withMask(true); },
+              [&](OpBuilder &, Location) { withMask(false); });
+          b.create<scf::YieldOp>(loc, inner.getResults());
+        },
+        [&](OpBuilder &, Location) { b.create<scf::YieldOp>(loc, iters); });
+    return SmallVector<Value>(live.getResults());
+  }
+
+  /// The keys [0, kvLen) in blocks of blockK, skipping blocks the mask rules out.
+  SmallVector<Value> forLiveKeys(ValueRange inits,
+                                 const std::function<SmallVector<Value>(Value, ValueRange)> &body) {
+    Value blockKc = k.i64c(k.sig.schedule.blockK);
+    auto blocks = b.create<scf::ForOp>(
+        loc, k.idx(k.i64c(0)), k.idx(k.kvLen), k.idx(blockKc), inits,
+        [&](OpBuilder &, Location, Value j0Idx, ValueRange it) {
+          Value j0 = k.i64(j0Idx);
+          Value j1 = b.create<arith::MinSIOp>(loc, k.add(j0, blockKc), k.kvLen);
+          b.create<scf::YieldOp>(loc, ifLive(j0, j1, it, [&] { return forKeysAll(j0, j1, it, body); }));
+        });
+    return SmallVector<Value>(blocks.getResults());
+  }
+
   void emitSoftmaxRow() {
     accFill(0);
     int64_t blockK = k.sig.schedule.blockK;
@@ -209,6 +258,17 @@ private:
         [&](OpBuilder &, Location, Value j0Idx, ValueRange ml) {
           Value j0 = k.i64(j0Idx);
           Value n = b.create<arith::MinSIOp>(loc, blockKc, b.create<arith::SubIOp>(loc, k.kvLen, j0));
+          b.create<scf::YieldOp>(loc, ifLive(j0, k.add(j0, n), ml, [&] { return softmaxBlock(j0, n, ml); }));
+        });
+    Value m = blocks.getResult(0), l = blocks.getResult(1);
+    Value empty = cmpf(arith::CmpFPredicate::OEQ, l, k.f32c(0));
+    storeO(b.create<arith::DivFOp>(loc, k.f32c(1), l), empty);
+    Value lse = b.create<arith::AddFOp>(loc, m, b.create<math::LogOp>(loc, l));
+    storeLse(select(empty, k.f32c(-kInf), lse));
+  }
+
+  /// One block of keys [j0, j0 + n) of the online softmax: the new (m, l).
+  SmallVector<Value> softmaxBlock(Value j0, Value n, ValueRange ml) {
           // Pass 1: the block's scores and their max.
           Value blockMax = forKeys(k.i64c(0), n, {k.f32c(-kInf)}, [&](Value jj, ValueRange it) {
             Value s = score(k.add(j0, jj));
@@ -233,18 +293,12 @@ private:
                 [&](OpBuilder &, Location) { b.create<scf::YieldOp>(loc, it[0]); });
             return SmallVector<Value>{ifOp.getResult(0)};
           });
-          b.create<scf::YieldOp>(loc, ValueRange{mNew, lNew});
-        });
-    Value m = blocks.getResult(0), l = blocks.getResult(1);
-    Value empty = cmpf(arith::CmpFPredicate::OEQ, l, k.f32c(0));
-    storeO(b.create<arith::DivFOp>(loc, k.f32c(1), l), empty);
-    Value lse = b.create<arith::AddFOp>(loc, m, b.create<math::LogOp>(loc, l));
-    storeLse(select(empty, k.f32c(-kInf), lse));
+          return SmallVector<Value>{mNew, lNew};
   }
 
   void emitSigmoidRow() {
     accFill(0);
-    forKeys(k.i64c(0), k.kvLen, {}, [&](Value j, ValueRange) {
+    forLiveKeys({}, [&](Value j, ValueRange) {
       Value s = score(j);
       b.create<scf::IfOp>(loc, takesPart(s), [&](OpBuilder &, Location) {
         Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, s));
@@ -260,7 +314,7 @@ private:
 
   void emitArgmaxRow() {
     Value no = b.create<arith::ConstantOp>(loc, b.getBoolAttr(false));
-    SmallVector<Value> r = forKeysAll(k.i64c(0), k.kvLen, {k.f32c(-kInf), k.i64c(-1), no},
+    SmallVector<Value> r = forLiveKeys({k.f32c(-kInf), k.i64c(-1), no},
                                       [&](Value j, ValueRange it) {
                                         Value s = score(j);
                                         Value better = cmpf(arith::CmpFPredicate::OGT, s, it[0]);
@@ -292,7 +346,7 @@ private:
     });
     Value no = b.create<arith::ConstantOp>(loc, b.getBoolAttr(false));
     Value last = k.i64c(k.sig.topk - 1);
-    SmallVector<Value> r = forKeysAll(k.i64c(0), k.kvLen, {k.i64c(0), no}, [&](Value j, ValueRange it) {
+    SmallVector<Value> r = forLiveKeys({k.i64c(0), no}, [&](Value j, ValueRange it) {
       Value count = it[0];
       Value s = score(j);
       Value valid = cmpf(arith::CmpFPredicate::OGT, s, k.f32c(-kInf));
@@ -357,6 +411,7 @@ private:
   Value bIdx, h, hk, i;
   Value qOff, kBase, vBase, oOff;
   Value scores, acc, topScores, topIndex;
+  bool maskNeeded = true;
 };
 
 struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<ModuleOp>> {
