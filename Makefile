@@ -28,13 +28,13 @@ test: build
 demo: build
 	$(BUILD)/examples/demo/attn-demo
 
-# fp32 dense and causal attention, B=1 H=16 L=2048 D=128, against the FMA
-# peak that attnc bench measures on this machine.
-# (causal.attn fixes D = 128 in the spec.)
-BENCH_SIZE ?= B=1,H=16,L=2048
+# The benchmark suite: every kernel checked, then timed against the FMA peak
+# and memory bandwidth measured in the same run and the naive unfused
+# baseline; writes $(BUILD)/bench/bench.md, bench.csv and bench.png.
 bench: build
-	$(BUILD)/compiler/tools/attnc/attnc bench examples/specs/dense.attn --size $(BENCH_SIZE),D=128
-	$(BUILD)/compiler/tools/attnc/attnc bench examples/specs/causal.attn --size $(BENCH_SIZE)
+	@bash cmake/install-deps.sh --bench
+	$(BUILD)/examples/bench/attn-bench --out $(BUILD)/bench
+	/usr/bin/python3 examples/bench/plot_bench.py $(BUILD)/bench
 
 clean:
 	rm -rf $(BUILD)

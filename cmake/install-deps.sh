@@ -11,6 +11,11 @@ PACKAGES=(
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev  # named by LLVM's CMake package
 )
 
+# `install-deps.sh --bench` adds what only the benchmark uses (the plot).
+if [ "${1:-}" = "--bench" ]; then
+  PACKAGES+=(python3-matplotlib)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

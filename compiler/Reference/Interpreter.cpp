@@ -289,7 +289,8 @@ Expected<ReferenceOutput> runReference(const AttentionSpec &spec, const Argument
   return out;
 }
 
-Expected<double> maskDensity(const AttentionSpec &spec, const ArgumentMap &args, int64_t maxRows) {
+Expected<double> maskDensity(const AttentionSpec &spec, const ArgumentMap &args, int64_t maxRows,
+                             bool allHeads) {
   Expected<Binding> bound = bindArguments(spec, args);
   if (!bound)
     return bound.takeError();
@@ -301,7 +302,7 @@ Expected<double> maskDensity(const AttentionSpec &spec, const ArgumentMap &args,
   double kept = 0, total = 0;
   try {
     for (int64_t b = 0; b < bd.batch; ++b)
-      for (int64_t h = 0; h < bd.qHeads; ++h)
+      for (int64_t h = 0; h < (allHeads ? bd.qHeads : std::min<int64_t>(1, bd.qHeads)); ++h)
         for (int64_t i = 0; i < bd.qLen; i += step)
           for (int64_t j = 0; j < bd.kvLen; ++j) {
             ev.b = b, ev.h = h, ev.i = i, ev.j = j;

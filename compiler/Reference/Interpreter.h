@@ -38,7 +38,7 @@ Expected<ReferenceOutput> runReference(const AttentionSpec &spec,
 /// query rows per (b, h) spread over the sequence: what a benchmark counts
 /// as unmasked work.
 Expected<double> maskDensity(const AttentionSpec &spec, const ArgumentMap &args,
-                             int64_t maxRows = 256);
+                             int64_t maxRows = 256, bool allHeads = true);
 
 } // namespace attn
 

@@ -1,0 +1,278 @@
+//===- attn-bench.cpp - The benchmark behind `make bench` ------------------===//
+//
+// In one run on this machine: the fp32 FMA peak (1 and all threads) and the
+// memory bandwidth, measured here; every kernel of the suite JIT-compiled,
+// checked against the double-precision reference (the same kernel at a
+// smaller size), then timed; the naive unfused baseline at the same shape.
+// Prints a table and writes it as markdown and CSV (for the plot).
+//
+//   attn-bench [--out DIR] [--quick]
+//
+//===----------------------------------------------------------------------===//
+#include "Baselines.h"
+
+#include "compiler/Frontend/Sema.h"
+#include "compiler/JIT/HostRun.h"
+#include "compiler/Reference/RandomInputs.h"
+#include "compiler/Target/PeakFlops.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+using namespace attn;
+
+namespace {
+
+struct Case {
+  std::string name, spec;
+  std::map<std::string, int64_t> dims, checkDims;
+  bool sweep = false;      // part of the sequence-length sweep of the plot
+  bool oneThread = true;   // also timed on one thread
+};
+
+std::string qkv(const std::string &type, int heads, int kvHeads, int d, const std::string &lq = "L",
+                const std::string &lk = "L") {
+  auto t = [&](int h, const std::string &l) {
+    return type + "[B, " + std::to_string(h) + ", " + l + ", " + std::to_string(d) + "]";
+  };
+  return "  q: " + t(heads, lq) + "\n  k: " + t(kvHeads, lk) + "\n  v: " + t(kvHeads, lk) + "\n";
+}
+
+std::string attention(const std::string &name, const std::string &body) {
+  return "attention " + name + " {\n" + body + "}\n";
+}
+
+std::vector<Case> suite(bool quick) {
+  int64_t s = quick ? 4 : 1; // --quick divides sequence lengths
+  std::map<std::string, int64_t> small = {{"B", 1}, {"L", 77}, {"M", 93}};
+  auto dims = [&](int64_t b, int64_t l) { return std::map<std::string, int64_t>{{"B", b}, {"L", l / s}}; };
+  std::vector<Case> cases = {
+      {"dense D=128", attention("dense128", qkv("f32", 16, 16, 128)), dims(1, 2048), small, true},
+      {"dense D=64", attention("dense64", qkv("f32", 8, 8, 64)), dims(1, 4096), small},
+      {"causal D=128", attention("causal128", qkv("f32", 16, 16, 128) + "  mask: j <= i\n"), dims(1, 2048), small, true},
+      {"causal D=64", attention("causal64", qkv("f32", 8, 8, 64) + "  mask: j <= i\n"), dims(1, 4096), small},
+      {"GQA 32:8 causal", attention("gqa", qkv("f32", 32, 8, 128) + "  mask: j <= i\n"), dims(1, 4096), small},
+      {"window 256 L=4k", attention("win4k", qkv("f32", 16, 16, 128) + "  mask: j <= i && i - j < 256\n"),
+       dims(1, 4096), small},
+      {"window 256 L=16k", attention("win16k", qkv("f32", 16, 16, 128) + "  mask: j <= i && i - j < 256\n"),
+       dims(1, 16384), small},
+      {"document (4 docs)", attention("doc", qkv("f32", 16, 16, 128) + "  doc: i32[B, L]\n  mask: j <= i && doc[b, i] == doc[b, j]\n"),
+       dims(1, 2048), small},
+      {"ALiBi + causal", attention("alibi", qkv("f32", 16, 16, 128) + "  slopes: f32[16]\n  score: s - slopes[h] * (i - j)\n  mask: j <= i\n"),
+       dims(1, 2048), small},
+      {"softcap", attention("softcap", qkv("f32", 16, 16, 128) + "  score: 30 * tanh(s / 30)\n"), dims(1, 2048), small},
+      {"top-k(32) causal", attention("topk", qkv("f32", 16, 16, 128) + "  mask: j <= i\n  weights: topk(32)\n"),
+       dims(1, 2048), small},
+      {"argmax", attention("argmax", qkv("f32", 16, 16, 128) + "  weights: argmax\n"), dims(1, 2048), small},
+      {"decode Lk=4k", attention("decode4k", qkv("f32", 32, 8, 128, "1", "M")), {{"B", 8}, {"M", 4096 / s}},
+       {{"B", 2}, {"M", 93}}},
+      {"decode Lk=32k", attention("decode32k", qkv("f32", 32, 8, 128, "1", "M")), {{"B", 8}, {"M", 32768 / s}},
+       {{"B", 2}, {"M", 93}}},
+      {"bf16 dense", attention("bf16dense", qkv("bf16", 16, 16, 128)), dims(1, 2048), small},
+      {"bf16 causal", attention("bf16causal", qkv("bf16", 16, 16, 128) + "  mask: j <= i\n"), dims(1, 2048), small},
+  };
+  if (!quick)
+    for (int64_t l : {512, 1024, 4096})
+      for (const char *kind : {"dense", "causal"}) {
+        std::string mask = std::string(kind) == "causal" ? "  mask: j <= i\n" : "";
+        cases.push_back({std::string(kind) + " D=128", attention(std::string(kind) + "sweep", qkv("f32", 16, 16, 128) + mask),
+                         dims(1, l), small, true, false});
+      }
+  return cases;
+}
+
+struct Result {
+  std::string name, dtype, shape, check;
+  unsigned threads = 0;
+  int64_t seq = 0;
+  double minMs = 0, medMs = 0, gflop = 0, denseGflop = 0, peak = 0, naiveMs = 0, bytes = 0;
+  bool sweep = false;
+};
+
+double millis(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// The kernel at the case's check size against the reference.
+std::string check(const Kernel &kernel, const AttentionSpec &spec, const Case &c) {
+  std::map<std::string, int64_t> dims = chooseDims(spec, InputSizes{});
+  for (auto &[n, v] : c.checkDims)
+    if (dims.count(n))
+      dims[n] = v;
+  ArgumentMap args = makeInputs(spec, dims, 3);
+  Expected<ReferenceOutput> ref = runReference(spec, args);
+  Expected<ReferenceOutput> got = runOnHost(kernel, args, false);
+  if (!ref || !got)
+    return "error: " + (!ref ? ref.error() : got.error());
+  double peak = 1, err = 0;
+  for (double x : ref->o)
+    peak = std::max(peak, std::fabs(x));
+  for (size_t n = 0; n < ref->o.size(); ++n)
+    err = std::max(err, std::fabs(got->o[n] - ref->o[n]));
+  double tol = spec.q().type == ElemType::F32 ? 1e-4 : 2e-2;
+  return err / peak <= tol ? fmt::format("ok ({:.0e})", err / peak) : fmt::format("MISMATCH ({:.1e})", err / peak);
+}
+
+Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
+  Result r;
+  r.name = c.name;
+  r.threads = threads;
+  r.sweep = c.sweep;
+  CheckedSpec spec = parseAndCheck(c.name + ".attn", c.spec);
+  const AttentionSpec &k = spec.module.kernels.at(0);
+  r.dtype = elemTypeName(k.q().type);
+  Expected<Kernel> kernel = Compiler().compile(c.spec, k.name, c.name + ".attn");
+  if (!kernel) {
+    r.check = "compile error";
+    return r;
+  }
+  r.check = check(*kernel, k, c);
+  std::map<std::string, int64_t> dims = chooseDims(k, InputSizes{});
+  for (auto &[n, v] : c.dims)
+    if (dims.count(n))
+      dims[n] = v;
+  ArgumentMap args = makeInputs(k, dims, 1);
+  const auto &q = args.at("q").shape, &kk = args.at("k").shape, &v = args.at("v").shape;
+  r.seq = q[2] > 1 ? q[2] : kk[2];
+  r.shape = fmt::format("B={} H={}:{} L={}{} D={}", q[0], q[1], kk[1], q[2], q[2] == kk[2] ? "" : "/" + std::to_string(kk[2]),
+                        q[3]);
+  Expected<double> measured = maskDensity(k, args, 64, false);
+  double density = measured ? *measured : 1.0;
+  r.denseGflop = 2.0 * q[0] * q[1] * q[2] * kk[2] * (q[3] + v[3]) / 1e9;
+  r.gflop = r.denseGflop * density;
+  r.bytes = 2.0 * kk[0] * kk[1] * kk[2] * kk[3] * (r.dtype == "f32" ? 4 : 2);
+
+  const KernelSignature &sig = kernel->signature();
+  std::vector<HostBuffer> buffers;
+  std::map<std::string, ArgValue> values;
+  for (const InputSig &s : sig.inputs) {
+    ArgValue val;
+    if (s.isScalar()) {
+      val.scalar = args.at(s.name).data.at(0);
+    } else {
+      buffers.push_back(HostBuffer::from(args.at(s.name), s.dtype));
+      val.tensor = buffers.back().view;
+    }
+    values[s.name] = val;
+  }
+  HostBuffer o = HostBuffer::zeros({q[0], q[1], q[2], v[3]}, sig.inputs[0].dtype);
+  InvokeOptions options;
+  options.threads = threads;
+  kernel->run(values, o.view, nullptr, options); // warm up: caches, packing buffers
+  std::vector<double> times;
+  auto start = std::chrono::steady_clock::now();
+  while (times.size() < 3 || (millis(start) < 1000 && times.size() < 20)) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::string err = kernel->run(values, o.view, nullptr, options);
+    times.push_back(millis(t0));
+    if (!err.empty()) {
+      r.check = "run error: " + err;
+      return r;
+    }
+  }
+  std::sort(times.begin(), times.end());
+  r.minMs = times.front();
+  r.medMs = times[times.size() / 2];
+  r.peak = threads == 1 ? peak.gflopsOneThread : peak.gflopsAllThreads;
+  // The naive unfused baseline: one (batch, head) timed, times B x Hq,
+  // divided over the threads (heads are independent).
+  if (k.weights == WeightsKind::Softmax && q[2] > 1)
+    r.naiveMs = 1e3 * bench::naiveUnfusedSeconds(q[2], kk[2], q[3], v[3]) * q[0] * q[1] / threads;
+  return r;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string out = "bench-results";
+  bool quick = false;
+  for (int n = 1; n < argc; ++n) {
+    std::string a = argv[n];
+    if (a == "--quick")
+      quick = true;
+    else if (a == "--out" && n + 1 < argc)
+      out = argv[++n];
+    else {
+      std::cerr << "usage: attn-bench [--out DIR] [--quick]\n";
+      return 1;
+    }
+  }
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  Expected<PeakFlops> peak = measurePeakFlops(cores);
+  if (!peak) {
+    std::cerr << "attn-bench: " << peak.error() << "\n";
+    return 1;
+  }
+  double bw = bench::memoryBandwidth(cores);
+  std::string cpu = "unknown CPU";
+  {
+    std::ifstream info("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(info, line))
+      if (line.rfind("model name", 0) == 0) {
+        cpu = line.substr(line.find(':') + 2);
+        break;
+      }
+  }
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  std::string machine = fmt::format("{}, {} cores, {}-wide fp32 vectors. Measured: fp32 FMA peak {:.0f} GFLOP/s on 1 "
+                                    "thread, {:.0f} GFLOP/s on {}; memory read bandwidth {:.1f} GB/s. {}.",
+                                    cpu, cores, peak->vectorWidth, peak->gflopsOneThread, peak->gflopsAllThreads,
+                                    cores, bw / 1e9, date);
+  fmt::print("{}\n\n", machine);
+
+  std::vector<Result> results;
+  std::string header = fmt::format("| {:<18} | {:>3} | {:<5} | {:<22} | {:>9} | {:>9} | {:>9} | {:>7} | {:>10} | {:>8} | {} |",
+                                   "case", "thr", "dtype", "shape", "min ms", "median ms", "GFLOP/s", "% peak",
+                                   "naive ms", "vs naive", "check");
+  std::string rule = "|" + std::string(20, '-') + "|" + std::string(5, '-') + "|" + std::string(7, '-') + "|" +
+                     std::string(24, '-') + "|" + std::string(11, '-') + "|" + std::string(11, '-') + "|" +
+                     std::string(11, '-') + "|" + std::string(9, '-') + "|" + std::string(12, '-') + "|" +
+                     std::string(10, '-') + "|---|";
+  fmt::print("{}\n{}\n", header, rule);
+  std::vector<std::string> rows;
+  for (const Case &c : suite(quick))
+    for (unsigned threads : {cores, 1u}) {
+      if (threads == 1 && !c.oneThread)
+        continue;
+      Result r = runCase(c, threads, *peak);
+      std::string extra = r.name.rfind("decode", 0) == 0
+                              ? fmt::format(" (K+V {:.1f} GB/s, {:.0f}% of bandwidth)", r.bytes / (r.minMs / 1e3) / 1e9,
+                                            100 * r.bytes / (r.minMs / 1e3) / bw)
+                              : "";
+      std::string row = fmt::format(
+          "| {:<18} | {:>3} | {:<5} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {}{} |",
+          r.name, r.threads, r.dtype, r.shape, r.minMs, r.medMs, r.gflop / (r.minMs / 1e3),
+          100 * r.gflop / (r.minMs / 1e3) / r.peak, r.naiveMs > 0 ? fmt::format("{:.1f}", r.naiveMs) : "-",
+          r.naiveMs > 0 ? fmt::format("{:.1f}x", r.naiveMs / r.minMs) : "-", r.check, extra);
+      fmt::print("{}\n", row);
+      std::fflush(stdout);
+      rows.push_back(row);
+      results.push_back(r);
+    }
+
+  std::filesystem::create_directories(out);
+  std::ofstream md(out + "/bench.md");
+  md << "attn benchmark: " << machine << "\n\nGFLOP/s counts unmasked work; % peak is against the measured fp32 FMA "
+        "peak at the same thread count; naive: unfused S = QKt, softmax, PV in float.\n\n"
+     << header << "\n" << rule << "\n";
+  for (const std::string &row : rows)
+    md << row << "\n";
+  std::ofstream csv(out + "/bench.csv");
+  csv << "case,threads,dtype,seq,min_ms,gflops,peak_gflops,naive_ms,sweep\n";
+  for (const Result &r : results)
+    csv << '"' << r.name << "\"," << r.threads << "," << r.dtype << "," << r.seq << "," << r.minMs << ","
+        << r.gflop / (r.minMs / 1e3) << "," << r.peak << "," << r.naiveMs << "," << r.sweep << "\n";
+  fmt::print("\nwrote {}/bench.md and {}/bench.csv\n", out, out);
+  bool ok = std::all_of(results.begin(), results.end(), [](const Result &r) { return r.check.rfind("ok", 0) == 0; });
+  return ok ? 0 : 1;
+}
