@@ -148,10 +148,18 @@ std::vector<float> packTransposedK(const KernelSignature &sig, const BoundDims &
     for (int64_t bh = begin; bh < end; ++bh) {
       int64_t b = bh / d.kvHeads, h = bh % d.kvHeads;
       float *dst = kt.data() + bh * d.headDim * padded;
-      for (int64_t j = 0; j < d.kvLen; ++j)
-        for (int64_t c = 0; c < d.headDim; ++c)
-          dst[c * padded + j] =
-              loadAsFloat(k.data, b * k.strides[0] + h * k.strides[1] + j * k.strides[2] + c * k.strides[3], k.dtype);
+      int64_t base = b * k.strides[0] + h * k.strides[1];
+      // A blocked transpose: both sides stay in cache. f32, the common case,
+      // copies without a per-element conversion.
+      constexpr int64_t kBlock = 32;
+      const float *src = static_cast<const float *>(k.data);
+      for (int64_t j0 = 0; j0 < d.kvLen; j0 += kBlock)
+        for (int64_t c0 = 0; c0 < d.headDim; c0 += kBlock)
+          for (int64_t c = c0; c < std::min(c0 + kBlock, d.headDim); ++c)
+            for (int64_t j = j0; j < std::min(j0 + kBlock, d.kvLen); ++j) {
+              int64_t at = base + j * k.strides[2] + c * k.strides[3];
+              dst[c * padded + j] = k.dtype == ATTN_F32 ? src[at] : loadAsFloat(k.data, at, k.dtype);
+            }
     }
   });
   return kt;

@@ -88,12 +88,36 @@ private:
       init.push_back(k.f32c(-kInf));
     for (int r = 0; r < R; ++r)
       init.push_back(k.f32c(0));
-    auto blocks = bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.kvLen), k.idx(BK()), init,
-                                        [&](OpBuilder &, Location, Value j0, ValueRange ml) {
-                                          bb.create<scf::YieldOp>(loc, emitBlock(k.i64(j0), ml));
+    // Blocks in spans of kSpanBlocks: a span the mask rules out is skipped
+    // with one classification (long windows and causal rows skip most keys).
+    constexpr int64_t kSpanBlocks = 16;
+    auto blocksOf = [&](Value from, Value to, ValueRange ml) {
+      auto loop = bb.create<scf::ForOp>(loc, k.idx(from), k.idx(to), k.idx(BK()), ml,
+                                        [&](OpBuilder &, Location, Value j0, ValueRange it) {
+                                          bb.create<scf::YieldOp>(loc, emitBlock(k.i64(j0), it));
                                         });
+      return SmallVector<Value>(loop.getResults());
+    };
+    SmallVector<Value> final;
+    if (isTrivialMask(k.op.getMask())) {
+      final = blocksOf(k.i64c(0), k.kvLen, init);
+    } else {
+      Value span = k.i64c(kSpanBlocks * blockKeys());
+      auto spans = bb.create<scf::ForOp>(
+          loc, k.idx(k.i64c(0)), k.idx(k.kvLen), k.idx(span), init,
+          [&](OpBuilder &, Location, Value s0Idx, ValueRange ml) {
+            Value s0 = k.i64(s0Idx);
+            Value s1 = bb.create<arith::MinSIOp>(loc, k.add(s0, span), k.kvLen);
+            TileClass cls = classifyTile(k, b, h, rows[0], rows[R - 1], s0, bb.create<arith::SubIOp>(loc, s1, k.i64c(1)));
+            auto live = bb.create<scf::IfOp>(
+                loc, cls.canBeTrue, [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, blocksOf(s0, s1, ml)); },
+                [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ml); });
+            bb.create<scf::YieldOp>(loc, live.getResults());
+          });
+      final = SmallVector<Value>(spans.getResults());
+    }
     for (int r = 0; r < R; ++r)
-      finishRow(r, blocks.getResult(r), blocks.getResult(R + r));
+      finishRow(r, final[r], final[R + r]);
   }
 
   /// One block of keys [j0, j0 + KV * W): returns the new (m, l) of every row.
