@@ -35,6 +35,7 @@ bench: build
 	@bash cmake/install-deps.sh --bench
 	$(BUILD)/examples/bench/attn-bench --out $(BUILD)/bench
 	/usr/bin/python3 examples/bench/plot_bench.py $(BUILD)/bench
+	@python3 -c "import torch" 2>/dev/null || echo "PyTorch baselines skipped: torch is not importable here (its PyPI wheel pulls in CUDA, gigabytes); they are not implemented yet either."
 
 clean:
 	rm -rf $(BUILD)

@@ -13,7 +13,7 @@ PACKAGES=(
 
 # `install-deps.sh --bench` adds what only the benchmark uses (the plot).
 if [ "${1:-}" = "--bench" ]; then
-  PACKAGES+=(python3-matplotlib)
+  PACKAGES+=(python3-matplotlib libdnnl-dev)
 fi
 
 missing=()

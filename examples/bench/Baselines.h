@@ -12,6 +12,12 @@ namespace attn::bench {
 /// B x Hq (the heads are independent).
 double naiveUnfusedSeconds(int64_t lq, int64_t lk, int64_t d, int64_t dv);
 
+/// Seconds for unfused attention with oneDNN (matmul, softmax, matmul) over
+/// `heads` independent heads, on `threads` threads; negative when the build
+/// has no oneDNN.
+double oneDnnUnfusedSeconds(int64_t heads, int64_t lq, int64_t lk, int64_t d, int64_t dv, bool causal,
+                            unsigned threads);
+
 /// Bytes per second that `threads` threads read from a buffer far larger than
 /// the caches.
 double memoryBandwidth(unsigned threads);

@@ -92,7 +92,7 @@ struct Result {
   std::string name, dtype, shape, check;
   unsigned threads = 0;
   int64_t seq = 0;
-  double minMs = 0, medMs = 0, gflop = 0, denseGflop = 0, peak = 0, naiveMs = 0, bytes = 0;
+  double minMs = 0, medMs = 0, gflop = 0, denseGflop = 0, peak = 0, naiveMs = 0, onednnMs = 0, bytes = 0;
   bool sweep = false;
 };
 
@@ -185,6 +185,14 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   // divided over the threads (heads are independent).
   if (k.weights == WeightsKind::Softmax && q[2] > 1)
     r.naiveMs = 1e3 * bench::naiveUnfusedSeconds(q[2], kk[2], q[3], v[3]) * q[0] * q[1] / threads;
+  // oneDNN where it computes the same thing (no mask or causal, no score
+  // change) and S fits in 3 GB.
+  bool plainMask = !k.mask.expr || c.spec.find("mask: j <= i\n") != std::string::npos;
+  if (k.weights == WeightsKind::Softmax && !k.score.expr && plainMask && q[2] > 1 &&
+      q[0] * q[1] * q[2] * kk[2] * 4 <= (int64_t(3) << 30)) {
+    double s = bench::oneDnnUnfusedSeconds(q[0] * q[1], q[2], kk[2], q[3], v[3], k.mask.expr != nullptr, threads);
+    r.onednnMs = s > 0 ? 1e3 * s : 0;
+  }
   return r;
 }
 
@@ -231,13 +239,14 @@ int main(int argc, char **argv) {
   fmt::print("{}\n\n", machine);
 
   std::vector<Result> results;
-  std::string header = fmt::format("| {:<18} | {:>3} | {:<5} | {:<22} | {:>9} | {:>9} | {:>9} | {:>7} | {:>10} | {:>8} | {} |",
-                                   "case", "thr", "dtype", "shape", "min ms", "median ms", "GFLOP/s", "% peak",
-                                   "naive ms", "vs naive", "check");
+  std::string header = fmt::format(
+      "| {:<18} | {:>3} | {:<5} | {:<22} | {:>9} | {:>9} | {:>9} | {:>7} | {:>10} | {:>8} | {:>10} | {:>9} | {} |", "case",
+      "thr", "dtype", "shape", "min ms", "median ms", "GFLOP/s", "% peak", "naive ms", "vs naive", "oneDNN ms",
+      "vs oneDNN", "check");
   std::string rule = "|" + std::string(20, '-') + "|" + std::string(5, '-') + "|" + std::string(7, '-') + "|" +
                      std::string(24, '-') + "|" + std::string(11, '-') + "|" + std::string(11, '-') + "|" +
                      std::string(11, '-') + "|" + std::string(9, '-') + "|" + std::string(12, '-') + "|" +
-                     std::string(10, '-') + "|---|";
+                     std::string(10, '-') + "|" + std::string(12, '-') + "|" + std::string(11, '-') + "|---|";
   fmt::print("{}\n{}\n", header, rule);
   std::vector<std::string> rows;
   for (const Case &c : suite(quick))
@@ -250,10 +259,12 @@ int main(int argc, char **argv) {
                                             100 * r.bytes / (r.minMs / 1e3) / bw)
                               : "";
       std::string row = fmt::format(
-          "| {:<18} | {:>3} | {:<5} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {}{} |",
+          "| {:<18} | {:>3} | {:<5} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {:>10} | {:>9} | {}{} |",
           r.name, r.threads, r.dtype, r.shape, r.minMs, r.medMs, r.gflop / (r.minMs / 1e3),
           100 * r.gflop / (r.minMs / 1e3) / r.peak, r.naiveMs > 0 ? fmt::format("{:.1f}", r.naiveMs) : "-",
-          r.naiveMs > 0 ? fmt::format("{:.1f}x", r.naiveMs / r.minMs) : "-", r.check, extra);
+          r.naiveMs > 0 ? fmt::format("{:.1f}x", r.naiveMs / r.minMs) : "-",
+          r.onednnMs > 0 ? fmt::format("{:.1f}", r.onednnMs) : "-",
+          r.onednnMs > 0 ? fmt::format("{:.2f}x", r.onednnMs / r.minMs) : "-", r.check, extra);
       fmt::print("{}\n", row);
       std::fflush(stdout);
       rows.push_back(row);
@@ -263,15 +274,18 @@ int main(int argc, char **argv) {
   std::filesystem::create_directories(out);
   std::ofstream md(out + "/bench.md");
   md << "attn benchmark: " << machine << "\n\nGFLOP/s counts unmasked work; % peak is against the measured fp32 FMA "
-        "peak at the same thread count; naive: unfused S = QKt, softmax, PV in float.\n\n"
+        "peak at the same thread count; naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same three "
+        "steps as oneDNN primitives (matmul with the scale and the causal mask as post-ops, softmax, matmul), S in "
+        "memory, fp32 inputs for every row.\n\n"
      << header << "\n" << rule << "\n";
   for (const std::string &row : rows)
     md << row << "\n";
   std::ofstream csv(out + "/bench.csv");
-  csv << "case,threads,dtype,seq,min_ms,gflops,peak_gflops,naive_ms,sweep\n";
+  csv << "case,threads,dtype,seq,min_ms,gflops,peak_gflops,naive_ms,onednn_ms,sweep\n";
   for (const Result &r : results)
     csv << '"' << r.name << "\"," << r.threads << "," << r.dtype << "," << r.seq << "," << r.minMs << ","
-        << r.gflop / (r.minMs / 1e3) << "," << r.peak << "," << r.naiveMs << "," << r.sweep << "\n";
+        << r.gflop / (r.minMs / 1e3) << "," << r.peak << "," << r.naiveMs << "," << r.onednnMs << "," << r.sweep
+        << "\n";
   fmt::print("\nwrote {}/bench.md and {}/bench.csv\n", out, out);
   bool ok = std::all_of(results.begin(), results.end(), [](const Result &r) { return r.check.rfind("ok", 0) == 0; });
   return ok ? 0 : 1;
