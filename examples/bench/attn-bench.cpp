@@ -274,9 +274,9 @@ int main(int argc, char **argv) {
   std::filesystem::create_directories(out);
   std::ofstream md(out + "/bench.md");
   md << "attn benchmark: " << machine << "\n\nGFLOP/s counts unmasked work; % peak is against the measured fp32 FMA "
-        "peak at the same thread count; naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same three "
-        "steps as oneDNN primitives (matmul with the scale and the causal mask as post-ops, softmax, matmul), S in "
-        "memory, fp32 inputs for every row.\n\n"
+        "peak at the same thread count; naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same steps as oneDNN "
+        "primitives (matmul with the scale as its output scale, a binary add of the causal mask, softmax, matmul), "
+        "S in memory, fp32 inputs for every row.\n\n"
      << header << "\n" << rule << "\n";
   for (const std::string &row : rows)
     md << row << "\n";
