@@ -19,6 +19,7 @@
 #include "compiler/Conversion/AttnToCPU/KernelEmitter.h"
 #include "compiler/Conversion/AttnToCPU/TiledSoftmax.h"
 #include "compiler/Conversion/AttnToCPU/TileClasses.h"
+#include "compiler/Conversion/AttnToCPU/TopK.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -120,50 +121,12 @@ private:
   Value takesPart(Value s) { return cmpf(arith::CmpFPredicate::UNE, s, k.f32c(-kInf)); }
   Value isNaN(Value s) { return cmpf(arith::CmpFPredicate::UNO, s, s); }
 
-  // The accumulator row acc[0, Dv) in scratch.
-  void accFill(float value) {
-    k.vectorLoop(k.vDim, [&](Value d, bool vec) {
-      if (vec)
-        k.storeVecF32(splat(k.f32c(value)), acc, d, k.f32);
-      else
-        k.storeF32(k.f32c(value), acc, d, k.f32);
-    });
-  }
-  void accScale(Value c) {
-    k.vectorLoop(k.vDim, [&](Value d, bool vec) {
-      if (vec)
-        k.storeVecF32(b.create<arith::MulFOp>(loc, k.loadVecF32(acc, d, k.f32), splat(c)), acc, d, k.f32);
-      else
-        k.storeF32(b.create<arith::MulFOp>(loc, k.loadF32(acc, d, k.f32), c), acc, d, k.f32);
-    });
-  }
+  void accFill(float value) { k.rowFill(acc, value); }
+  void accScale(Value c) { k.rowScale(acc, c); }
   /// acc += p * v[j]
-  void accAdd(Value p, Value j) {
-    Value vOff = k.add(vBase, k.mul(j, k.vStr[2]));
-    k.vectorLoop(k.vDim, [&](Value d, bool vec) {
-      if (vec)
-        k.storeVecF32(b.create<vector::FMAOp>(loc, splat(p), k.loadVecF32(k.vPtr, k.add(vOff, d), k.vType),
-                                              k.loadVecF32(acc, d, k.f32)),
-                      acc, d, k.f32);
-      else
-        k.storeF32(b.create<math::FmaOp>(loc, p, k.loadF32(k.vPtr, k.add(vOff, d), k.vType),
-                                         k.loadF32(acc, d, k.f32)),
-                   acc, d, k.f32);
-    });
-  }
+  void accAdd(Value p, Value j) { k.rowAxpy(acc, p, k.add(vBase, k.mul(j, k.vStr[2]))); }
   /// o[row] = empty ? 0 : acc * factor
-  void storeO(Value factor, Value empty) {
-    k.vectorLoop(k.vDim, [&](Value d, bool vec) {
-      if (vec) {
-        Value x = b.create<arith::MulFOp>(loc, k.loadVecF32(acc, d, k.f32), splat(factor));
-        x = select(empty, splat(k.f32c(0)), x);
-        k.storeVecF32(x, k.oPtr, k.add(oOff, d), k.qType);
-      } else {
-        Value x = b.create<arith::MulFOp>(loc, k.loadF32(acc, d, k.f32), factor);
-        k.storeF32(select(empty, k.f32c(0), x), k.oPtr, k.add(oOff, d), k.qType);
-      }
-    });
-  }
+  void storeO(Value factor, Value empty) { k.rowStoreO(acc, factor, empty, oOff); }
   void storeLse(Value value) { k.storeLse(value, bIdx, h, i); }
 
   void emitRow(Value row) {
@@ -339,70 +302,14 @@ private:
   }
 
   void emitTopKRow() {
-    Value K = k.i64c(k.sig.topk);
-    forKeys(k.i64c(0), K, {}, [&](Value t, ValueRange) {
-      k.storeF32(k.f32c(-kInf), topScores, t, k.f32);
-      return SmallVector<Value>{};
-    });
+    TopKBuffers top{topScores, topIndex};
+    emitTopKInit(k, top);
     Value no = b.create<arith::ConstantOp>(loc, b.getBoolAttr(false));
-    Value last = k.i64c(k.sig.topk - 1);
     SmallVector<Value> r = forLiveKeys({k.i64c(0), no}, [&](Value j, ValueRange it) {
-      Value count = it[0];
       Value s = score(j);
-      Value valid = cmpf(arith::CmpFPredicate::OGT, s, k.f32c(-kInf));
-      Value full = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, count, K);
-      Value beatsLast = cmpf(arith::CmpFPredicate::OGT, s, k.loadF32(topScores, last, k.f32));
-      Value take = b.create<arith::AndIOp>(loc, valid, b.create<arith::OrIOp>(loc, b.create<arith::XOrIOp>(loc, full, b.create<arith::ConstantOp>(loc, b.getBoolAttr(true))), beatsLast));
-      b.create<scf::IfOp>(loc, take, [&](OpBuilder &, Location) {
-        insertTopK(s, j, select(full, last, count));
-        b.create<scf::YieldOp>(loc);
-      });
-      Value grow = b.create<arith::AndIOp>(loc, take, b.create<arith::XOrIOp>(loc, full, b.create<arith::ConstantOp>(loc, b.getBoolAttr(true))));
-      Value newCount = select(grow, k.add(count, k.i64c(1)), count);
-      return SmallVector<Value>{newCount, b.create<arith::OrIOp>(loc, it[1], isNaN(s))};
+      return SmallVector<Value>{emitTopKOffer(k, top, it[0], s, j), b.create<arith::OrIOp>(loc, it[1], isNaN(s))};
     });
-    Value count = r[0], sawNaN = r[1];
-    // Softmax over the survivors, which are sorted: the first is the max.
-    accFill(0);
-    Value m = k.loadF32(topScores, k.i64c(0), k.f32);
-    Value l = forKeys(k.i64c(0), count, {k.f32c(0)}, [&](Value t, ValueRange it) {
-      Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, k.loadF32(topScores, t, k.f32), m));
-      Value j = b.create<LLVM::LoadOp>(loc, k.i64Type, k.gep(topIndex, t, k.i64Type), 8);
-      accAdd(p, j);
-      return SmallVector<Value>{b.create<arith::AddFOp>(loc, it[0], p)};
-    });
-    Value nan = k.f32c(std::numeric_limits<float>::quiet_NaN());
-    Value empty = b.create<arith::AndIOp>(
-        loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, count, k.i64c(0)),
-        b.create<arith::XOrIOp>(loc, sawNaN, b.create<arith::ConstantOp>(loc, b.getBoolAttr(true))));
-    storeO(select(sawNaN, nan, b.create<arith::DivFOp>(loc, k.f32c(1), l)), empty);
-    Value lse = b.create<arith::AddFOp>(loc, m, b.create<math::LogOp>(loc, l));
-    storeLse(select(sawNaN, nan, select(empty, k.f32c(-kInf), lse)));
-  }
-
-  /// Shifts lower scores down from `start` and puts (s, j) in place; equal
-  /// scores stay ahead, so lower j wins ties.
-  void insertTopK(Value s, Value j, Value start) {
-    auto loop = b.create<scf::WhileOp>(
-        loc, TypeRange{k.i64Type}, ValueRange{start},
-        [&](OpBuilder &, Location, ValueRange args) {
-          Value pos = args[0];
-          Value positive = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, pos, k.i64c(0));
-          Value prev = b.create<arith::MaxSIOp>(loc, b.create<arith::SubIOp>(loc, pos, k.i64c(1)), k.i64c(0));
-          Value lower = cmpf(arith::CmpFPredicate::OLT, k.loadF32(topScores, prev, k.f32), s);
-          b.create<scf::ConditionOp>(loc, b.create<arith::AndIOp>(loc, positive, lower), ValueRange{pos});
-        },
-        [&](OpBuilder &, Location, ValueRange args) {
-          Value pos = args[0];
-          Value prev = b.create<arith::SubIOp>(loc, pos, k.i64c(1));
-          k.storeF32(k.loadF32(topScores, prev, k.f32), topScores, pos, k.f32);
-          Value pj = b.create<LLVM::LoadOp>(loc, k.i64Type, k.gep(topIndex, prev, k.i64Type), 8);
-          b.create<LLVM::StoreOp>(loc, pj, k.gep(topIndex, pos, k.i64Type), 8);
-          b.create<scf::YieldOp>(loc, ValueRange{prev});
-        });
-    Value pos = loop.getResult(0);
-    k.storeF32(s, topScores, pos, k.f32);
-    b.create<LLVM::StoreOp>(loc, j, k.gep(topIndex, pos, k.i64Type), 8);
+    emitTopKFinish(k, top, r[0], r[1], acc, vBase, oOff, bIdx, h, i);
   }
 
   KernelEmitter &k;

@@ -193,6 +193,51 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module) {
   return fn;
 }
 
+void KernelEmitter::rowFill(Value acc, float value) {
+  vectorLoop(vDim, [&](Value d, bool vec) {
+    if (vec)
+      storeVecF32(b.create<vector::SplatOp>(loc, vecType(), f32c(value)), acc, d, f32);
+    else
+      storeF32(f32c(value), acc, d, f32);
+  });
+}
+
+void KernelEmitter::rowScale(Value acc, Value factor) {
+  vectorLoop(vDim, [&](Value d, bool vec) {
+    if (vec)
+      storeVecF32(b.create<arith::MulFOp>(loc, loadVecF32(acc, d, f32),
+                                          b.create<vector::SplatOp>(loc, vecType(), factor)),
+                  acc, d, f32);
+    else
+      storeF32(b.create<arith::MulFOp>(loc, loadF32(acc, d, f32), factor), acc, d, f32);
+  });
+}
+
+void KernelEmitter::rowAxpy(Value acc, Value p, Value vOffset) {
+  vectorLoop(vDim, [&](Value d, bool vec) {
+    if (vec)
+      storeVecF32(b.create<vector::FMAOp>(loc, b.create<vector::SplatOp>(loc, vecType(), p),
+                                          loadVecF32(vPtr, add(vOffset, d), vType), loadVecF32(acc, d, f32)),
+                  acc, d, f32);
+    else
+      storeF32(b.create<math::FmaOp>(loc, p, loadF32(vPtr, add(vOffset, d), vType), loadF32(acc, d, f32)), acc,
+               d, f32);
+  });
+}
+
+void KernelEmitter::rowStoreO(Value acc, Value factor, Value empty, Value oOffset) {
+  vectorLoop(vDim, [&](Value d, bool vec) {
+    if (vec) {
+      Value x = b.create<arith::MulFOp>(loc, loadVecF32(acc, d, f32), b.create<vector::SplatOp>(loc, vecType(), factor));
+      Value zero = b.create<vector::SplatOp>(loc, vecType(), f32c(0));
+      storeVecF32(b.create<arith::SelectOp>(loc, empty, zero, x), oPtr, add(oOffset, d), qType);
+    } else {
+      Value x = b.create<arith::MulFOp>(loc, loadF32(acc, d, f32), factor);
+      storeF32(b.create<arith::SelectOp>(loc, empty, f32c(0), x), oPtr, add(oOffset, d), qType);
+    }
+  });
+}
+
 void KernelEmitter::storeLse(Value value, Value bIdx, Value h, Value i) {
   if (!sig.returnLse)
     return;

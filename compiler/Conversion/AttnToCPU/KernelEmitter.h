@@ -57,6 +57,14 @@ public:
   mlir::Value vectorReduceLoop(
       mlir::Value n, const std::function<mlir::Value(mlir::Value, mlir::Value, bool)> &body);
 
+  // A row of f32 accumulators acc[0, vDim) in scratch (`acc` points at it).
+  void rowFill(mlir::Value acc, float value);
+  void rowScale(mlir::Value acc, mlir::Value factor);
+  /// acc += p * v[vOffset, vOffset + vDim)
+  void rowAxpy(mlir::Value acc, mlir::Value p, mlir::Value vOffset);
+  /// o[oOffset + d] = empty ? 0 : acc[d] * factor, in q's element type.
+  void rowStoreO(mlir::Value acc, mlir::Value factor, mlir::Value empty, mlir::Value oOffset);
+
   /// lse[b, h, i] = value, when the kernel returns lse and the caller asked.
   void storeLse(mlir::Value value, mlir::Value b, mlir::Value h, mlir::Value i);
 

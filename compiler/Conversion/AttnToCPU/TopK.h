@@ -1,0 +1,31 @@
+//===- TopK.h - A running top-K per query row -------------------*- C++ -*-===//
+#ifndef ATTN_CONVERSION_ATTNTOCPU_TOPK_H
+#define ATTN_CONVERSION_ATTNTOCPU_TOPK_H
+
+#include "compiler/Conversion/AttnToCPU/KernelEmitter.h"
+
+namespace attn {
+
+/// One row's K best scores (f32, sorted high to low, ties in key order) and
+/// their key indices (i64), in scratch.
+struct TopKBuffers {
+  mlir::Value scores, index;
+};
+
+/// Fills the scores with -inf.
+void emitTopKInit(KernelEmitter &k, const TopKBuffers &top);
+
+/// Offers key j with score s to a row holding `count` keys; returns the new
+/// count. Keys scored -inf or NaN never enter.
+mlir::Value emitTopKOffer(KernelEmitter &k, const TopKBuffers &top, mlir::Value count, mlir::Value s,
+                          mlir::Value j);
+
+/// Softmax over the survivors: o[oOffset..] (through the accumulator row
+/// `acc`) and lse; zeros and -inf for an empty row; NaN when `sawNaN`.
+void emitTopKFinish(KernelEmitter &k, const TopKBuffers &top, mlir::Value count, mlir::Value sawNaN,
+                    mlir::Value acc, mlir::Value vBase, mlir::Value oOffset, mlir::Value b, mlir::Value h,
+                    mlir::Value i);
+
+} // namespace attn
+
+#endif // ATTN_CONVERSION_ATTNTOCPU_TOPK_H
