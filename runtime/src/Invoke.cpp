@@ -270,7 +270,7 @@ std::string invokeKernel(const KernelSignature &sig, attn_kernel_fn fn,
   }
   // Enough query rows per kv head to amortize a transposed copy of k.
   std::vector<float> kTransposed;
-  if (usesTiledSoftmax(sig) && dims->qLen >= kTileRows) {
+  if (usesTiledRows(sig) && dims->qLen >= kTileRows) {
     kTransposed = packTransposedK(sig, *dims, qkv[1]);
     ptrs[ParamLayout::KTransposed] = kTransposed.data();
   }

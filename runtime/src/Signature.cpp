@@ -139,8 +139,8 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   l.tile = align(4 * s.blockK);
   l.acc = align(l.tile + 4 * (2 * kTileRows * kTileKeyVectors * s.vectorWidth + kTileRows));
   l.topScores = align(l.acc + 4 * kTileRows * vDim);
-  l.topIndex = align(l.topScores + 4 * topk);
-  l.bytes = align(l.topIndex + 8 * topk);
+  l.topIndex = align(l.topScores + 4 * kTileRows * topk);
+  l.bytes = align(l.topIndex + 8 * kTileRows * topk);
   return l;
 }
 

@@ -83,9 +83,10 @@ inline void expectMatchesReference(const std::string &text, const std::string &n
   Expected<ReferenceOutput> got = runOnHost(compiled(text, name), args, k.returnLse, options);
   ASSERT_TRUE(got) << got.error();
   EXPECT_TRUE(matches(got->o, ref->o, ref->oShape, tolerance(k, ref->o))) << "o of " << name;
-  if (k.returnLse)
+  if (k.returnLse) {
     EXPECT_TRUE(matches(got->lse, ref->lse, ref->lseShape, tolerance(k, ref->lse)))
         << "lse of " << name;
+  }
 }
 
 } // namespace attn::test

@@ -61,7 +61,7 @@ public:
                                                     b.create<scf::YieldOp>(loc);
                                                   });
                            };
-                           if (!usesTiledSoftmax(k.sig)) {
+                           if (!usesTiledRows(k.sig)) {
                              rowByRow();
                            } else {
                              // The runtime packs k transposed when a call has
@@ -140,7 +140,7 @@ private:
     acc = scratchAt(k.i64c(fixed.acc));
     Value topOff = align64(k.add(k.i64c(fixed.acc), k.mul(k.vDim, k.i64c(4 * kTileRows))));
     topScores = scratchAt(topOff);
-    topIndex = scratchAt(align64(k.add(topOff, k.i64c(4 * k.sig.topk))));
+    topIndex = scratchAt(align64(k.add(topOff, k.i64c(4 * kTileRows * k.sig.topk))));
     switch (k.sig.weights) {
     case Weights::Softmax: return emitSoftmaxRow();
     case Weights::Sigmoid: return emitSigmoidRow();

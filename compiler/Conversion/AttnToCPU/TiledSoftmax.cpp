@@ -2,6 +2,7 @@
 #include "compiler/Conversion/AttnToCPU/TiledSoftmax.h"
 
 #include "compiler/Conversion/AttnToCPU/TileClasses.h"
+#include "compiler/Conversion/AttnToCPU/TopK.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -34,7 +35,8 @@ bool isTrivialScore(Region &r) {
 
 class TileEmitter {
 public:
-  TileEmitter(KernelEmitter &k, Value b, Value h, Value hk) : k(k), bb(k.b), loc(k.loc), b(b), h(h), hk(hk) {}
+  TileEmitter(KernelEmitter &k, Value b, Value h, Value hk)
+      : k(k), bb(k.b), loc(k.loc), b(b), h(h), hk(hk), topK(k.sig.weights == Weights::TopK) {}
 
   void emitRows(Value i0, Value i1) {
     Value step = k.i64c(R);
@@ -83,11 +85,26 @@ private:
           k.storeF32(k.f32c(0), acc, at, k.f32);
       });
 
+    // Per row: (m, l) of the online softmax, or (count, saw NaN) of top-K.
     SmallVector<Value> init;
-    for (int r = 0; r < R; ++r)
-      init.push_back(k.f32c(-kInf));
-    for (int r = 0; r < R; ++r)
-      init.push_back(k.f32c(0));
+    if (topK) {
+      Value topOff = align64(k.add(k.i64c(layout.acc), k.mul(k.vDim, k.i64c(4 * R))));
+      Value idxOff = align64(k.add(topOff, k.i64c(4 * R * k.sig.topk)));
+      for (int r = 0; r < R; ++r) {
+        top[r] = {k.gep(k.scratch, k.add(topOff, k.i64c(4 * r * k.sig.topk)), bb.getI8Type()),
+                  k.gep(k.scratch, k.add(idxOff, k.i64c(8 * r * k.sig.topk)), bb.getI8Type())};
+        emitTopKInit(k, top[r]);
+      }
+      for (int r = 0; r < R; ++r)
+        init.push_back(k.i64c(0));
+      for (int r = 0; r < R; ++r)
+        init.push_back(bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false)));
+    } else {
+      for (int r = 0; r < R; ++r)
+        init.push_back(k.f32c(-kInf));
+      for (int r = 0; r < R; ++r)
+        init.push_back(k.f32c(0));
+    }
     // Blocks in spans of kSpanBlocks: a span the mask rules out is skipped
     // with one classification (long windows and causal rows skip most keys).
     constexpr int64_t kSpanBlocks = 16;
@@ -116,8 +133,63 @@ private:
           });
       final = SmallVector<Value>(spans.getResults());
     }
-    for (int r = 0; r < R; ++r)
-      finishRow(r, final[r], final[R + r]);
+    for (int r = 0; r < R; ++r) {
+      if (!topK) {
+        finishRow(r, final[r], final[R + r]);
+        continue;
+      }
+      bb.create<scf::IfOp>(loc, valid[r], [&](OpBuilder &, Location) {
+        Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(h, k.oStr[1])), k.mul(rows[r], k.oStr[2]));
+        emitTopKFinish(k, top[r], final[r], final[R + r], k.gep(acc, accRow[r], k.f32), vBase, oOff, b, h,
+                       rows[r]);
+        bb.create<scf::YieldOp>(loc);
+      });
+    }
+  }
+
+  Value align64(Value x) {
+    Value c63 = k.i64c(63), c64 = k.i64c(64);
+    return k.mul(bb.create<arith::DivSIOp>(loc, k.add(x, c63), c64), c64);
+  }
+
+  /// Top-K: each row offers the block's keys to its running top-K. A vector
+  /// test first: once a row holds K keys, a block with no score above its
+  /// K-th best (and no NaN) changes nothing and is skipped.
+  SmallVector<Value> offerBlock(Value j0, Value n, ValueRange state) {
+    SmallVector<Value> next(2 * R);
+    for (int r = 0; r < R; ++r) {
+      Value full = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, state[r], k.i64c(k.sig.topk));
+      Value threshold = select(full, k.loadF32(top[r].scores, k.i64c(k.sig.topk - 1), k.f32), k.f32c(-kInf));
+      Value passes;
+      for (int c = 0; c < KV; ++c) {
+        Value sv = k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32);
+        Value above = cmpf(arith::CmpFPredicate::UGT, sv, splat(threshold)); // NaN passes: it must be seen
+        passes = c ? bb.create<arith::OrIOp>(loc, passes, above).getResult() : above;
+      }
+      Value any = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, passes);
+      auto offered = bb.create<scf::IfOp>(
+          loc, any,
+          [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, offerRow(r, j0, n, state[r], state[R + r])); },
+          [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ValueRange{state[r], state[R + r]}); });
+      next[r] = offered.getResult(0);
+      next[R + r] = offered.getResult(1);
+    }
+    return next;
+  }
+
+  SmallVector<Value> offerRow(int r, Value j0, Value n, Value count, Value sawNaN) {
+    {
+      auto loop = bb.create<scf::ForOp>(
+          loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), ValueRange{count, sawNaN},
+          [&](OpBuilder &, Location, Value jjIdx, ValueRange it) {
+            Value jj = k.i64(jjIdx);
+            Value s = k.loadF32(S, k.add(k.i64c(r * blockKeys()), jj), k.f32);
+            Value newCount = emitTopKOffer(k, top[r], it[0], s, k.add(j0, jj));
+            Value nan = bb.create<arith::OrIOp>(loc, it[1], cmpf(arith::CmpFPredicate::UNO, s, s));
+            bb.create<scf::YieldOp>(loc, ValueRange{newCount, nan});
+          });
+      return SmallVector<Value>(loop.getResults());
+    }
   }
 
   /// One block of keys [j0, j0 + KV * W): returns the new (m, l) of every row.
@@ -192,6 +264,9 @@ private:
     } else if (hasScore) {
       applyElements(j0, n, false, true);
     }
+
+    if (topK)
+      return offerBlock(j0, n, ml);
 
     // Online softmax, vectorized over the block's keys.
     SmallVector<Value> next(2 * R);
@@ -384,6 +459,8 @@ private:
   Value b, h, hk;
   Value rows[R], valid[R], qOff[R], accRow[R];
   Value ktBase, ktRow, vBase;
+  bool topK = false;
+  TopKBuffers top[R];
   Value S, P, corrBuf, acc;
 };
 

@@ -114,8 +114,8 @@ struct ScratchLayout {
   int64_t scores = 0;   // f32[blockK]
   int64_t tile = 0;     // f32[kTileRows x tile keys] x 2, then f32[kTileRows]
   int64_t acc = 0;      // f32[kTileRows x vDim]
-  int64_t topScores = 0; // f32[K]
-  int64_t topIndex = 0; // i64[K]
+  int64_t topScores = 0; // f32[kTileRows x K]
+  int64_t topIndex = 0;  // i64[kTileRows x K]
   int64_t bytes = 0;
   static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk);
 };
@@ -133,7 +133,9 @@ inline int64_t paddedKvLen(const Schedule &s, int64_t kvLen) {
   int64_t keys = kTileKeyVectors * s.vectorWidth;
   return (kvLen + keys - 1) / keys * keys;
 }
-inline bool usesTiledSoftmax(const KernelSignature &sig) { return sig.weights == Weights::Softmax; }
+inline bool usesTiledRows(const KernelSignature &sig) {
+  return sig.weights == Weights::Softmax || sig.weights == Weights::TopK;
+}
 
 /// Work items: (batch, query head, query tile) flattened.
 inline int64_t numWorkItems(const KernelSignature &sig, const BoundDims &d) {
