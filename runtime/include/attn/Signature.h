@@ -123,7 +123,7 @@ struct ScratchLayout {
 /// The tiled softmax path's tile: kTileRows query rows x (kTileKeyVectors x
 /// vectorWidth) keys.
 constexpr int64_t kTileRows = 8;
-constexpr int64_t kTileKeyVectors = 2;
+constexpr int64_t kTileKeyVectors = 3;
 
 /// The tiled softmax path reads k transposed and packed as f32
 /// [B][Hkv][D][kvLenPadded], kvLenPadded a multiple of the tile's keys, zero
