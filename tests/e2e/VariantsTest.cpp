@@ -76,6 +76,20 @@ TEST(Variants, NaNReachesOnlyItsRows) {
   }
 }
 
+TEST(Variants, NaNInTheTiledPath) {
+  // Enough rows for the tiled path; NaN in one key, in one masked key's v,
+  // and in one query.
+  for (const char *weights : {"softmax", "topk(5)"}) {
+    std::string name = std::string("tiled_nan_") + (weights[0] == 't' ? "topk" : "softmax");
+    std::string text = spec(name, "f32", std::string("mask: j <= i\nweights: ") + weights);
+    ArgumentMap args = inputsFor(text, name, {1, 2, 2, 40, 40, 8, 8});
+    args["k"].data[17 * 8 + 3] = NAN;  // key 17 of head 0: rows 17.. turn NaN
+    args["v"].data[30 * 8 + 1] = NAN;  // v of key 30: masked for rows < 30
+    args["q"].data[(40 + 5) * 8] = NAN; // head 1, row 5
+    expectMatchesReference(text, name, args);
+  }
+}
+
 TEST(Variants, LargeScoresDoNotOverflow) {
   check("large", "score: s * 1000\noutputs: o, lse");
 }

@@ -276,11 +276,13 @@ private:
       Value rowMax;
       for (int c = 0; c < KV; ++c) {
         sv.push_back(k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32));
-        rowMax = c ? bb.create<arith::MaximumFOp>(loc, rowMax, sv[c]).getResult() : sv[c];
+        // maxnum (NaN-ignoring) is cheaper than maximum and loses nothing:
+        // a NaN score still reaches o and lse through its p = exp(NaN).
+        rowMax = c ? bb.create<arith::MaxNumFOp>(loc, rowMax, sv[c]).getResult() : sv[c];
       }
-      Value bm = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF, rowMax);
+      Value bm = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXNUMF, rowMax);
       Value m = ml[r], l = ml[R + r];
-      Value mNew = bb.create<arith::MaximumFOp>(loc, m, bm);
+      Value mNew = bb.create<arith::MaxNumFOp>(loc, m, bm);
       Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, k.f32c(-kInf)), k.f32c(0), mNew);
       Value corr = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, m, mSafe));
       Value pSum, masked;
