@@ -143,7 +143,9 @@ float loadAsFloat(const void *base, int64_t offset, attn_dtype dtype) {
 /// loads one vector of keys per head-dim element from it.
 std::vector<float> packTransposedK(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
   int64_t padded = paddedKvLen(sig.schedule, d.kvLen);
-  std::vector<float> kt(static_cast<size_t>(d.batch * d.kvHeads * d.headDim * padded), 0.0f);
+  // Never empty: a null pointer would tell the kernel to take the row path,
+  // which counts its work items differently.
+  std::vector<float> kt(static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * d.headDim * padded)), 0.0f);
   ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
     for (int64_t bh = begin; bh < end; ++bh) {
       int64_t b = bh / d.kvHeads, h = bh % d.kvHeads;
@@ -233,8 +235,7 @@ std::string invokeKernel(const KernelSignature &sig, attn_kernel_fn fn,
     if (lse && overlaps(lc, checked[n]))
       return "output 'lse' overlaps input '" + sig.inputs[n].name + "'";
   }
-  int64_t items = numWorkItems(sig, *dims);
-  if (items == 0 || oc.view.numElements() == 0)
+  if (dims->batch * dims->qHeads * dims->qLen == 0 || oc.view.numElements() == 0)
     return {};
 
   // 4. q, k, v, o with a non-unit innermost stride go through row-major copies.
@@ -268,9 +269,14 @@ std::string invokeKernel(const KernelSignature &sig, attn_kernel_fn fn,
     ptrs[n] = qkv[n].data;
     setStrides(n, qkv[n]);
   }
-  // Enough query rows per kv head to amortize a transposed copy of k.
+  // Enough rows per kv head (query rows times the heads that share it) to
+  // amortize a transposed copy of k: take the tiled path. Decoding (a few
+  // rows against a long cache) would pay for the copy as much as for the
+  // attention itself, so it stays on the row path.
   std::vector<float> kTransposed;
-  if (usesTiledRows(sig) && dims->qLen >= kTileRows) {
+  bool tiled = usesTiledRows(sig) && (dims->qHeads / dims->kvHeads) * dims->qLen >= 2 * kTileRows;
+  int64_t items = numWorkItems(sig, *dims, tiled);
+  if (tiled) {
     kTransposed = packTransposedK(sig, *dims, qkv[1]);
     ptrs[ParamLayout::KTransposed] = kTransposed.data();
   }

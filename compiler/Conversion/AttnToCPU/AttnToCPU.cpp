@@ -41,6 +41,26 @@ public:
   RowEmitter(KernelEmitter &k) : k(k), b(k.b), loc(k.loc) {}
 
   void emitItems() {
+    if (!usesTiledRows(k.sig))
+      return emitRowItems();
+    // The runtime packs k transposed, and counts items the tiled way, when a
+    // call has enough rows per kv head to share it.
+    Value null = b.create<LLVM::ZeroOp>(loc, k.ptrType);
+    Value packed = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, k.ktPtr, null);
+    b.create<scf::IfOp>(
+        loc, packed,
+        [&](OpBuilder &, Location) {
+          emitTiledItems();
+          b.create<scf::YieldOp>(loc);
+        },
+        [&](OpBuilder &, Location) {
+          emitRowItems();
+          b.create<scf::YieldOp>(loc);
+        });
+  }
+
+  /// Items (b, h, tile of blockQ query rows), one row at a time.
+  void emitRowItems() {
     Value nTiles = b.create<arith::CeilDivSIOp>(loc, k.qLen, k.i64c(k.sig.schedule.blockQ));
     b.create<scf::ForOp>(loc, k.idx(k.begin), k.idx(k.end), k.idx(k.i64c(1)), ValueRange{},
                          [&](OpBuilder &, Location, Value itemIdx, ValueRange) {
@@ -53,35 +73,34 @@ public:
                            Value i0 = k.mul(tile, k.i64c(k.sig.schedule.blockQ));
                            Value i1 = b.create<arith::MinSIOp>(
                                loc, k.add(i0, k.i64c(k.sig.schedule.blockQ)), k.qLen);
-                           auto rowByRow = [&] {
-                             b.create<scf::ForOp>(loc, k.idx(i0), k.idx(i1), k.idx(k.i64c(1)),
-                                                  ValueRange{},
-                                                  [&](OpBuilder &, Location, Value row, ValueRange) {
-                                                    emitRow(k.i64(row));
-                                                    b.create<scf::YieldOp>(loc);
-                                                  });
-                           };
-                           if (!usesTiledRows(k.sig)) {
-                             rowByRow();
-                           } else {
-                             // The runtime packs k transposed when a call has
-                             // enough query rows to share it.
-                             Value null = b.create<LLVM::ZeroOp>(loc, k.ptrType);
-                             Value packed = b.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, k.ktPtr, null);
-                             b.create<scf::IfOp>(
-                                 loc, packed,
-                                 [&](OpBuilder &, Location) {
-                                   emitTiledSoftmaxRows(k, bIdx, h, hk, i0, i1);
-                                   b.create<scf::YieldOp>(loc);
-                                 },
-                                 [&](OpBuilder &, Location) {
-                                   rowByRow();
-                                   b.create<scf::YieldOp>(loc);
-                                 });
-                           }
+                           b.create<scf::ForOp>(loc, k.idx(i0), k.idx(i1), k.idx(k.i64c(1)), ValueRange{},
+                                                [&](OpBuilder &, Location, Value row, ValueRange) {
+                                                  emitRow(k.i64(row));
+                                                  b.create<scf::YieldOp>(loc);
+                                                });
                            b.create<scf::YieldOp>(loc);
                          });
   }
+
+  /// Items (b, kv head, tile of blockQ rows of its group), kTileRows at a time.
+  void emitTiledItems() {
+    Value groupRows = k.mul(k.group, k.qLen);
+    Value nTiles = b.create<arith::CeilDivSIOp>(loc, groupRows, k.i64c(k.sig.schedule.blockQ));
+    b.create<scf::ForOp>(loc, k.idx(k.begin), k.idx(k.end), k.idx(k.i64c(1)), ValueRange{},
+                         [&](OpBuilder &, Location, Value itemIdx, ValueRange) {
+                           Value item = k.i64(itemIdx);
+                           Value tile = b.create<arith::RemSIOp>(loc, item, nTiles);
+                           Value bhk = b.create<arith::DivSIOp>(loc, item, nTiles);
+                           Value kvHead = b.create<arith::RemSIOp>(loc, bhk, k.kvHeads);
+                           Value batch = b.create<arith::DivSIOp>(loc, bhk, k.kvHeads);
+                           Value f0 = k.mul(tile, k.i64c(k.sig.schedule.blockQ));
+                           Value f1 = b.create<arith::MinSIOp>(
+                               loc, k.add(f0, k.i64c(k.sig.schedule.blockQ)), groupRows);
+                           emitTiledRows(k, batch, kvHead, f0, f1);
+                           b.create<scf::YieldOp>(loc);
+                         });
+  }
+
 
 private:
   // Scratch: scores, accumulator, top-K buffers (ScratchLayout).
@@ -179,7 +198,7 @@ private:
                             const std::function<SmallVector<Value>()> &body) {
     if (trivialMask())
       return body();
-    TileClass cls = classifyTile(k, bIdx, h, i, i, j0, b.create<arith::SubIOp>(loc, j1, k.i64c(1)));
+    TileClass cls = classifyTile(k, bIdx, h, h, i, i, j0, b.create<arith::SubIOp>(loc, j1, k.i64c(1)));
     auto withMask = [&](bool needed) {
       maskNeeded = needed;
       SmallVector<Value> r = body();

@@ -187,9 +187,10 @@ private:
 
 } // namespace
 
-TileClass classifyTile(KernelEmitter &k, Value b, Value h, Value iLo, Value iHi, Value jLo, Value jHi) {
+TileClass classifyTile(KernelEmitter &k, Value b, Value hLo, Value hHi, Value iLo, Value iHi, Value jLo,
+                       Value jHi) {
   IntervalEmitter e(k);
-  return e.run(k.op.getMask(), {e.exact(b), e.exact(h), e.range(iLo, iHi), e.range(jLo, jHi)});
+  return e.run(k.op.getMask(), {e.exact(b), e.range(hLo, hHi), e.range(iLo, iHi), e.range(jLo, jHi)});
 }
 
 } // namespace attn

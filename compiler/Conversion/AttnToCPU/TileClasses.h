@@ -1,7 +1,7 @@
 //===- TileClasses.h - Is a mask all true, all false or mixed on a tile? ===//
 //
 // The mask region evaluated in interval arithmetic over a tile of positions
-// (i in [iLo, iHi], j in [jLo, jHi], b and h exact), emitted as IR so that a
+// (h in [hLo, hHi], i in [iLo, iHi], j in [jLo, jHi], b exact), emitted as IR so that a
 // tile's class costs a few scalar ops at run time. Integer values become
 // [lo, hi] intervals, booleans become (can be true, can be false); reads of
 // data and float values are unknown, which makes a tile `mixed`, never wrong.
@@ -22,8 +22,8 @@ struct TileClass {
   mlir::Value canBeFalse; // i1: some position may be masked
 };
 
-TileClass classifyTile(KernelEmitter &k, mlir::Value b, mlir::Value h, mlir::Value iLo, mlir::Value iHi,
-                       mlir::Value jLo, mlir::Value jHi);
+TileClass classifyTile(KernelEmitter &k, mlir::Value b, mlir::Value hLo, mlir::Value hHi, mlir::Value iLo,
+                       mlir::Value iHi, mlir::Value jLo, mlir::Value jHi);
 
 } // namespace attn
 

@@ -35,8 +35,8 @@ bool isTrivialScore(Region &r) {
 
 class TileEmitter {
 public:
-  TileEmitter(KernelEmitter &k, Value b, Value h, Value hk)
-      : k(k), bb(k.b), loc(k.loc), b(b), h(h), hk(hk), topK(k.sig.weights == Weights::TopK) {}
+  TileEmitter(KernelEmitter &k, Value b, Value hk)
+      : k(k), bb(k.b), loc(k.loc), b(b), hk(hk), topK(k.sig.weights == Weights::TopK) {}
 
   void emitRows(Value i0, Value i1) {
     Value step = k.i64c(R);
@@ -64,13 +64,19 @@ private:
     P = scratchF32(layout.tile + 4 * R * bk);
     corrBuf = scratchF32(layout.tile + 8 * R * bk);
     acc = scratchF32(layout.acc);
+    // Row f of the kv head's group is query head hk * group + f / Lq at
+    // position f % Lq.
     Value last = bb.create<arith::SubIOp>(loc, i1, k.i64c(1));
     for (int r = 0; r < R; ++r) {
       Value row = k.add(start, k.i64c(r));
       valid[r] = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, row, i1);
-      rows[r] = bb.create<arith::MinSIOp>(loc, row, last);
-      qOff[r] = k.add(k.add(k.mul(b, k.qStr[0]), k.mul(h, k.qStr[1])), k.mul(rows[r], k.qStr[2]));
+      Value f = bb.create<arith::MinSIOp>(loc, row, last);
+      heads[r] = k.add(k.mul(hk, k.group), bb.create<arith::DivSIOp>(loc, f, k.qLen));
+      rows[r] = bb.create<arith::RemSIOp>(loc, f, k.qLen);
+      qOff[r] = k.add(k.add(k.mul(b, k.qStr[0]), k.mul(heads[r], k.qStr[1])), k.mul(rows[r], k.qStr[2]));
       accRow[r] = k.mul(k.i64c(r), k.vDim);
+      iLo = r ? bb.create<arith::MinSIOp>(loc, iLo, rows[r]).getResult() : rows[r];
+      iHi = r ? bb.create<arith::MaxSIOp>(loc, iHi, rows[r]).getResult() : rows[r];
     }
     Value padded = k.mul(bb.create<arith::CeilDivSIOp>(loc, k.kvLen, BK()), BK());
     ktBase = k.mul(k.mul(k.add(k.mul(b, k.kvHeads), hk), k.headDim), padded);
@@ -125,7 +131,7 @@ private:
           [&](OpBuilder &, Location, Value s0Idx, ValueRange ml) {
             Value s0 = k.i64(s0Idx);
             Value s1 = bb.create<arith::MinSIOp>(loc, k.add(s0, span), k.kvLen);
-            TileClass cls = classifyTile(k, b, h, rows[0], rows[R - 1], s0, bb.create<arith::SubIOp>(loc, s1, k.i64c(1)));
+            TileClass cls = classifyTile(k, b, heads[0], heads[R - 1], iLo, iHi, s0, bb.create<arith::SubIOp>(loc, s1, k.i64c(1)));
             auto live = bb.create<scf::IfOp>(
                 loc, cls.canBeTrue, [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, blocksOf(s0, s1, ml)); },
                 [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ml); });
@@ -139,9 +145,9 @@ private:
         continue;
       }
       bb.create<scf::IfOp>(loc, valid[r], [&](OpBuilder &, Location) {
-        Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(h, k.oStr[1])), k.mul(rows[r], k.oStr[2]));
-        emitTopKFinish(k, top[r], final[r], final[R + r], k.gep(acc, accRow[r], k.f32), vBase, oOff, b, h,
-                       rows[r]);
+        Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(heads[r], k.oStr[1])), k.mul(rows[r], k.oStr[2]));
+        emitTopKFinish(k, top[r], final[r], final[R + r], k.gep(acc, accRow[r], k.f32), vBase, oOff, b,
+                       heads[r], rows[r]);
         bb.create<scf::YieldOp>(loc);
       });
     }
@@ -200,7 +206,7 @@ private:
     if (isTrivialMask(k.op.getMask()))
       return emitLiveBlock(j0, n, ml, Value());
     Value jHi = k.add(j0, bb.create<arith::SubIOp>(loc, n, k.i64c(1)));
-    TileClass cls = classifyTile(k, b, h, rows[0], rows[R - 1], j0, jHi);
+    TileClass cls = classifyTile(k, b, heads[0], heads[R - 1], iLo, iHi, j0, jHi);
     auto live = bb.create<scf::IfOp>(
         loc, cls.canBeTrue,
         [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, emitLiveBlock(j0, n, ml, cls.canBeFalse)); },
@@ -321,14 +327,14 @@ private:
                             [&](OpBuilder &, Location, Value jjIdx, ValueRange) {
                               Value jj = k.i64(jjIdx), j = k.add(j0, jj);
                               Value at = k.add(k.i64c(r * blockKeys()), jj);
-                              Value keep = withMask ? k.inlineRegion(k.op.getMask(), {b, h, rows[r], j})
+                              Value keep = withMask ? k.inlineRegion(k.op.getMask(), {b, heads[r], rows[r], j})
                                                     : bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true)).getResult();
                               auto s = bb.create<scf::IfOp>(
                                   loc, keep,
                                   [&](OpBuilder &, Location) {
                                     Value raw = k.loadF32(S, at, k.f32);
                                     bb.create<scf::YieldOp>(
-                                        loc, withScore ? k.inlineRegion(k.op.getScore(), {raw, b, h, rows[r], j}) : raw);
+                                        loc, withScore ? k.inlineRegion(k.op.getScore(), {raw, b, heads[r], rows[r], j}) : raw);
                                   },
                                   [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, k.f32c(-kInf)); });
                               k.storeF32(s.getResult(0), S, at, k.f32);
@@ -436,7 +442,7 @@ private:
     bb.create<scf::IfOp>(loc, valid[r], [&](OpBuilder &, Location) {
       Value empty = cmpf(arith::CmpFPredicate::OEQ, l, k.f32c(0));
       Value inv = bb.create<arith::DivFOp>(loc, k.f32c(1), l);
-      Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(h, k.oStr[1])), k.mul(rows[r], k.oStr[2]));
+      Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(heads[r], k.oStr[1])), k.mul(rows[r], k.oStr[2]));
       k.vectorLoop(k.vDim, [&](Value d, bool vec) {
         Value at = k.add(accRow[r], d);
         if (vec) {
@@ -449,7 +455,7 @@ private:
       });
       if (k.sig.returnLse) {
         Value lse = bb.create<arith::AddFOp>(loc, m, bb.create<math::LogOp>(loc, l));
-        k.storeLse(select(empty, k.f32c(-kInf), lse), b, h, rows[r]);
+        k.storeLse(select(empty, k.f32c(-kInf), lse), b, heads[r], rows[r]);
       }
       bb.create<scf::YieldOp>(loc);
     });
@@ -458,8 +464,9 @@ private:
   KernelEmitter &k;
   OpBuilder &bb;
   Location loc;
-  Value b, h, hk;
-  Value rows[R], valid[R], qOff[R], accRow[R];
+  Value b, hk;
+  Value rows[R], heads[R], valid[R], qOff[R], accRow[R];
+  Value iLo, iHi; // the tile's query positions
   Value ktBase, ktRow, vBase;
   bool topK = false;
   TopKBuffers top[R];
@@ -468,8 +475,8 @@ private:
 
 } // namespace
 
-void emitTiledSoftmaxRows(KernelEmitter &k, Value b, Value h, Value hk, Value i0, Value i1) {
-  TileEmitter(k, b, h, hk).emitRows(i0, i1);
+void emitTiledRows(KernelEmitter &k, Value b, Value hk, Value f0, Value f1) {
+  TileEmitter(k, b, hk).emitRows(f0, f1);
 }
 
 } // namespace attn

@@ -17,8 +17,10 @@ namespace attn {
 ///                  path that skips it, so NaN in a masked v never reaches o.
 /// Rows past the end of the sequence are computed on the last row and never
 /// stored.
-void emitTiledSoftmaxRows(KernelEmitter &k, mlir::Value b, mlir::Value h, mlir::Value hk,
-                          mlir::Value i0, mlir::Value i1);
+/// Rows [f0, f1) of kv head hk's group: row f is query head
+/// hk * (Hq / Hkv) + f / Lq at position f % Lq, so the query heads that
+/// share a kv head share its K and V loads (grouped-query and decode).
+void emitTiledRows(KernelEmitter &k, mlir::Value b, mlir::Value hk, mlir::Value f0, mlir::Value f1);
 
 } // namespace attn
 

@@ -137,10 +137,14 @@ inline bool usesTiledRows(const KernelSignature &sig) {
   return sig.weights == Weights::Softmax || sig.weights == Weights::TopK;
 }
 
-/// Work items: (batch, query head, query tile) flattened.
-inline int64_t numWorkItems(const KernelSignature &sig, const BoundDims &d) {
-  int64_t tiles = (d.qLen + sig.schedule.blockQ - 1) / sig.schedule.blockQ;
-  return d.batch * d.qHeads * tiles;
+/// Work items. Row path: (batch, query head, tile of blockQ query rows).
+/// Tiled path: (batch, kv head, tile of blockQ rows of the kv head's group),
+/// where the group's rows are (query head in group, query position) pairs,
+/// so the query heads that share a kv head share its K and V loads.
+inline int64_t numWorkItems(const KernelSignature &sig, const BoundDims &d, bool tiled) {
+  int64_t rows = tiled ? (d.qHeads / d.kvHeads) * d.qLen : d.qLen;
+  int64_t tiles = (rows + sig.schedule.blockQ - 1) / sig.schedule.blockQ;
+  return d.batch * (tiled ? d.kvHeads : d.qHeads) * tiles;
 }
 
 } // namespace attn
