@@ -251,11 +251,17 @@ void KernelEmitter::storeLse(Value value, Value bIdx, Value h, Value i) {
 }
 
 Value KernelEmitter::checkedLoad(ad::LoadOp load, IRMapping &map) {
+  SmallVector<Value> indices;
+  for (Value index : load.getIndices())
+    indices.push_back(map.lookup(index));
+  return loadChecked(load, indices, load.getGuard() ? map.lookup(load.getGuard()) : Value());
+}
+
+Value KernelEmitter::loadChecked(ad::LoadOp load, ValueRange indices, Value guard) {
   const Extra &e = extras.at(load.getInput().str());
   Value inRange = b.create<arith::ConstantOp>(loc, b.getBoolAttr(true));
   Value offset = i64c(0);
-  for (auto [d, index] : llvm::enumerate(load.getIndices())) {
-    Value i = map.lookup(index);
+  for (auto [d, i] : llvm::enumerate(indices)) {
     // One unsigned compare covers both i < 0 and i >= size.
     Value ok = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, i, e.sizes[d]);
     inRange = b.create<arith::AndIOp>(loc, inRange, ok);
@@ -263,8 +269,8 @@ Value KernelEmitter::checkedLoad(ad::LoadOp load, IRMapping &map) {
     offset = add(offset, mul(safe, e.strides[d]));
   }
   Value bad = b.create<arith::XOrIOp>(loc, inRange, b.create<arith::ConstantOp>(loc, b.getBoolAttr(true)));
-  if (Value guard = load.getGuard())
-    bad = b.create<arith::AndIOp>(loc, bad, map.lookup(guard));
+  if (guard)
+    bad = b.create<arith::AndIOp>(loc, bad, guard);
   b.create<scf::IfOp>(loc, bad, [&](OpBuilder &, Location) {
     b.create<LLVM::StoreOp>(loc, i64c(ATTN_STATUS_OUT_OF_RANGE_BASE + e.inputIndex), status, 8,
                             false, false, LLVM::AtomicOrdering::monotonic);

@@ -68,6 +68,10 @@ public:
   /// lse[b, h, i] = value, when the kernel returns lse and the caller asked.
   void storeLse(mlir::Value value, mlir::Value b, mlir::Value h, mlir::Value i);
 
+  /// A range-checked read of an extra tensor at `indices` (i64); `guard`
+  /// (i1, may be null) is whether the read is evaluated at all.
+  mlir::Value loadChecked(mlir::attn::LoadOp load, mlir::ValueRange indices, mlir::Value guard);
+
   /// Evaluates an attn region at the current insertion point: dimension
   /// reads and scalar loads become the entry values, tensor loads become
   /// range-checked loads.

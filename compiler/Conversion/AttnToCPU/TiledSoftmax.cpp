@@ -3,6 +3,7 @@
 
 #include "compiler/Conversion/AttnToCPU/TileClasses.h"
 #include "compiler/Conversion/AttnToCPU/TopK.h"
+#include "compiler/Conversion/AttnToCPU/VectorRegion.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -322,6 +323,10 @@ private:
   /// Per element of the block's valid keys: a masked key becomes -inf (when
   /// `withMask`); the others get the score region (when `withScore`).
   void applyElements(Value j0, Value n, bool withMask, bool withScore) {
+    bool vectorMask = !withMask || isVectorizable(k.op.getMask(), {3});
+    bool vectorScore = !withScore || isVectorizable(k.op.getScore(), {0, 4});
+    if (vectorMask && vectorScore)
+      return applyElementsVectorized(j0, n, withMask, withScore);
     for (int r = 0; r < R; ++r)
       bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), ValueRange{},
                             [&](OpBuilder &, Location, Value jjIdx, ValueRange) {
@@ -340,6 +345,33 @@ private:
                               k.storeF32(s.getResult(0), S, at, k.f32);
                               bb.create<scf::YieldOp>(loc);
                             });
+  }
+
+  /// The same, a vector of keys at a time: the mask and score regions
+  /// evaluated over the key lanes (see VectorRegion.h).
+  void applyElementsVectorized(Value j0, Value n, bool withMask, bool withScore) {
+    auto i64Vec = VectorType::get({k.width}, k.i64Type);
+    SmallVector<int64_t> iota;
+    for (int64_t l = 0; l < k.width; ++l)
+      iota.push_back(l);
+    Value lanes = bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i64Vec, ArrayRef<int64_t>(iota)));
+    for (int c = 0; c < KV; ++c) {
+      Value first = k.add(j0, k.i64c(c * k.width));
+      Value j = bb.create<arith::AddIOp>(loc, bb.create<vector::SplatOp>(loc, i64Vec, first), lanes);
+      Value valid = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, j,
+                                             bb.create<vector::SplatOp>(loc, i64Vec, k.add(j0, n)));
+      for (int r = 0; r < R; ++r) {
+        Value at = k.i64c(r * blockKeys() + c * k.width);
+        Value s = k.loadVecF32(S, at, k.f32);
+        Value keep = valid;
+        if (withMask)
+          keep = bb.create<arith::AndIOp>(
+              loc, keep, vectorizeRegion(k, k.op.getMask(), {b, heads[r], rows[r], j}, valid));
+        if (withScore)
+          s = vectorizeRegion(k, k.op.getScore(), {s, b, heads[r], rows[r], j}, keep);
+        k.storeVecF32(select(keep, s, splat(k.f32c(-kInf))), S, at, k.f32);
+      }
+    }
   }
 
   /// acc[r] = acc[r] * corr[r] + sum_j p[r][j] v[j], with all rows and
