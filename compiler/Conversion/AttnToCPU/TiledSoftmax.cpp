@@ -310,11 +310,11 @@ private:
     bb.create<scf::IfOp>(
         loc, anyMasked,
         [&](OpBuilder &, Location) {
-          accumulateCarefully(j0, n);
+          accumulateFast(j0, n, /*skipMasked=*/true);
           bb.create<scf::YieldOp>(loc);
         },
         [&](OpBuilder &, Location) {
-          accumulateFast(j0, n);
+          accumulateFast(j0, n, /*skipMasked=*/false);
           bb.create<scf::YieldOp>(loc);
         });
     return next;
@@ -376,17 +376,20 @@ private:
 
   /// acc[r] = acc[r] * corr[r] + sum_j p[r][j] v[j], with all rows and
   /// `chunk` vectors of v dims in registers across the keys.
-  void accumulateFast(Value j0, Value n) {
+  /// With `skipMasked`, a (row, key) whose score is -inf leaves the row's
+  /// accumulators as they are (a select, not a multiply by p = 0), so a NaN in
+  /// a masked key's v never reaches o.
+  void accumulateFast(Value j0, Value n, bool skipMasked) {
     Value w = k.i64c(k.width), two = k.i64c(2 * k.width);
     Value main2 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, two), two);
     Value main1 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, w), w);
-    accumulateChunks(j0, n, k.i64c(0), main2, 2);
-    accumulateChunks(j0, n, main2, main1, 1);
-    accumulateChunks(j0, n, main1, k.vDim, 0);
+    accumulateChunks(j0, n, k.i64c(0), main2, 2, skipMasked);
+    accumulateChunks(j0, n, main2, main1, 1, skipMasked);
+    accumulateChunks(j0, n, main1, k.vDim, 0, skipMasked);
   }
 
   /// `vectors` vectors per row per step over [from, to), or scalars if 0.
-  void accumulateChunks(Value j0, Value n, Value from, Value to, int vectors) {
+  void accumulateChunks(Value j0, Value n, Value from, Value to, int vectors, bool skipMasked) {
     int64_t stride = vectors ? vectors * k.width : 1;
     bool vec = vectors > 0;
     int perRow = vec ? vectors : 1;
@@ -414,10 +417,17 @@ private:
                 }
                 SmallVector<Value> out;
                 for (int r = 0; r < R; ++r) {
-                  Value p = k.loadF32(P, k.add(k.i64c(r * blockKeys()), jj), k.f32);
-                  for (int c = 0; c < perRow; ++c)
-                    out.push_back(vec ? fma(splat(p), vs[c], a[r * perRow + c])
-                                      : bb.create<math::FmaOp>(loc, p, vs[c], a[r * perRow + c]).getResult());
+                  Value at = k.add(k.i64c(r * blockKeys()), jj);
+                  Value p = k.loadF32(P, at, k.f32);
+                  Value takes;
+                  if (skipMasked)
+                    takes = cmpf(arith::CmpFPredicate::UNE, k.loadF32(S, at, k.f32), k.f32c(-kInf));
+                  for (int c = 0; c < perRow; ++c) {
+                    Value old = a[r * perRow + c];
+                    Value sum = vec ? fma(splat(p), vs[c], old)
+                                    : bb.create<math::FmaOp>(loc, p, vs[c], old).getResult();
+                    out.push_back(skipMasked ? select(takes, sum, old) : sum);
+                  }
                 }
                 bb.create<scf::YieldOp>(loc, out);
               });
@@ -431,43 +441,6 @@ private:
             }
           bb.create<scf::YieldOp>(loc);
         });
-  }
-
-  /// The same, skipping keys that do not take part (score -inf).
-  void accumulateCarefully(Value j0, Value n) {
-    for (int r = 0; r < R; ++r) {
-      Value corr = k.loadF32(corrBuf, k.i64c(r), k.f32);
-      k.vectorLoop(k.vDim, [&](Value d, bool vec) {
-        Value at = k.add(accRow[r], d);
-        if (vec)
-          k.storeVecF32(bb.create<arith::MulFOp>(loc, k.loadVecF32(acc, at, k.f32), splat(corr)), acc, at, k.f32);
-        else
-          k.storeF32(bb.create<arith::MulFOp>(loc, k.loadF32(acc, at, k.f32), corr), acc, at, k.f32);
-      });
-      bb.create<scf::ForOp>(
-          loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), ValueRange{},
-          [&](OpBuilder &, Location, Value jjIdx, ValueRange) {
-            Value jj = k.i64(jjIdx);
-            Value s = k.loadF32(S, k.add(k.i64c(r * blockKeys()), jj), k.f32);
-            bb.create<scf::IfOp>(loc, cmpf(arith::CmpFPredicate::UNE, s, k.f32c(-kInf)), [&](OpBuilder &, Location) {
-              Value p = k.loadF32(P, k.add(k.i64c(r * blockKeys()), jj), k.f32);
-              Value vOff = k.add(vBase, k.mul(k.add(j0, jj), k.vStr[2]));
-              k.vectorLoop(k.vDim, [&](Value d, bool vec) {
-                Value at = k.add(accRow[r], d);
-                if (vec)
-                  k.storeVecF32(fma(splat(p), k.loadVecF32(k.vPtr, k.add(vOff, d), k.vType),
-                                    k.loadVecF32(acc, at, k.f32)),
-                                acc, at, k.f32);
-                else
-                  k.storeF32(bb.create<math::FmaOp>(loc, p, k.loadF32(k.vPtr, k.add(vOff, d), k.vType),
-                                                    k.loadF32(acc, at, k.f32)),
-                             acc, at, k.f32);
-              });
-              bb.create<scf::YieldOp>(loc);
-            });
-            bb.create<scf::YieldOp>(loc);
-          });
-    }
   }
 
   void finishRow(int r, Value m, Value l) {
