@@ -20,7 +20,7 @@ Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const std::st
 /// f32 lanes of the widest vector the target has (16 with AVX-512, else 8).
 int64_t nativeVectorWidth(const llvm::TargetMachine &tm);
 
-/// Translates an LLVM-dialect module to LLVM IR and optimizes it at -O3 for
+/// Translates an LLVM-dialect module to LLVM IR and optimizes it (-O2) for
 /// the target machine.
 Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp module,
                                                              llvm::LLVMContext &context,
