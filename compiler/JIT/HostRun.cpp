@@ -45,12 +45,10 @@ std::vector<double> HostBuffer::values() const {
   return out;
 }
 
-Expected<ReferenceOutput> runOnHost(const Kernel &kernel, const ArgumentMap &args, bool wantLse,
-                                    const InvokeOptions &options) {
+Expected<HostCall> prepareCall(const Kernel &kernel, const ArgumentMap &args) {
   const KernelSignature &sig = kernel.signature();
-  std::vector<HostBuffer> buffers;
-  buffers.reserve(sig.inputs.size());
-  std::map<std::string, ArgValue> values;
+  HostCall call;
+  call.inputs.reserve(sig.inputs.size());
   for (const InputSig &s : sig.inputs) {
     auto it = args.find(s.name);
     if (it == args.end())
@@ -61,25 +59,33 @@ Expected<ReferenceOutput> runOnHost(const Kernel &kernel, const ArgumentMap &arg
         return Error{"input '" + s.name + "' is a scalar, but a tensor was given"};
       v.scalar = it->second.data[0];
     } else {
-      buffers.push_back(HostBuffer::from(it->second, s.dtype));
-      v.tensor = buffers.back().view;
+      call.inputs.push_back(HostBuffer::from(it->second, s.dtype));
+      v.tensor = call.inputs.back().view;
     }
-    values[s.name] = v;
+    call.values[s.name] = v;
   }
   const std::vector<int64_t> &q = args.at("q").shape, &vShape = args.at("v").shape;
   if (q.size() != 4 || vShape.size() != 4)
     return Error{"q and v must have rank 4"};
-  ReferenceOutput out;
-  out.oShape = {q[0], q[1], q[2], vShape[3]};
-  out.lseShape = {q[0], q[1], q[2]};
-  HostBuffer o = HostBuffer::zeros(out.oShape, sig.inputs[0].dtype);
-  HostBuffer lse = HostBuffer::zeros(out.lseShape, ATTN_F32);
-  std::string err = kernel.run(values, o.view, wantLse ? &lse.view : nullptr, options);
+  call.o = HostBuffer::zeros({q[0], q[1], q[2], vShape[3]}, sig.inputs[0].dtype);
+  call.lse = HostBuffer::zeros({q[0], q[1], q[2]}, ATTN_F32);
+  return call;
+}
+
+Expected<ReferenceOutput> runOnHost(const Kernel &kernel, const ArgumentMap &args, bool wantLse,
+                                    const InvokeOptions &options) {
+  Expected<HostCall> call = prepareCall(kernel, args);
+  if (!call)
+    return call.takeError();
+  std::string err = call->run(kernel, wantLse, options);
   if (!err.empty())
     return Error{err};
-  out.o = o.values();
+  ReferenceOutput out;
+  out.oShape = call->o.view.sizes;
+  out.lseShape = call->lse.view.sizes;
+  out.o = call->o.values();
   if (wantLse)
-    out.lse = lse.values();
+    out.lse = call->lse.values();
   return out;
 }
 

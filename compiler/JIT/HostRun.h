@@ -22,6 +22,18 @@ struct HostBuffer {
   std::vector<double> values() const;
 };
 
+/// Everything a call of `kernel` on `args` needs, stored once: typed inputs,
+/// the named argument values, o and lse. Timing loops call run() repeatedly.
+struct HostCall {
+  std::vector<HostBuffer> inputs;
+  std::map<std::string, ArgValue> values;
+  HostBuffer o, lse;
+  std::string run(const Kernel &kernel, bool wantLse, const InvokeOptions &options = {}) {
+    return kernel.run(values, o.view, wantLse ? &lse.view : nullptr, options);
+  }
+};
+Expected<HostCall> prepareCall(const Kernel &kernel, const ArgumentMap &args);
+
 /// Runs `kernel` on `args`; o (and lse when `wantLse`) come back as doubles
 /// in the reference's layout.
 Expected<ReferenceOutput> runOnHost(const Kernel &kernel, const ArgumentMap &args, bool wantLse,

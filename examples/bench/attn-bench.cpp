@@ -149,28 +149,19 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   r.gflop = r.denseGflop * density;
   r.bytes = 2.0 * kk[0] * kk[1] * kk[2] * kk[3] * (r.dtype == "f32" ? 4 : 2);
 
-  const KernelSignature &sig = kernel->signature();
-  std::vector<HostBuffer> buffers;
-  std::map<std::string, ArgValue> values;
-  for (const InputSig &s : sig.inputs) {
-    ArgValue val;
-    if (s.isScalar()) {
-      val.scalar = args.at(s.name).data.at(0);
-    } else {
-      buffers.push_back(HostBuffer::from(args.at(s.name), s.dtype));
-      val.tensor = buffers.back().view;
-    }
-    values[s.name] = val;
+  Expected<HostCall> call = prepareCall(*kernel, args);
+  if (!call) {
+    r.check = "error: " + call.error();
+    return r;
   }
-  HostBuffer o = HostBuffer::zeros({q[0], q[1], q[2], v[3]}, sig.inputs[0].dtype);
   InvokeOptions options;
   options.threads = threads;
-  kernel->run(values, o.view, nullptr, options); // warm up: caches, packing buffers
+  call->run(*kernel, false, options); // warm up: caches, packing buffers
   std::vector<double> times;
   auto start = std::chrono::steady_clock::now();
   while (times.size() < 3 || (millis(start) < 1000 && times.size() < 20)) {
     auto t0 = std::chrono::steady_clock::now();
-    std::string err = kernel->run(values, o.view, nullptr, options);
+    std::string err = call->run(*kernel, false, options);
     times.push_back(millis(t0));
     if (!err.empty()) {
       r.check = "run error: " + err;

@@ -58,20 +58,12 @@ int runBench(const Options &opts, CheckedSpec &spec) {
 
   // Typed buffers once; the timed loop is the kernel call alone.
   const KernelSignature &sig = compiled->signature();
-  std::vector<HostBuffer> buffers;
-  std::map<std::string, ArgValue> values;
-  for (const InputSig &s : sig.inputs) {
-    ArgValue v;
-    if (s.isScalar()) {
-      v.scalar = args.at(s.name).data.at(0);
-    } else {
-      buffers.push_back(HostBuffer::from(args.at(s.name), s.dtype));
-      v.tensor = buffers.back().view;
-    }
-    values[s.name] = v;
+  Expected<HostCall> call = prepareCall(*compiled, args);
+  if (!call) {
+    std::cerr << "attnc: error: " << call.error() << "\n";
+    return 1;
   }
   const auto &q = args.at("q").shape, &k = args.at("k").shape, &v = args.at("v").shape;
-  HostBuffer o = HostBuffer::zeros({q[0], q[1], q[2], v[3]}, sig.inputs[0].dtype);
   InvokeOptions iopts;
   iopts.threads = static_cast<unsigned>(opts.threads);
   std::vector<double> times;
@@ -79,7 +71,7 @@ int runBench(const Options &opts, CheckedSpec &spec) {
   for (int r = 0; r < std::max(1, opts.reps) || std::chrono::steady_clock::now() - start <
                                                      std::chrono::milliseconds(300); ++r) {
     auto t0 = std::chrono::steady_clock::now();
-    std::string err = compiled->run(values, o.view, nullptr, iopts);
+    std::string err = call->run(*compiled, false, iopts);
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     if (!err.empty()) {
       std::cerr << "attnc: error: " << err << "\n";
