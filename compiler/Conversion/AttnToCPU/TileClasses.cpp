@@ -3,6 +3,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <map>
 
@@ -78,7 +79,9 @@ private:
     if (auto load = dyn_cast<ad::LoadOp>(op)) {
       if (load.getIndices().empty() && type.isInteger(64))
         return exact(k.scalars.at(load.getInput().str())); // a scalar input: one value per call
-      return anyInt();                                     // data: unknown
+      if (type.isInteger(64))
+        return scanData(load); // integer data (document ids): its range over the tile
+      return anyInt();
     }
     if (!type.isInteger(64) && !type.isInteger(1))
       return anyInt(); // floats: not tracked (a bool from them is unknown below)
@@ -177,6 +180,49 @@ private:
       return {lo, hi, known, {}, {}};
     }
     return type.isInteger(1) ? anyBool() : anyInt();
+  }
+
+  /// The range of an integer input over the box of indices a tile can read,
+  /// found by reading the box when it is known, inside the tensor and at most
+  /// kMaxScan elements (document ids over a tile's rows and keys); else
+  /// unknown.
+  Abstract scanData(ad::LoadOp load) {
+    constexpr int64_t kMaxScan = 256;
+    const KernelEmitter::Extra &e = k.extras.at(load.getInput().str());
+    SmallVector<Abstract> idx;
+    Value ok = t(), count = k.i64c(1);
+    for (auto [d, index] : llvm::enumerate(load.getIndices())) {
+      idx.push_back(get(index));
+      const Abstract &a = idx.back();
+      ok = andI(ok, andI(a.known, andI(cmp(arith::CmpIPredicate::sge, a.lo, k.i64c(0)),
+                                       cmp(arith::CmpIPredicate::slt, a.hi, e.sizes[d]))));
+      count = k.mul(count, b.create<arith::AddIOp>(loc, b.create<arith::SubIOp>(loc, a.hi, a.lo), k.i64c(1)));
+    }
+    ok = andI(ok, cmp(arith::CmpIPredicate::sle, count, k.i64c(kMaxScan)));
+    auto scan = b.create<scf::IfOp>(
+        loc, ok,
+        [&](OpBuilder &, Location) {
+          Value big = k.i64c(INT64_MAX), small = k.i64c(INT64_MIN);
+          auto loop = b.create<scf::ForOp>(
+              loc, k.idx(k.i64c(0)), k.idx(count), k.idx(k.i64c(1)), ValueRange{big, small},
+              [&](OpBuilder &, Location, Value tIdx, ValueRange mm) {
+                // Element t of the box, last index fastest.
+                Value rest = k.i64(tIdx), offset = k.i64c(0);
+                for (int d = static_cast<int>(idx.size()) - 1; d >= 0; --d) {
+                  Value extent = b.create<arith::AddIOp>(loc, b.create<arith::SubIOp>(loc, idx[d].hi, idx[d].lo),
+                                                         k.i64c(1));
+                  Value at = k.add(idx[d].lo, b.create<arith::RemSIOp>(loc, rest, extent));
+                  rest = b.create<arith::DivSIOp>(loc, rest, extent);
+                  offset = k.add(offset, k.mul(at, e.strides[d]));
+                }
+                Value raw = b.create<LLVM::LoadOp>(loc, e.elemType, k.gep(e.ptr, offset, e.elemType), 4);
+                Value v = b.create<arith::ExtSIOp>(loc, k.i64Type, raw);
+                b.create<scf::YieldOp>(loc, ValueRange{minI(mm[0], v), maxI(mm[1], v)});
+              });
+          b.create<scf::YieldOp>(loc, loop.getResults());
+        },
+        [&](OpBuilder &, Location) { b.create<scf::YieldOp>(loc, ValueRange{k.i64c(0), k.i64c(0)}); });
+    return {scan.getResult(0), scan.getResult(1), ok, {}, {}};
   }
 
   KernelEmitter &k;
