@@ -2,6 +2,7 @@
 #include "E2ETestUtil.h"
 
 #include <limits>
+#include <random>
 
 using namespace attn;
 using namespace attn::test;
@@ -34,6 +35,19 @@ TEST(Variants, Alibi) { check("alibi", "slopes: f32[H]\nscore: s - slopes[h] * (
 TEST(Variants, Softcap) { check("softcap", "score: 20 * tanh(s / 20)"); }
 TEST(Variants, KeyPadding) { check("pad", "len: i32[B]\nmask: j < len[b]\noutputs: o, lse"); }
 TEST(Variants, DocumentMask) { check("doc", "doc: i32[B, M]\nmask: doc[b, j] == doc[b, min(i, M - 1)]"); }
+TEST(Variants, DocumentMaskWithScatteredIds) {
+  // Ids in no order and of every size: tile classification reads them to
+  // skip tiles, and must never skip one that holds a kept key.
+  std::string text = spec("docs", "f32", "doc: i32[B, M]\nmask: doc[b, j] == doc[b, i % M] && j <= i + 7");
+  ArgumentMap args = inputsFor(text, "docs", {2, 4, 2, 70, 90, 16, 16});
+  std::mt19937 rng(9);
+  for (double &id : args["doc"].data)
+    id = static_cast<double>(rng() % 5) - 2; // negative ids too
+  for (int64_t n = 30; n < 60; ++n)
+    args["doc"].data[n] = 1000000; // a long run of one large id
+  expectMatchesReference(text, "docs", args);
+}
+
 TEST(Variants, GlobalAndLocal) { check("gl", "w: i32\nmask: abs(i - j) <= w || i < 3 || j < 3"); }
 TEST(Variants, Sigmoid) { check("sig", "bias: f32\nscore: s + bias\nweights: sigmoid"); }
 TEST(Variants, TopK) { check("topk", "mask: j <= i + 5\nweights: topk(8)\noutputs: o, lse"); }
