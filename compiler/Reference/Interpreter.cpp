@@ -289,6 +289,36 @@ Expected<ReferenceOutput> runReference(const AttentionSpec &spec, const Argument
   return out;
 }
 
+Expected<std::vector<uint8_t>> maskTiles(const AttentionSpec &spec, const ArgumentMap &args, int64_t b,
+                                         int64_t h, int64_t tileRows, int64_t tileKeys) {
+  Expected<Binding> bound = bindArguments(spec, args);
+  if (!bound)
+    return bound.takeError();
+  const Binding &bd = *bound;
+  if (b < 0 || b >= bd.batch || h < 0 || h >= bd.qHeads)
+    return Error{"no batch " + std::to_string(b) + ", head " + std::to_string(h) + " in these sizes"};
+  Evaluator ev(spec, args, bd);
+  int64_t rowsOfTiles = (bd.qLen + tileRows - 1) / tileRows, colsOfTiles = (bd.kvLen + tileKeys - 1) / tileKeys;
+  std::vector<uint8_t> tiles(rowsOfTiles * colsOfTiles, 0);
+  try {
+    for (int64_t ti = 0; ti < rowsOfTiles; ++ti)
+      for (int64_t tj = 0; tj < colsOfTiles; ++tj) {
+        bool anyKept = false, anyMasked = false;
+        for (int64_t i = ti * tileRows; i < std::min(bd.qLen, (ti + 1) * tileRows); ++i)
+          for (int64_t j = tj * tileKeys; j < std::min(bd.kvLen, (tj + 1) * tileKeys); ++j) {
+            ev.b = b, ev.h = h, ev.i = i, ev.j = j;
+            bool kept = !spec.mask.expr || ev.eval(*spec.mask.expr).b;
+            anyKept |= kept;
+            anyMasked |= !kept;
+          }
+        tiles[ti * colsOfTiles + tj] = anyKept ? (anyMasked ? 1 : 2) : 0;
+      }
+  } catch (OutOfRange &e) {
+    return Error{e.message};
+  }
+  return tiles;
+}
+
 Expected<double> maskDensity(const AttentionSpec &spec, const ArgumentMap &args, int64_t maxRows,
                              bool allHeads) {
   Expected<Binding> bound = bindArguments(spec, args);

@@ -40,6 +40,12 @@ Expected<ReferenceOutput> runReference(const AttentionSpec &spec,
 Expected<double> maskDensity(const AttentionSpec &spec, const ArgumentMap &args,
                              int64_t maxRows = 256, bool allHeads = true);
 
+/// The block mask of batch b, query head h: for each tile of `tileRows`
+/// query rows x `tileKeys` keys, 0 when every position is masked, 2 when
+/// none is, 1 when mixed. Row-major over tiles.
+Expected<std::vector<uint8_t>> maskTiles(const AttentionSpec &spec, const ArgumentMap &args, int64_t b,
+                                         int64_t h, int64_t tileRows, int64_t tileKeys);
+
 } // namespace attn
 
 #endif // ATTN_REFERENCE_INTERPRETER_H

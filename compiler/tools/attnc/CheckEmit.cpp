@@ -62,7 +62,7 @@ int runEmit(const Options &opts, CheckedSpec &spec) {
       {"attn", Stage::Attn},       {"lowered", Stage::Lowered}, {"llvm-dialect", Stage::LLVMDialect},
       {"llvm", Stage::LLVMIR},     {"asm", Stage::Asm}};
   if (opts.stage.empty()) {
-    std::cerr << "attnc: error: emit needs --stage ast|attn|lowered|llvm-dialect|llvm|asm\n";
+    std::cerr << "attnc: error: emit needs --stage ast|attn|lowered|llvm-dialect|llvm|asm|tiles\n";
     return 1;
   }
   if (!narrowToKernel(opts, spec.module))
@@ -71,11 +71,17 @@ int runEmit(const Options &opts, CheckedSpec &spec) {
     std::cout << dumpAST(spec.module);
     return 0;
   }
+  if (opts.stage == "tiles") {
+    for (const AttentionSpec &k : spec.module.kernels)
+      if (int rc = runTiles(opts, k))
+        return rc;
+    return 0;
+  }
   auto stage = std::find_if(std::begin(kStages), std::end(kStages),
                             [&](const auto &s) { return opts.stage == s.first; });
   if (stage == std::end(kStages)) {
     std::cerr << "attnc: error: unknown stage '" << opts.stage
-              << "'; expected ast, attn, lowered, llvm-dialect, llvm or asm\n";
+              << "'; expected ast, attn, lowered, llvm-dialect, llvm, asm or tiles\n";
     return 1;
   }
   if (stage->second == Stage::Attn) {

@@ -15,6 +15,7 @@ int runEmit(const Options &opts, CheckedSpec &spec);
 int runRun(const Options &opts, CheckedSpec &spec);
 int runCompile(const Options &opts, CheckedSpec &spec);
 int runBench(const Options &opts, CheckedSpec &spec);
+int runTiles(const Options &opts, const AttentionSpec &kernel);
 
 /// Compiles `kernel` of the spec file with the target and cache options.
 Expected<Kernel> compileForOptions(const Options &opts, const AttentionSpec &kernel);

@@ -11,6 +11,7 @@ const char *usage() {
          "  attnc check FILE\n"
          "  attnc emit FILE [--kernel NAME] --stage ast|attn|lowered|llvm-dialect|llvm|asm\n"
          "            [--target host|x86-64-avx2|x86-64-avx512]\n"
+         "  attnc emit FILE [--kernel NAME] --stage tiles [--size L=4096,...]\n"
          "  attnc compile FILE -o DIR [--kernel NAME] [--target host|x86-64-avx2|x86-64-avx512]\n"
          "  attnc run FILE [--kernel NAME] --input q=q.npy --input k=k.npy --input v=v.npy\n"
          "            [--input NAME=FILE.npy|NUMBER ...] --output o.npy [--lse lse.npy]\n"

@@ -1,0 +1,59 @@
+//===- TilesCommand.cpp - attnc emit --stage tiles: the block mask ---------===//
+//
+// The tile map of a kernel for given sizes: one character per tile of the
+// CPU kernel's tiled path (kTileRows query rows x 3 vectors of keys), for
+// batch 0 and query head 0: '#' every position kept, '.' every position
+// masked (the kernel never visits it), '+' mixed (the mask is evaluated per
+// key). Inputs are the demo's random data (document ids in four runs).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/tools/attnc/Commands.h"
+
+#include "compiler/Reference/Interpreter.h"
+#include "compiler/Reference/RandomInputs.h"
+#include "compiler/Target/CodeGen.h"
+
+#include <iostream>
+
+namespace attn {
+
+int runTiles(const Options &opts, const AttentionSpec &kernel) {
+  std::map<std::string, int64_t> dims = chooseDims(kernel, InputSizes{});
+  for (const auto &[name, size] : opts.sizes) {
+    if (!dims.count(name)) {
+      std::cerr << "attnc: error: --size names '" << name << "', which is not a named dimension of '"
+                << kernel.name << "'\n";
+      return 1;
+    }
+    dims[name] = size;
+  }
+  Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine(opts.target);
+  if (!tm) {
+    std::cerr << "attnc: error: " << tm.error() << "\n";
+    return 1;
+  }
+  int64_t rows = kTileRows, keys = kTileKeyVectors * nativeVectorWidth(**tm);
+  ArgumentMap args = makeInputs(kernel, dims, 1);
+  Expected<std::vector<uint8_t>> tiles = maskTiles(kernel, args, 0, 0, rows, keys);
+  if (!tiles) {
+    std::cerr << "attnc: error: " << tiles.error() << "\n";
+    return 1;
+  }
+  const auto &q = args.at("q").shape, &k = args.at("k").shape;
+  int64_t cols = (k[2] + keys - 1) / keys;
+  int64_t counts[3] = {0, 0, 0};
+  for (uint8_t t : *tiles)
+    ++counts[t];
+  std::cout << "kernel " << kernel.name << ", Lq=" << q[2] << " Lk=" << k[2] << ", tiles of " << rows << " rows x "
+            << keys << " keys (batch 0, head 0): '#' full " << counts[2] << ", '+' mixed " << counts[1]
+            << ", '.' empty " << counts[0] << "\n";
+  static const char kGlyph[] = {'.', '+', '#'};
+  for (size_t n = 0; n < tiles->size(); ++n) {
+    std::cout << kGlyph[(*tiles)[n]];
+    if ((n + 1) % cols == 0)
+      std::cout << "\n";
+  }
+  return 0;
+}
+
+} // namespace attn
