@@ -156,6 +156,7 @@ private:
     oOff = k.add(k.add(k.mul(bIdx, k.oStr[0]), k.mul(h, k.oStr[1])), k.mul(i, k.oStr[2]));
     ScratchLayout fixed = ScratchLayout::compute(k.sig.schedule, 0, 0);
     scores = scratchAt(k.i64c(fixed.scores));
+    weights = scratchAt(k.i64c(fixed.tile)); // the tiled path's buffers, free here
     acc = scratchAt(k.i64c(fixed.acc));
     Value topOff = align64(k.add(k.i64c(fixed.acc), k.mul(k.vDim, k.i64c(4 * kTileRows))));
     topScores = scratchAt(topOff);
@@ -262,19 +263,28 @@ private:
           Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, k.f32c(-kInf)), k.f32c(0), mNew);
           Value corr = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, m, mSafe));
           accScale(corr);
-          // Pass 2: accumulate the keys that take part.
-          Value lNew = forKeys(k.i64c(0), n, {b.create<arith::MulFOp>(loc, l, corr)}, [&](Value jj, ValueRange it) {
-            Value s = k.loadF32(scores, jj, k.f32);
-            auto ifOp = b.create<scf::IfOp>(
-                loc, takesPart(s),
-                [&](OpBuilder &, Location) {
-                  Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, s, mSafe));
-                  accAdd(p, k.add(j0, jj));
-                  b.create<scf::YieldOp>(loc, ValueRange{b.create<arith::AddFOp>(loc, it[0], p)});
-                },
-                [&](OpBuilder &, Location) { b.create<scf::YieldOp>(loc, it[0]); });
-            return SmallVector<Value>{ifOp.getResult(0)};
+          // Pass 2: the block's weights p = exp(s - m') as vectors (a masked
+          // key's p is exactly 0), and their sum.
+          Value blockSum = k.vectorReduceLoop(n, [&](Value d, Value sum, bool vec) -> Value {
+            if (vec) {
+              Value s = k.loadVecF32(scores, d, k.f32);
+              Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, s, splat(mSafe)));
+              k.storeVecF32(p, weights, d, k.f32);
+              return b.create<arith::AddFOp>(loc, sum, p);
+            }
+            Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, k.loadF32(scores, d, k.f32), mSafe));
+            k.storeF32(p, weights, d, k.f32);
+            return b.create<arith::AddFOp>(loc, sum, p);
           });
+          // Pass 3: accumulate v for the keys that take part.
+          forKeys(k.i64c(0), n, {}, [&](Value jj, ValueRange) {
+            b.create<scf::IfOp>(loc, takesPart(k.loadF32(scores, jj, k.f32)), [&](OpBuilder &, Location) {
+              accAdd(k.loadF32(weights, jj, k.f32), k.add(j0, jj));
+              b.create<scf::YieldOp>(loc);
+            });
+            return SmallVector<Value>{};
+          });
+          Value lNew = b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, l, corr), blockSum);
           return SmallVector<Value>{mNew, lNew};
   }
 
@@ -336,7 +346,7 @@ private:
   Location loc;
   Value bIdx, h, hk, i;
   Value qOff, kBase, vBase, oOff;
-  Value scores, acc, topScores, topIndex;
+  Value scores, weights, acc, topScores, topIndex;
   bool maskNeeded = true;
 };
 
