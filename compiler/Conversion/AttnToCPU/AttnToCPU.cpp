@@ -277,15 +277,47 @@ private:
             return b.create<arith::AddFOp>(loc, sum, p);
           });
           // Pass 3: accumulate v for the keys that take part.
-          forKeys(k.i64c(0), n, {}, [&](Value jj, ValueRange) {
-            b.create<scf::IfOp>(loc, takesPart(k.loadF32(scores, jj, k.f32)), [&](OpBuilder &, Location) {
-              accAdd(k.loadF32(weights, jj, k.f32), k.add(j0, jj));
-              b.create<scf::YieldOp>(loc);
-            });
-            return SmallVector<Value>{};
-          });
+          accumulateBlock(j0, n);
           Value lNew = b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, l, corr), blockSum);
           return SmallVector<Value>{mNew, lNew};
+  }
+
+  /// acc += sum over the block's keys that take part of p[j] v[j]. With a
+  /// v head dim fixed in the spec (at most 16 vectors) the accumulator row
+  /// stays in registers across the block instead of memory per key.
+  void accumulateBlock(Value j0, Value n) {
+    int64_t dv = k.op.getInput(2).getFixedSize(3);
+    if (dv <= 0 || dv % k.width != 0 || dv / k.width > 16) {
+      forKeys(k.i64c(0), n, {}, [&](Value jj, ValueRange) {
+        b.create<scf::IfOp>(loc, takesPart(k.loadF32(scores, jj, k.f32)), [&](OpBuilder &, Location) {
+          accAdd(k.loadF32(weights, jj, k.f32), k.add(j0, jj));
+          b.create<scf::YieldOp>(loc);
+        });
+        return SmallVector<Value>{};
+      });
+      return;
+    }
+    int64_t chunks = dv / k.width;
+    SmallVector<Value> init;
+    for (int64_t c = 0; c < chunks; ++c)
+      init.push_back(k.loadVecF32(acc, k.i64c(c * k.width), k.f32));
+    SmallVector<Value> sums = forKeysAll(k.i64c(0), n, init, [&](Value jj, ValueRange a) {
+      auto ifOp = b.create<scf::IfOp>(
+          loc, takesPart(k.loadF32(scores, jj, k.f32)),
+          [&](OpBuilder &, Location) {
+            Value p = splat(k.loadF32(weights, jj, k.f32));
+            Value vOff = k.add(vBase, k.mul(k.add(j0, jj), k.vStr[2]));
+            SmallVector<Value> next;
+            for (int64_t c = 0; c < chunks; ++c)
+              next.push_back(b.create<vector::FMAOp>(
+                  loc, p, k.loadVecF32(k.vPtr, k.add(vOff, k.i64c(c * k.width)), k.vType), a[c]));
+            b.create<scf::YieldOp>(loc, next);
+          },
+          [&](OpBuilder &, Location) { b.create<scf::YieldOp>(loc, a); });
+      return SmallVector<Value>(ifOp.getResults());
+    });
+    for (int64_t c = 0; c < chunks; ++c)
+      k.storeVecF32(sums[c], acc, k.i64c(c * k.width), k.f32);
   }
 
   void emitSigmoidRow() {
