@@ -261,7 +261,7 @@ void buildKernel(OpBuilder &b, const AttentionSpec &spec, const std::string &fil
   RegionBuilder rb(b, spec, file);
 
   // scale: a kernel constant.
-  Block *scale = b.createBlock(&op.getScale());
+  b.createBlock(&op.getScale());
   Value scaleValue;
   if (spec.scale.expr) {
     const Expr &e = *spec.scale.expr;
@@ -300,7 +300,18 @@ void buildKernel(OpBuilder &b, const AttentionSpec &spec, const std::string &fil
   Value maskValue = spec.mask.expr ? rb.emit(*spec.mask.expr)
                                    : b.create<arith::ConstantOp>(l, b.getBoolAttr(true)).getResult();
   b.create<ad::YieldOp>(l, maskValue);
-  (void)scale;
+}
+
+mlir::OwningOpRef<mlir::ModuleOp> buildModule(mlir::MLIRContext &context,
+                                              llvm::ArrayRef<const AttentionSpec *> specs,
+                                              const std::string &fileName) {
+  registerAttnDialects(context);
+  mlir::OpBuilder b(&context);
+  auto m = mlir::ModuleOp::create(mlir::FileLineColLoc::get(&context, fileName, 1, 1));
+  b.setInsertionPointToEnd(m.getBody());
+  for (const AttentionSpec *spec : specs)
+    buildKernel(b, *spec, fileName);
+  return m;
 }
 
 } // namespace
@@ -313,24 +324,16 @@ void registerAttnDialects(mlir::MLIRContext &context) {
 mlir::OwningOpRef<mlir::ModuleOp> buildAttnModule(mlir::MLIRContext &context,
                                                   const SpecModule &module,
                                                   const std::string &fileName) {
-  registerAttnDialects(context);
-  mlir::OpBuilder b(&context);
-  auto m = mlir::ModuleOp::create(mlir::FileLineColLoc::get(&context, fileName, 1, 1));
-  b.setInsertionPointToEnd(m.getBody());
+  std::vector<const AttentionSpec *> specs;
   for (const AttentionSpec &spec : module.kernels)
-    buildKernel(b, spec, fileName);
-  return m;
+    specs.push_back(&spec);
+  return buildModule(context, specs, fileName);
 }
 
 mlir::OwningOpRef<mlir::ModuleOp> buildAttnModule(mlir::MLIRContext &context,
                                                   const AttentionSpec &spec,
                                                   const std::string &fileName) {
-  registerAttnDialects(context);
-  mlir::OpBuilder b(&context);
-  auto m = mlir::ModuleOp::create(mlir::FileLineColLoc::get(&context, fileName, 1, 1));
-  b.setInsertionPointToEnd(m.getBody());
-  buildKernel(b, spec, fileName);
-  return m;
+  return buildModule(context, {&spec}, fileName);
 }
 
 } // namespace attn

@@ -105,10 +105,7 @@ public:
 private:
   // Scratch: scores, accumulator, top-K buffers (ScratchLayout).
   Value scratchAt(Value byteOffset) { return k.gep(k.scratch, byteOffset, b.getI8Type()); }
-  Value align64(Value x) {
-    Value c63 = k.i64c(63), c64 = k.i64c(64);
-    return k.mul(b.create<arith::DivSIOp>(loc, k.add(x, c63), c64), c64);
-  }
+
 
   Value cmpf(arith::CmpFPredicate p, Value x, Value y) { return b.create<arith::CmpFOp>(loc, p, x, y); }
   Value select(Value c, Value x, Value y) { return b.create<arith::SelectOp>(loc, c, x, y); }
@@ -158,9 +155,9 @@ private:
     scores = scratchAt(k.i64c(fixed.scores));
     weights = scratchAt(k.i64c(fixed.tile)); // the tiled path's buffers, free here
     acc = scratchAt(k.i64c(fixed.acc));
-    Value topOff = align64(k.add(k.i64c(fixed.acc), k.mul(k.vDim, k.i64c(4 * kTileRows))));
+    Value topOff = k.align64(k.add(k.i64c(fixed.acc), k.mul(k.vDim, k.i64c(4 * kTileRows))));
     topScores = scratchAt(topOff);
-    topIndex = scratchAt(align64(k.add(topOff, k.i64c(4 * kTileRows * k.sig.topk))));
+    topIndex = scratchAt(k.align64(k.add(topOff, k.i64c(4 * kTileRows * k.sig.topk))));
     switch (k.sig.weights) {
     case Weights::Softmax: return emitSoftmaxRow();
     case Weights::Sigmoid: return emitSigmoidRow();
@@ -186,18 +183,14 @@ private:
     return SmallVector<Value>(loop.getResults());
   }
 
-  bool trivialMask() {
-    auto yield = cast<ad::YieldOp>(k.op.getMask().front().getTerminator());
-    auto c = yield.getValue().getDefiningOp<arith::ConstantOp>();
-    return c && cast<BoolAttr>(c.getValue()).getValue();
-  }
+
 
   /// Calls `body(canBeFalse)` only for a block of keys [j0, j1) that the mask
   /// does not rule out; `body` runs with the per-key mask on only where the
   /// block may hold masked keys. Returns `iters` for a skipped block.
   SmallVector<Value> ifLive(Value j0, Value j1, ValueRange iters,
                             const std::function<SmallVector<Value>()> &body) {
-    if (trivialMask())
+    if (k.maskIsTrue())
       return body();
     TileClass cls = classifyTile(k, bIdx, h, h, i, i, j0, b.create<arith::SubIOp>(loc, j1, k.i64c(1)));
     auto withMask = [&](bool needed) {

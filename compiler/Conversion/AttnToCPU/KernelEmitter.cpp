@@ -59,6 +59,22 @@ Value KernelEmitter::i64(Value v) { return b.create<arith::IndexCastOp>(loc, i64
 Value KernelEmitter::add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
 Value KernelEmitter::mul(Value x, Value y) { return b.create<arith::MulIOp>(loc, x, y); }
 
+bool KernelEmitter::maskIsTrue() {
+  auto yield = cast<ad::YieldOp>(op.getMask().front().getTerminator());
+  auto c = yield.getValue().getDefiningOp<arith::ConstantOp>();
+  return c && cast<BoolAttr>(c.getValue()).getValue();
+}
+
+bool KernelEmitter::scoreIsIdentity() {
+  auto yield = cast<ad::YieldOp>(op.getScore().front().getTerminator());
+  return yield.getValue() == op.getScore().front().getArgument(0);
+}
+
+Value KernelEmitter::align64(Value x) {
+  Value c64 = i64c(64);
+  return mul(b.create<arith::DivSIOp>(loc, add(x, i64c(63)), c64), c64);
+}
+
 Value KernelEmitter::gep(Value base, Value offset, Type elemType) {
   return b.create<LLVM::GEPOp>(loc, ptrType, elemType, base, ValueRange{offset});
 }

@@ -34,6 +34,10 @@ public:
   /// Creates the function (named `attn_kernel_<name>`) and reads the params.
   mlir::func::FuncOp createFunction(mlir::ModuleOp module);
 
+  /// The mask region yields `true`; the score region yields `s` itself.
+  bool maskIsTrue();
+  bool scoreIsIdentity();
+
   // Constants and conversions.
   mlir::Value i64c(int64_t v);
   mlir::Value f32c(float v);
@@ -41,6 +45,8 @@ public:
   mlir::Value i64(mlir::Value index); // index -> i64
   mlir::Value add(mlir::Value a, mlir::Value b);
   mlir::Value mul(mlir::Value a, mlir::Value b);
+  /// x rounded up to a multiple of 64 (scratch offsets, as ScratchLayout).
+  mlir::Value align64(mlir::Value x);
 
   // Memory. Offsets are in elements of `elemType`.
   mlir::Value gep(mlir::Value base, mlir::Value offset, mlir::Type elemType);

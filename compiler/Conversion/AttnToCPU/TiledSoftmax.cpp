@@ -22,18 +22,6 @@ constexpr int R = static_cast<int>(kTileRows);
 constexpr int KV = static_cast<int>(kTileKeyVectors);
 const float kInf = std::numeric_limits<float>::infinity();
 
-/// Whether a region does something: a mask that is not `true`, a score that
-/// is not `s` itself.
-bool isTrivialMask(Region &r) {
-  auto yield = cast<ad::YieldOp>(r.front().getTerminator());
-  auto c = yield.getValue().getDefiningOp<arith::ConstantOp>();
-  return c && cast<BoolAttr>(c.getValue()).getValue();
-}
-bool isTrivialScore(Region &r) {
-  auto yield = cast<ad::YieldOp>(r.front().getTerminator());
-  return yield.getValue() == r.front().getArgument(0);
-}
-
 class TileEmitter {
 public:
   TileEmitter(KernelEmitter &k, Value b, Value hk)
@@ -95,8 +83,8 @@ private:
     // Per row: (m, l) of the online softmax, or (count, saw NaN) of top-K.
     SmallVector<Value> init;
     if (topK) {
-      Value topOff = align64(k.add(k.i64c(layout.acc), k.mul(k.vDim, k.i64c(4 * R))));
-      Value idxOff = align64(k.add(topOff, k.i64c(4 * R * k.sig.topk)));
+      Value topOff = k.align64(k.add(k.i64c(layout.acc), k.mul(k.vDim, k.i64c(4 * R))));
+      Value idxOff = k.align64(k.add(topOff, k.i64c(4 * R * k.sig.topk)));
       for (int r = 0; r < R; ++r) {
         top[r] = {k.gep(k.scratch, k.add(topOff, k.i64c(4 * r * k.sig.topk)), bb.getI8Type()),
                   k.gep(k.scratch, k.add(idxOff, k.i64c(8 * r * k.sig.topk)), bb.getI8Type())};
@@ -123,7 +111,7 @@ private:
       return SmallVector<Value>(loop.getResults());
     };
     SmallVector<Value> final;
-    if (isTrivialMask(k.op.getMask())) {
+    if (k.maskIsTrue()) {
       final = blocksOf(k.i64c(0), k.kvLen, init);
     } else {
       Value span = k.i64c(kSpanBlocks * blockKeys());
@@ -154,10 +142,7 @@ private:
     }
   }
 
-  Value align64(Value x) {
-    Value c63 = k.i64c(63), c64 = k.i64c(64);
-    return k.mul(bb.create<arith::DivSIOp>(loc, k.add(x, c63), c64), c64);
-  }
+
 
   /// Top-K: each row offers the block's keys to its running top-K. A vector
   /// test first: once a row holds K keys, a block with no score above its
@@ -204,7 +189,7 @@ private:
   /// skips the per-element mask.
   SmallVector<Value> emitBlock(Value j0, ValueRange ml) {
     Value n = bb.create<arith::MinSIOp>(loc, BK(), bb.create<arith::SubIOp>(loc, k.kvLen, j0));
-    if (isTrivialMask(k.op.getMask()))
+    if (k.maskIsTrue())
       return emitLiveBlock(j0, n, ml, Value());
     Value jHi = k.add(j0, bb.create<arith::SubIOp>(loc, n, k.i64c(1)));
     TileClass cls = classifyTile(k, b, heads[0], heads[R - 1], iLo, iHi, j0, jHi);
@@ -237,7 +222,7 @@ private:
           bb.create<scf::YieldOp>(loc, next);
         });
     Value scale = splat(k.scale);
-    bool hasScore = !isTrivialScore(k.op.getScore());
+    bool hasScore = !k.scoreIsIdentity();
     // Keys past kvLen are -inf; so are masked keys.
     auto laneType = VectorType::get({k.width}, bb.getI32Type());
     SmallVector<int32_t> iota;
