@@ -1,13 +1,19 @@
 # The two commands of the README:
 #   make demo   install what is missing, build, run the showcase
 #   make test   install what is missing, build, run every test (ctest)
-# and:  make build | make bench | make clean
+# and:  make build | make bench | make fuzz | make test-sanitize | make clean
 
 BUILD ?= build
 JOBS  ?= 2
 LIT   := /usr/lib/llvm-19/build/utils/lit/lit.py
+# clang: its libFuzzer and sanitizer runtimes are what `make test` fuzzes with.
+CONFIG := -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLVM_EXTERNAL_LIT=$(LIT) \
+          -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19
+SANITIZE_BUILD ?= build-sanitize
+FUZZ_SECONDS ?= 600
+DIFF_CASES ?= 2000
 
-.PHONY: all setup configure build test demo bench clean
+.PHONY: all setup configure build test demo bench fuzz test-sanitize clean
 
 all: build
 
@@ -15,7 +21,7 @@ setup:
 	@bash cmake/install-deps.sh
 
 $(BUILD)/build.ninja: | setup
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLVM_EXTERNAL_LIT=$(LIT)
+	cmake -S . -B $(BUILD) $(CONFIG)
 
 configure: setup $(BUILD)/build.ninja
 
@@ -37,5 +43,23 @@ bench: build
 	/usr/bin/python3 examples/bench/plot_bench.py $(BUILD)/bench
 	@python3 -c "import torch" 2>/dev/null || echo "PyTorch baselines skipped: torch is not importable here (its PyPI wheel pulls in CUDA, gigabytes); they are not implemented yet either."
 
+# Longer fuzzing than the smoke run of `make test`: each libFuzzer target for
+# FUZZ_SECONDS, then DIFF_CASES random specs compiled and compared with the
+# reference. Findings are left in $(BUILD)/tests/fuzz.
+fuzz: build
+	ATTN_FUZZ_FLAGS=-dict=tests/fuzz/attn.dict tests/fuzz/run_fuzzer.sh \
+	  $(BUILD)/tests/fuzz/attn-fuzz-frontend $(FUZZ_SECONDS) $(BUILD)/tests/fuzz/frontend \
+	  tests/fuzz/regressions/frontend examples/specs tests/fuzz/seeds/frontend
+	tests/fuzz/run_fuzzer.sh $(BUILD)/tests/fuzz/attn-fuzz-npy $(FUZZ_SECONDS) \
+	  $(BUILD)/tests/fuzz/npy tests/fuzz/regressions/npy tests/fuzz/seeds/npy
+	ATTN_CACHE_DIR=$(BUILD)/kernel-cache $(BUILD)/tests/attn-difftest --cases $(DIFF_CASES) --seed random
+
+# Every test (fuzzers aside) in a separate build with AddressSanitizer,
+# LeakSanitizer and UndefinedBehaviorSanitizer.
+test-sanitize: setup
+	@test -f $(SANITIZE_BUILD)/build.ninja || cmake -S . -B $(SANITIZE_BUILD) $(CONFIG) -DATTN_SANITIZE=ON
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && UBSAN_OPTIONS=print_stacktrace=1 ctest -j $(JOBS) --output-on-failure
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD)

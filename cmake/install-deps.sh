@@ -6,6 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   cmake ninja-build ccache g++ python3
+  clang-19 libclang-rt-19-dev                          # the compiler; libFuzzer and sanitizers
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools   # LLVM/MLIR 19, FileCheck, lit
   libgtest-dev libbenchmark-dev libfmt-dev
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev  # named by LLVM's CMake package

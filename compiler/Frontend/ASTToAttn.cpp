@@ -29,8 +29,7 @@ bool readsTensor(const Expr &e) {
 /// floats, i1 for booleans.
 class RegionBuilder {
 public:
-  RegionBuilder(OpBuilder &builder, const AttentionSpec &spec, const std::string &file)
-      : b_(builder), spec_(spec), file_(file) {}
+  RegionBuilder(OpBuilder &builder, const std::string &file) : b_(builder), file_(file) {}
 
   Value score, batch, head, qPos, kPos; // block arguments where available
 
@@ -220,7 +219,6 @@ private:
   }
 
   OpBuilder &b_;
-  const AttentionSpec &spec_;
   const std::string &file_;
 };
 
@@ -258,7 +256,7 @@ void buildKernel(OpBuilder &b, const AttentionSpec &spec, const std::string &fil
 
   OpBuilder::InsertionGuard guard(b);
   Type f32 = b.getF32Type(), i64 = b.getI64Type();
-  RegionBuilder rb(b, spec, file);
+  RegionBuilder rb(b, file);
 
   // scale: a kernel constant.
   b.createBlock(&op.getScale());

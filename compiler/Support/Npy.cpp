@@ -194,6 +194,8 @@ Expected<NpyArray> parseNpy(const std::string &bytes, const std::string &what) {
     return Error{what + ": " + std::to_string(available - static_cast<size_t>(need)) +
                  " unexpected bytes after the data"};
   size_t n = static_cast<size_t>(count);
+  if (n == 0) // an empty vector's data() may be null: memcpy must not see it
+    return array;
   if (array.dtype == NpyArray::DType::F32) {
     array.f32.resize(n);
     std::memcpy(array.f32.data(), bytes.data() + dataStart, n * 4);

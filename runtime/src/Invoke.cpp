@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <memory>
 
 namespace attn {
@@ -56,10 +57,17 @@ std::string checkView(const std::string &name, const TensorView &t, attn_dtype w
       return "tensor '" + name + "' dimension " + std::to_string(d) +
              " has a negative stride; negative strides are not supported";
     empty |= t.sizes[d] == 0;
+    // Each term is below 2^126 and `last` stays below 2^63: no overflow.
     last += static_cast<__int128>(std::max<int64_t>(0, t.sizes[d] - 1)) * out.view.strides[d];
+    if (last > INT64_MAX / 2)
+      return "tensor '" + name + "' spans more memory than can be addressed";
   }
   if (empty)
     return {};
+  __int128 elements = 1;
+  for (int64_t size : t.sizes)
+    if ((elements *= size) > INT64_MAX / 16)
+      return "tensor '" + name + "' has more elements than can be addressed";
   if (!t.data)
     return "tensor '" + name + "' has a null data pointer";
   __int128 lastByte = (last + 1) * dtypeBytes(want) - 1;
@@ -178,9 +186,10 @@ int64_t scalarBits(const InputSig &in, double value) {
 
 } // namespace
 
-std::string invokeKernel(const KernelSignature &sig, attn_kernel_fn fn,
-                         const std::vector<ArgValue> &inputs, const TensorView &o,
-                         const TensorView *lse, const InvokeOptions &options) {
+namespace {
+std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
+                          const std::vector<ArgValue> &inputs, const TensorView &o,
+                          const TensorView *lse, const InvokeOptions &options) {
   if (inputs.size() != sig.inputs.size())
     return "kernel '" + sig.name + "' takes " + std::to_string(sig.inputs.size()) +
            " inputs, got " + std::to_string(inputs.size());
@@ -322,6 +331,22 @@ std::string invokeKernel(const KernelSignature &sig, attn_kernel_fn fn,
   if (packOut)
     unpack(out, oc.view);
   return {};
+}
+
+} // namespace
+
+std::string invokeKernel(const KernelSignature &sig, attn_kernel_fn fn,
+                         const std::vector<ArgValue> &inputs, const TensorView &o,
+                         const TensorView *lse, const InvokeOptions &options) {
+  // Kernels run inside other programs: a failed allocation (packed or
+  // transposed copies, scratch) or thread start is an error, never an abort.
+  try {
+    return invokeChecked(sig, fn, inputs, o, lse, options);
+  } catch (const std::bad_alloc &) {
+    return "kernel '" + sig.name + "': out of memory for its working buffers";
+  } catch (const std::exception &e) {
+    return "kernel '" + sig.name + "': " + e.what();
+  }
 }
 
 } // namespace attn

@@ -108,3 +108,13 @@ TEST(Npy, MissingFile) {
 }
 
 } // namespace
+
+// Found by the .npy fuzzer: a zero-element array passed a null pointer to
+// memcpy (undefined behaviour, reported by UBSan).
+TEST(Npy, EmptyArray) {
+  Expected<NpyArray> a = parseNpy(serializeNpy({0, 4}, {}), "x");
+  ASSERT_TRUE(a) << a.error();
+  EXPECT_EQ(a->shape, (std::vector<int64_t>{0, 4}));
+  EXPECT_EQ(a->numElements(), 0);
+  EXPECT_TRUE(a->f32.empty());
+}
