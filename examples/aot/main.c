@@ -103,6 +103,8 @@ int main(void) {
     return 1;
   }
   printf("wrong shape rejected: %s\n", error);
+  free(q), free(k), free(v), free(o), free(lse);
+  free(cq), free(ck), free(cv), free(co);
   printf("ok\n");
   return 0;
 }

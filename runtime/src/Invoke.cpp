@@ -4,6 +4,7 @@
 #include "attn/Half.h"
 #include "attn/ThreadPool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -12,17 +13,20 @@
 
 namespace attn {
 
+// Both saturate at INT64_MAX instead of overflowing: a hostile size then
+// fails the extent checks of checkView with a message.
 int64_t TensorView::numElements() const {
-  int64_t n = 1;
+  __int128 n = 1;
   for (int64_t s : sizes)
-    n *= s;
-  return n;
+    n = std::clamp<__int128>(n * s, INT64_MIN, INT64_MAX);
+  return static_cast<int64_t>(n);
 }
 
 std::vector<int64_t> TensorView::contiguousStrides(const std::vector<int64_t> &sizes) {
   std::vector<int64_t> strides(sizes.size(), 1);
   for (int d = static_cast<int>(sizes.size()) - 2; d >= 0; --d)
-    strides[d] = strides[d + 1] * std::max<int64_t>(1, sizes[d + 1]);
+    strides[d] = static_cast<int64_t>(std::min<__int128>(
+        static_cast<__int128>(strides[d + 1]) * std::max<int64_t>(1, sizes[d + 1]), INT64_MAX));
   return strides;
 }
 
