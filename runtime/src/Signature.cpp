@@ -136,7 +136,8 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   auto align = [](int64_t x) { return (x + 63) / 64 * 64; };
   ScratchLayout l;
   l.scores = 0;
-  l.tile = align(4 * s.blockK);
+  l.weights = align(4 * kRowHeads * s.blockK);
+  l.tile = align(l.weights + 4 * ((kRowHeads + 1) * s.blockK + 3 * kRowHeads));
   l.acc = align(l.tile + 4 * (2 * kTileRows * kTileKeyVectors * s.vectorWidth + kTileRows));
   l.topScores = align(l.acc + 4 * kTileRows * vDim);
   l.topIndex = align(l.topScores + 4 * kTileRows * topk);

@@ -240,8 +240,10 @@ GeneratedCase Generator::generate(uint64_t seed) {
   } else if (size < 4) {
     // Decode: one query row per head, no key/value head copy.
     self_ = false;
-    lq_ = 1;
+    lq_ = uniform(1, 3);
     lk_ = uniform(1, 600);
+    if (chance(0.5)) // query heads in runs of four per kv head
+      qHeads_ = kvHeads_ * (chance(0.7) ? 4 : 8);
   }
 
   std::string bName = chance(0.8) ? "B" : std::to_string(batch_);

@@ -99,6 +99,26 @@ TEST_F(Cache, UnusableFolderStillCompiles) {
   expectWorks(*k);
 }
 
+TEST_F(Cache, ReadOnlyFolderCompilesInMemory) {
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec);
+  Expected<Kernel> k = compile();
+  ASSERT_TRUE(k) << k.error();
+  expectWorks(*k);
+  if (::geteuid() != 0) // root writes through permissions
+    EXPECT_TRUE(entries().empty());
+  fs::permissions(dir, fs::perms::owner_all);
+}
+
+TEST_F(Cache, MissingFoldersAreCreatedPrivate) {
+  CompileOptions options;
+  options.cacheDir = (dir / "a" / "b").string();
+  Expected<Kernel> k = Compiler(options).compile(kSpec, "c");
+  ASSERT_TRUE(k) << k.error();
+  expectWorks(*k);
+  EXPECT_EQ(fs::status(dir / "a" / "b").permissions() & fs::perms::all, fs::perms::owner_all);
+}
+
 TEST_F(Cache, EntriesWritableByOthersAreIgnored) {
   ASSERT_TRUE(compile());
   fs::permissions(entries().at(0), fs::perms::others_write, fs::perm_options::add);

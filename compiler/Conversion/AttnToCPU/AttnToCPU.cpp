@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/AttnToCPU/AttnToCPU.h"
 
+#include "compiler/Conversion/AttnToCPU/GroupedSoftmaxRows.h"
 #include "compiler/Conversion/AttnToCPU/KernelEmitter.h"
 #include "compiler/Conversion/AttnToCPU/TiledSoftmax.h"
 #include "compiler/Conversion/AttnToCPU/TileClasses.h"
@@ -27,6 +28,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
+#include <optional>
 
 using namespace mlir;
 namespace ad = ::mlir::attn;
@@ -59,27 +61,69 @@ public:
         });
   }
 
-  /// Items (b, h, tile of blockQ query rows), one row at a time.
+  /// Items (b, run of query heads, tile of blockQ query rows), one row at a
+  /// time. Softmax takes kRowHeads heads that share a kv head together when
+  /// the group allows it (rowHeadsPerItem); the code for a group size that
+  /// the spec's fixed head counts rule out is not emitted.
   void emitRowItems() {
+    std::optional<int64_t> group = fixedGroup();
+    bool canGroup = k.sig.weights == Weights::Softmax && (!group || *group % kRowHeads == 0);
+    bool canSingle = !canGroup || !group;
+    Value grouped = canGroup && canSingle
+                        ? b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                                  b.create<arith::RemSIOp>(loc, k.group, k.i64c(kRowHeads)),
+                                                  k.i64c(0))
+                                .getResult()
+                        : b.create<arith::ConstantOp>(loc, b.getBoolAttr(canGroup)).getResult();
+    Value headsPerItem = select(grouped, k.i64c(kRowHeads), k.i64c(1));
+    Value headItems = b.create<arith::DivSIOp>(loc, k.qHeads, headsPerItem);
     Value nTiles = b.create<arith::CeilDivSIOp>(loc, k.qLen, k.i64c(k.sig.schedule.blockQ));
     b.create<scf::ForOp>(loc, k.idx(k.begin), k.idx(k.end), k.idx(k.i64c(1)), ValueRange{},
                          [&](OpBuilder &, Location, Value itemIdx, ValueRange) {
                            Value item = k.i64(itemIdx);
                            Value tile = b.create<arith::RemSIOp>(loc, item, nTiles);
                            Value bh = b.create<arith::DivSIOp>(loc, item, nTiles);
-                           h = b.create<arith::RemSIOp>(loc, bh, k.qHeads);
-                           bIdx = b.create<arith::DivSIOp>(loc, bh, k.qHeads);
+                           h = k.mul(b.create<arith::RemSIOp>(loc, bh, headItems), headsPerItem);
+                           bIdx = b.create<arith::DivSIOp>(loc, bh, headItems);
                            hk = b.create<arith::DivSIOp>(loc, h, k.group);
                            Value i0 = k.mul(tile, k.i64c(k.sig.schedule.blockQ));
                            Value i1 = b.create<arith::MinSIOp>(
                                loc, k.add(i0, k.i64c(k.sig.schedule.blockQ)), k.qLen);
                            b.create<scf::ForOp>(loc, k.idx(i0), k.idx(i1), k.idx(k.i64c(1)), ValueRange{},
                                                 [&](OpBuilder &, Location, Value row, ValueRange) {
-                                                  emitRow(k.i64(row));
+                                                  emitRowOfItem(k.i64(row), grouped, canGroup, canSingle);
                                                   b.create<scf::YieldOp>(loc);
                                                 });
                            b.create<scf::YieldOp>(loc);
                          });
+  }
+
+  void emitRowOfItem(Value row, Value grouped, bool canGroup, bool canSingle) {
+    if (!canSingle)
+      return emitGroupedSoftmaxRow(k, bIdx, h, hk, row);
+    if (!canGroup)
+      return emitRow(row);
+    b.create<scf::IfOp>(
+        loc, grouped,
+        [&](OpBuilder &, Location) {
+          emitGroupedSoftmaxRow(k, bIdx, h, hk, row);
+          b.create<scf::YieldOp>(loc);
+        },
+        [&](OpBuilder &, Location) {
+          emitRow(row);
+          b.create<scf::YieldOp>(loc);
+        });
+  }
+
+  /// Query heads per kv head, when the spec fixes it: both head counts
+  /// fixed, or one name for both (multi-head attention: 1).
+  std::optional<int64_t> fixedGroup() {
+    if (k.op.getInput(0).getDims()[1] == k.op.getInput(1).getDims()[1])
+      return 1;
+    int64_t qh = k.op.getInput(0).getFixedSize(1), kh = k.op.getInput(1).getFixedSize(1);
+    if (qh <= 0 || kh <= 0)
+      return std::nullopt;
+    return qh / kh;
   }
 
   /// Items (b, kv head, tile of blockQ rows of its group), kTileRows at a time.

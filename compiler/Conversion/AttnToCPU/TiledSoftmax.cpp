@@ -21,6 +21,8 @@ namespace {
 constexpr int R = static_cast<int>(kTileRows);
 constexpr int KV = static_cast<int>(kTileKeyVectors);
 const float kInf = std::numeric_limits<float>::infinity();
+// Top-K keeps a block's keys in one 64-bit mask (vectors are at most 16 wide).
+static_assert(KV * 16 <= 64, "a tile's keys must fit a 64-bit mask");
 
 class TileEmitter {
 public:
@@ -144,44 +146,53 @@ private:
 
 
 
-  /// Top-K: each row offers the block's keys to its running top-K. A vector
-  /// test first: once a row holds K keys, a block with no score above its
-  /// K-th best (and no NaN) changes nothing and is skipped.
+  /// Top-K: each row offers the block's keys to its running top-K. Only keys
+  /// above the row's K-th best at the start of the block (or NaN) are
+  /// offered: a vector compare gives a bit mask per key vector and a loop
+  /// visits its set bits (count trailing zeros, clear lowest). Once a row is
+  /// full, few keys pass (about K / position of each), so the scalar
+  /// insertion runs a few hundred times per row instead of once per key.
   SmallVector<Value> offerBlock(Value j0, Value n, ValueRange state) {
     SmallVector<Value> next(2 * R);
+    Type maskInt = bb.getIntegerType(k.width);
     for (int r = 0; r < R; ++r) {
       Value full = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, state[r], k.i64c(k.sig.topk));
       Value threshold = select(full, k.loadF32(top[r].scores, k.i64c(k.sig.topk - 1), k.f32), k.f32c(-kInf));
-      Value passes;
+      // The block's KV * width keys (at most 64) as one bit mask.
+      Value mask = k.i64c(0);
       for (int c = 0; c < KV; ++c) {
         Value sv = k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32);
         Value above = cmpf(arith::CmpFPredicate::UGT, sv, splat(threshold)); // NaN passes: it must be seen
-        passes = c ? bb.create<arith::OrIOp>(loc, passes, above).getResult() : above;
+        Value bits = bb.create<vector::BitCastOp>(loc, VectorType::get({1}, maskInt), above);
+        Value word = bb.create<arith::ExtUIOp>(loc, k.i64Type, bb.create<vector::ExtractOp>(loc, bits, 0));
+        mask = bb.create<arith::OrIOp>(loc, mask, bb.create<arith::ShLIOp>(loc, word, k.i64c(c * k.width)));
       }
-      Value any = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, passes);
-      auto offered = bb.create<scf::IfOp>(
-          loc, any,
-          [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, offerRow(r, j0, n, state[r], state[R + r])); },
-          [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ValueRange{state[r], state[R + r]}); });
-      next[r] = offered.getResult(0);
-      next[R + r] = offered.getResult(1);
+      auto loop = bb.create<scf::WhileOp>(
+          loc, TypeRange{k.i64Type, k.i64Type, bb.getI1Type()}, ValueRange{mask, state[r], state[R + r]},
+          [&](OpBuilder &, Location, ValueRange it) {
+            Value more = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, it[0], k.i64c(0));
+            bb.create<scf::ConditionOp>(loc, more, it);
+          },
+          [&](OpBuilder &, Location, ValueRange it) {
+            Value jj = bb.create<math::CountTrailingZerosOp>(loc, it[0]);
+            Value rest = bb.create<arith::AndIOp>(loc, it[0], bb.create<arith::SubIOp>(loc, it[0], k.i64c(1)));
+            Value inBlock = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, jj, n);
+            auto offered = bb.create<scf::IfOp>(
+                loc, inBlock,
+                [&](OpBuilder &, Location) {
+                  Value s = k.loadF32(S, k.add(k.i64c(r * blockKeys()), jj), k.f32);
+                  Value newCount = emitTopKOffer(k, top[r], it[1], s, k.add(j0, jj));
+                  Value nan = bb.create<arith::OrIOp>(loc, it[2], cmpf(arith::CmpFPredicate::UNO, s, s));
+                  bb.create<scf::YieldOp>(loc, ValueRange{newCount, nan});
+                },
+                [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ValueRange{it[1], it[2]}); });
+            bb.create<scf::YieldOp>(loc, ValueRange{rest, offered.getResult(0), offered.getResult(1)});
+          });
+      Value count = loop.getResult(1), sawNaN = loop.getResult(2);
+      next[r] = count;
+      next[R + r] = sawNaN;
     }
     return next;
-  }
-
-  SmallVector<Value> offerRow(int r, Value j0, Value n, Value count, Value sawNaN) {
-    {
-      auto loop = bb.create<scf::ForOp>(
-          loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), ValueRange{count, sawNaN},
-          [&](OpBuilder &, Location, Value jjIdx, ValueRange it) {
-            Value jj = k.i64(jjIdx);
-            Value s = k.loadF32(S, k.add(k.i64c(r * blockKeys()), jj), k.f32);
-            Value newCount = emitTopKOffer(k, top[r], it[0], s, k.add(j0, jj));
-            Value nan = bb.create<arith::OrIOp>(loc, it[1], cmpf(arith::CmpFPredicate::UNO, s, s));
-            bb.create<scf::YieldOp>(loc, ValueRange{newCount, nan});
-          });
-      return SmallVector<Value>(loop.getResults());
-    }
   }
 
   /// One block of keys [j0, j0 + KV * W): returns the new (m, l) of every row.

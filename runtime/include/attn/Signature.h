@@ -111,7 +111,8 @@ private:
 /// Bytes of scratch one worker needs, and where each part starts; the
 /// lowering computes the same offsets in IR.
 struct ScratchLayout {
-  int64_t scores = 0;   // f32[blockK]
+  int64_t scores = 0;   // f32[kRowHeads x blockK]
+  int64_t weights = 0;  // f32[(kRowHeads + 1) x blockK], then f32[3 x kRowHeads]
   int64_t tile = 0;     // f32[kTileRows x tile keys] x 2, then f32[kTileRows]
   int64_t acc = 0;      // f32[kTileRows x vDim]
   int64_t topScores = 0; // f32[kTileRows x K]
@@ -119,6 +120,11 @@ struct ScratchLayout {
   int64_t bytes = 0;
   static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk);
 };
+
+/// The row path computes softmax rows of kRowHeads query heads that share a
+/// kv head together (one load of each k and v row serves them all) when the
+/// group of query heads per kv head is a multiple of kRowHeads.
+constexpr int64_t kRowHeads = 4;
 
 /// The tiled softmax path's tile: kTileRows query rows x (kTileKeyVectors x
 /// vectorWidth) keys.
@@ -137,14 +143,22 @@ inline bool usesTiledRows(const KernelSignature &sig) {
   return sig.weights == Weights::Softmax || sig.weights == Weights::TopK;
 }
 
-/// Work items. Row path: (batch, query head, tile of blockQ query rows).
-/// Tiled path: (batch, kv head, tile of blockQ rows of the kv head's group),
-/// where the group's rows are (query head in group, query position) pairs,
-/// so the query heads that share a kv head share its K and V loads.
+/// Query heads per work item on the row path (see kRowHeads).
+inline int64_t rowHeadsPerItem(const KernelSignature &sig, int64_t group) {
+  return sig.weights == Weights::Softmax && group % kRowHeads == 0 ? kRowHeads : 1;
+}
+
+/// Work items. Row path: (batch, run of rowHeadsPerItem query heads, tile of
+/// blockQ query rows). Tiled path: (batch, kv head, tile of blockQ rows of
+/// the kv head's group), where the group's rows are (query head in group,
+/// query position) pairs, so the query heads that share a kv head share its
+/// K and V loads.
 inline int64_t numWorkItems(const KernelSignature &sig, const BoundDims &d, bool tiled) {
   int64_t rows = tiled ? (d.qHeads / d.kvHeads) * d.qLen : d.qLen;
   int64_t tiles = (rows + sig.schedule.blockQ - 1) / sig.schedule.blockQ;
-  return d.batch * (tiled ? d.kvHeads : d.qHeads) * tiles;
+  if (tiled)
+    return d.batch * d.kvHeads * tiles;
+  return d.batch * (d.qHeads / rowHeadsPerItem(sig, d.qHeads / d.kvHeads)) * tiles;
 }
 
 } // namespace attn

@@ -1,0 +1,301 @@
+//===- GroupedSoftmaxRows.cpp - Softmax rows of heads sharing a kv head ----===//
+#include "compiler/Conversion/AttnToCPU/GroupedSoftmaxRows.h"
+
+#include "compiler/Conversion/AttnToCPU/TileClasses.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <functional>
+#include <limits>
+
+using namespace mlir;
+
+namespace attn {
+namespace {
+
+constexpr int NH = static_cast<int>(kRowHeads);
+const float kInf = std::numeric_limits<float>::infinity();
+
+/// Work that shares loads across the heads (dot products, v accumulation,
+/// scores) is unrolled over them; work per head (softmax updates, stores)
+/// runs in a loop over the heads with its state (m, l, block max) in
+/// scratch, which keeps the kernel, and its compile time, small.
+class GroupedRow {
+public:
+  GroupedRow(KernelEmitter &k, Value b, Value h0, Value hk, Value i)
+      : k(k), bb(k.b), loc(k.loc), b(b), h0(h0), hk(hk), i(i),
+        fixed(ScratchLayout::compute(k.sig.schedule, 0, 0)) {
+    for (int g = 0; g < NH; ++g) {
+      heads[g] = k.add(h0, k.i64c(g));
+      qOff[g] = k.add(k.add(k.mul(b, k.qStr[0]), k.mul(heads[g], k.qStr[1])), k.mul(i, k.qStr[2]));
+      scores[g] = scoresOf(k.i64c(g));
+      weights[g] = weightsOf(k.i64c(g));
+    }
+    int64_t blockK = k.sig.schedule.blockK;
+    allTakePart = scratchAt(k.i64c(fixed.weights + 4 * NH * blockK));
+    state = scratchAt(k.i64c(fixed.weights + 4 * (NH + 1) * blockK)); // m, l, block max per head
+    kBase = k.add(k.mul(b, k.kStr[0]), k.mul(hk, k.kStr[1]));
+    vBase = k.add(k.mul(b, k.vStr[0]), k.mul(hk, k.vStr[1]));
+  }
+
+  void emit() {
+    forHeads([&](Value g) {
+      k.rowFill(accOf(g), 0);
+      k.storeF32(k.f32c(-kInf), state, g, k.f32);
+      k.storeF32(k.f32c(0), state, k.add(g, k.i64c(NH)), k.f32);
+    });
+    Value blockKc = k.i64c(k.sig.schedule.blockK);
+    bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.kvLen), k.idx(blockKc), ValueRange{},
+                          [&](OpBuilder &, Location, Value j0Idx, ValueRange) {
+                            Value j0 = k.i64(j0Idx);
+                            Value n = bb.create<arith::MinSIOp>(loc, blockKc,
+                                                                bb.create<arith::SubIOp>(loc, k.kvLen, j0));
+                            ifLive(j0, n);
+                            bb.create<scf::YieldOp>(loc);
+                          });
+    forHeads([&](Value g) {
+      Value m = k.loadF32(state, g, k.f32), l = k.loadF32(state, k.add(g, k.i64c(NH)), k.f32);
+      Value h = k.add(h0, g);
+      Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(h, k.oStr[1])), k.mul(i, k.oStr[2]));
+      Value empty = cmpf(arith::CmpFPredicate::OEQ, l, k.f32c(0));
+      k.rowStoreO(accOf(g), bb.create<arith::DivFOp>(loc, k.f32c(1), l), empty, oOff);
+      Value lse = bb.create<arith::AddFOp>(loc, m, bb.create<math::LogOp>(loc, l));
+      k.storeLse(select(empty, k.f32c(-kInf), lse), b, h, i);
+    });
+  }
+
+private:
+  Value scratchAt(Value byteOffset) { return k.gep(k.scratch, byteOffset, bb.getI8Type()); }
+  Value accOf(Value g) { return scratchAt(k.add(k.i64c(fixed.acc), k.mul(k.mul(k.i64c(4), g), k.vDim))); }
+  Value scoresOf(Value g) {
+    return scratchAt(k.add(k.i64c(fixed.scores), k.mul(g, k.i64c(4 * k.sig.schedule.blockK))));
+  }
+  Value weightsOf(Value g) {
+    return scratchAt(k.add(k.i64c(fixed.weights), k.mul(g, k.i64c(4 * k.sig.schedule.blockK))));
+  }
+  Value cmpf(arith::CmpFPredicate p, Value x, Value y) { return bb.create<arith::CmpFOp>(loc, p, x, y); }
+  Value select(Value c, Value x, Value y) { return bb.create<arith::SelectOp>(loc, c, x, y); }
+  Value splat(Value s) { return bb.create<vector::SplatOp>(loc, k.vecType(), s); }
+  Value takesPart(Value s) { return cmpf(arith::CmpFPredicate::UNE, s, k.f32c(-kInf)); }
+  void forHeads(const std::function<void(Value)> &body) {
+    bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(NH)), k.idx(k.i64c(1)), ValueRange{},
+                          [&](OpBuilder &, Location, Value g, ValueRange) {
+                            body(k.i64(g));
+                            bb.create<scf::YieldOp>(loc);
+                          });
+  }
+
+  /// The block [j0, j0 + n) unless the mask rules it out for every head;
+  /// without per-key mask code where the mask keeps all of it.
+  void ifLive(Value j0, Value n) {
+    if (k.maskIsTrue())
+      return block(j0, n, false);
+    Value jHi = k.add(j0, bb.create<arith::SubIOp>(loc, n, k.i64c(1)));
+    TileClass cls = classifyTile(k, b, heads[0], heads[NH - 1], i, i, j0, jHi);
+    bb.create<scf::IfOp>(loc, cls.canBeTrue, [&](OpBuilder &, Location) {
+      bb.create<scf::IfOp>(
+          loc, cls.canBeFalse,
+          [&](OpBuilder &, Location) {
+            block(j0, n, true);
+            bb.create<scf::YieldOp>(loc);
+          },
+          [&](OpBuilder &, Location) {
+            block(j0, n, false);
+            bb.create<scf::YieldOp>(loc);
+          });
+      bb.create<scf::YieldOp>(loc);
+    });
+  }
+
+  /// One block of the online softmax for every head.
+  void block(Value j0, Value n, bool maskNeeded) {
+    SmallVector<Value> blockMax = scorePass(j0, n, maskNeeded);
+    for (int g = 0; g < NH; ++g)
+      k.storeF32(blockMax[g], state, k.i64c(2 * NH + g), k.f32);
+    forHeads([&](Value g) {
+      Value lAt = k.add(g, k.i64c(NH));
+      Value m = k.loadF32(state, g, k.f32), l = k.loadF32(state, lAt, k.f32);
+      Value mNew = bb.create<arith::MaximumFOp>(loc, m, k.loadF32(state, k.add(g, k.i64c(2 * NH)), k.f32));
+      Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, k.f32c(-kInf)), k.f32c(0), mNew);
+      Value corr = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, m, mSafe));
+      k.rowScale(accOf(g), corr);
+      // p = exp(s - m'), exactly 0 for a key that takes no part.
+      Value from = scoresOf(g), to = weightsOf(g);
+      Value blockSum = k.vectorReduceLoop(n, [&](Value jj, Value sum, bool vec) -> Value {
+        Value s = vec ? k.loadVecF32(from, jj, k.f32) : k.loadF32(from, jj, k.f32);
+        Value p = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, s, vec ? splat(mSafe) : mSafe));
+        if (vec)
+          k.storeVecF32(p, to, jj, k.f32);
+        else
+          k.storeF32(p, to, jj, k.f32);
+        return bb.create<arith::AddFOp>(loc, sum, p);
+      });
+      k.storeF32(mNew, state, g, k.f32);
+      k.storeF32(bb.create<arith::AddFOp>(loc, bb.create<arith::MulFOp>(loc, l, corr), blockSum), state, lAt,
+                 k.f32);
+    });
+    accumulate(j0, n);
+  }
+
+  /// Every head's dot product of its q row with k row `kOff`: one load of
+  /// each k vector for all heads, reduced once at the end.
+  SmallVector<Value> dots(Value kOff) {
+    Value w = k.i64c(k.width);
+    Value mainEnd = k.mul(bb.create<arith::DivSIOp>(loc, k.headDim, w), w);
+    SmallVector<Value> zeros(NH, splat(k.f32c(0)));
+    auto main = bb.create<scf::ForOp>(
+        loc, k.idx(k.i64c(0)), k.idx(mainEnd), k.idx(w), zeros,
+        [&](OpBuilder &, Location, Value dIdx, ValueRange a) {
+          Value d = k.i64(dIdx);
+          Value kv = k.loadVecF32(k.kPtr, k.add(kOff, d), k.kType);
+          SmallVector<Value> next;
+          for (int g = 0; g < NH; ++g)
+            next.push_back(
+                bb.create<vector::FMAOp>(loc, k.loadVecF32(k.qPtr, k.add(qOff[g], d), k.qType), kv, a[g]));
+          bb.create<scf::YieldOp>(loc, next);
+        });
+    SmallVector<Value> sums;
+    for (int g = 0; g < NH; ++g)
+      sums.push_back(bb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, main.getResult(g)));
+    auto tail = bb.create<scf::ForOp>(
+        loc, k.idx(mainEnd), k.idx(k.headDim), k.idx(k.i64c(1)), sums,
+        [&](OpBuilder &, Location, Value dIdx, ValueRange a) {
+          Value d = k.i64(dIdx);
+          Value kx = k.loadF32(k.kPtr, k.add(kOff, d), k.kType);
+          SmallVector<Value> next;
+          for (int g = 0; g < NH; ++g)
+            next.push_back(bb.create<math::FmaOp>(loc, k.loadF32(k.qPtr, k.add(qOff[g], d), k.qType), kx, a[g]));
+          bb.create<scf::YieldOp>(loc, next);
+        });
+    return SmallVector<Value>(tail.getResults());
+  }
+
+  /// Scores of the block's keys for every head into scratch (-inf where
+  /// masked; the score region runs only where the mask holds, as in the
+  /// reference), whether all heads take part in each key, and each head's
+  /// block max.
+  SmallVector<Value> scorePass(Value j0, Value n, bool maskNeeded) {
+    SmallVector<Value> init(NH, k.f32c(-kInf));
+    auto loop = bb.create<scf::ForOp>(
+        loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), init,
+        [&](OpBuilder &, Location, Value jjIdx, ValueRange maxes) {
+          Value jj = k.i64(jjIdx), j = k.add(j0, jj);
+          SmallVector<Value> keep(NH);
+          Value any;
+          for (int g = 0; g < NH; ++g) {
+            keep[g] = maskNeeded ? k.inlineRegion(k.op.getMask(), {b, heads[g], i, j})
+                                 : bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true)).getResult();
+            any = g ? bb.create<arith::OrIOp>(loc, any, keep[g]).getResult() : keep[g];
+          }
+          auto computed = bb.create<scf::IfOp>(
+              loc, any,
+              [&](OpBuilder &, Location) {
+                SmallVector<Value> d = dots(k.add(kBase, k.mul(j, k.kStr[2])));
+                SmallVector<Value> s(NH);
+                for (int g = 0; g < NH; ++g)
+                  s[g] = headScore(bb.create<arith::MulFOp>(loc, d[g], k.scale), keep[g], maskNeeded, heads[g], j);
+                bb.create<scf::YieldOp>(loc, s);
+              },
+              [&](OpBuilder &, Location) {
+                bb.create<scf::YieldOp>(loc, SmallVector<Value>(NH, k.f32c(-kInf)));
+              });
+          SmallVector<Value> next;
+          Value all;
+          for (int g = 0; g < NH; ++g) {
+            Value s = computed.getResult(g);
+            k.storeF32(s, scores[g], jj, k.f32);
+            next.push_back(bb.create<arith::MaximumFOp>(loc, maxes[g], s));
+            all = g ? bb.create<arith::AndIOp>(loc, all, takesPart(s)).getResult() : takesPart(s);
+          }
+          k.storeF32(select(all, k.f32c(1), k.f32c(0)), allTakePart, jj, k.f32);
+          bb.create<scf::YieldOp>(loc, next);
+        });
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  /// The score region applied to head h's scaled dot product, or -inf where
+  /// its mask does not hold.
+  Value headScore(Value s, Value keep, bool maskNeeded, Value h, Value j) {
+    if (k.scoreIsIdentity())
+      return maskNeeded ? select(keep, s, k.f32c(-kInf)) : s;
+    if (!maskNeeded)
+      return k.inlineRegion(k.op.getScore(), {s, b, h, i, j});
+    auto ifOp = bb.create<scf::IfOp>(
+        loc, keep,
+        [&](OpBuilder &, Location) {
+          bb.create<scf::YieldOp>(loc, k.inlineRegion(k.op.getScore(), {s, b, h, i, j}));
+        },
+        [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, k.f32c(-kInf)); });
+    return ifOp.getResult(0);
+  }
+
+  /// acc[g] += p[g][j] v[j] over the block, one pass per vector of v dims
+  /// with every head's accumulator in registers: each v vector is loaded
+  /// once for all heads. A key some head does not take part in goes the
+  /// careful way (select, not p = 0 times v), so NaN in its v stays out.
+  void accumulate(Value j0, Value n) {
+    k.vectorLoop(k.vDim, [&](Value d, bool vec) {
+      auto load = [&](Value base, Value at, Type t) {
+        return vec ? k.loadVecF32(base, at, t) : k.loadF32(base, at, t);
+      };
+      SmallVector<Value> acc, init;
+      for (int g = 0; g < NH; ++g) {
+        acc.push_back(accOf(k.i64c(g)));
+        init.push_back(load(acc[g], d, k.f32));
+      }
+      auto loop = bb.create<scf::ForOp>(
+          loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), init,
+          [&](OpBuilder &, Location, Value jjIdx, ValueRange a) {
+            Value jj = k.i64(jjIdx);
+            Value v = load(k.vPtr, k.add(k.add(vBase, k.mul(k.add(j0, jj), k.vStr[2])), d), k.vType);
+            auto update = [&](int g, bool careful) -> Value {
+              Value p = k.loadF32(weights[g], jj, k.f32);
+              Value sum = vec ? bb.create<vector::FMAOp>(loc, splat(p), v, a[g]).getResult()
+                              : bb.create<math::FmaOp>(loc, p, v, a[g]).getResult();
+              return careful ? select(takesPart(k.loadF32(scores[g], jj, k.f32)), sum, a[g]) : sum;
+            };
+            Value all = cmpf(arith::CmpFPredicate::ONE, k.loadF32(allTakePart, jj, k.f32), k.f32c(0));
+            auto ifOp = bb.create<scf::IfOp>(
+                loc, all,
+                [&](OpBuilder &, Location) {
+                  SmallVector<Value> next;
+                  for (int g = 0; g < NH; ++g)
+                    next.push_back(update(g, false));
+                  bb.create<scf::YieldOp>(loc, next);
+                },
+                [&](OpBuilder &, Location) {
+                  SmallVector<Value> next;
+                  for (int g = 0; g < NH; ++g)
+                    next.push_back(update(g, true));
+                  bb.create<scf::YieldOp>(loc, next);
+                });
+            bb.create<scf::YieldOp>(loc, ifOp.getResults());
+          });
+      for (int g = 0; g < NH; ++g) {
+        if (vec)
+          k.storeVecF32(loop.getResult(g), acc[g], d, k.f32);
+        else
+          k.storeF32(loop.getResult(g), acc[g], d, k.f32);
+      }
+    });
+  }
+
+  KernelEmitter &k;
+  OpBuilder &bb;
+  Location loc;
+  Value b, h0, hk, i;
+  ScratchLayout fixed;
+  Value heads[NH], qOff[NH], scores[NH], weights[NH];
+  Value allTakePart, state, kBase, vBase;
+};
+
+} // namespace
+
+void emitGroupedSoftmaxRow(KernelEmitter &k, Value b, Value h0, Value hk, Value i) {
+  GroupedRow(k, b, h0, hk, i).emit();
+}
+
+} // namespace attn
