@@ -55,27 +55,50 @@ TEST(Variants, TopKLargerThanKeys) { check("topk_big", "weights: topk(500)\noutp
 TEST(Variants, Argmax) { check("argmax", "mask: j != i\nweights: argmax"); }
 TEST(Variants, Decode) { check("decode", "outputs: o, lse", InputSizes{3, 8, 2, 1, 300, 32, 32}); }
 // Few rows per kv head and a group that is a multiple of 4: the row path
-// computes four query heads per k/v load (GroupedSoftmaxRows).
+// computes four query heads per k/v load (GroupedSoftmaxRows). Head counts
+// are named (the kernel picks the grouped code at run time) or fixed.
+std::string groupedSpec(const std::string &name, const std::string &qh, const std::string &kh,
+                        const std::string &fields) {
+  return "attention " + name + " {\n q: f32[B, " + qh + ", L, D]\n k: f32[B, " + kh + ", M, D]\n v: f32[B, " +
+         kh + ", M, E]\n" + fields + "\n}\n";
+}
+ArgumentMap groupedInputs(const std::string &text, const std::string &name, int64_t qHeads, int64_t kvHeads,
+                          int64_t rows, int64_t keys, int64_t d, int64_t e) {
+  CheckedSpec s = parseAndCheck("t.attn", text);
+  const AttentionSpec &k = *s.module.find(name);
+  std::map<std::string, int64_t> dims = {{"B", 2}, {"Hq", qHeads}, {"Hkv", kvHeads}, {"L", rows},
+                                         {"M", keys}, {"D", d}, {"E", e}};
+  return makeInputs(k, dims, 5);
+}
+
 TEST(Variants, DecodeGroupedHeads) {
-  check("decode_grouped", "len: i32[B]\nmask: j < len[b]\nscore: s - 0.1 * (j % 3)\noutputs: o, lse",
-        InputSizes{3, 8, 2, 3, 300, 32, 20});
-  check("decode_grouped_dense", "outputs: o, lse", InputSizes{2, 16, 2, 1, 77, 19, 33});
+  std::string masked = groupedSpec("decode_grouped", "Hq", "Hkv",
+                                   "len: i32[B]\nmask: j < len[b]\nscore: s - 0.1 * (j % 3)\noutputs: o, lse");
+  expectMatchesReference(masked, "decode_grouped", groupedInputs(masked, "decode_grouped", 8, 2, 3, 300, 32, 20));
+  std::string dense = groupedSpec("decode_grouped_dense", "Hq", "Hkv", "outputs: o, lse");
+  expectMatchesReference(dense, "decode_grouped_dense",
+                         groupedInputs(dense, "decode_grouped_dense", 16, 2, 1, 77, 19, 33));
+  // A group of 2 takes the one-head code of the same kernel.
+  expectMatchesReference(dense, "decode_grouped_dense",
+                         groupedInputs(dense, "decode_grouped_dense", 4, 2, 1, 77, 19, 33));
 }
 TEST(Variants, DecodeGroupedHeadsFixedInTheSpec) {
-  std::string text = "attention decode_fixed {\n q: f32[B, 8, L, 24]\n k: f32[B, 2, M, 24]\n"
-                     " v: f32[B, 2, M, 16]\n mask: j <= i + M - L && h != 5\n outputs: o, lse\n}\n";
-  expectMatchesReference(text, "decode_fixed", inputsFor(text, "decode_fixed", {2, 8, 2, 2, 150, 24, 16}));
+  std::string text = groupedSpec("decode_fixed", "8", "2", "mask: j <= i + M - L && h != 5\noutputs: o, lse");
+  expectMatchesReference(text, "decode_fixed", groupedInputs(text, "decode_fixed", 8, 2, 2, 150, 24, 16));
 }
 TEST(Variants, DecodeGroupedHeadsKeepNaNOfMaskedKeysOut) {
-  std::string text = spec("decode_nan", "f32", "mask: j != 7 && (h != 2 || j < 40)");
-  ArgumentMap args = inputsFor(text, "decode_nan", {1, 4, 1, 1, 90, 16, 16});
-  args["v"].data[7 * 16 + 3] = NAN;  // key 7: masked for every head
-  args["v"].data[50 * 16 + 1] = NAN; // key 50: masked for head 2 only
+  std::string text = groupedSpec("decode_nan", "4", "1", "mask: j != 7 && (h != 2 || j < 40)");
+  ArgumentMap args = groupedInputs(text, "decode_nan", 4, 1, 1, 90, 16, 16);
+  args["v"].data[7 * 16 + 3] = NAN;  // batch 0, key 7: masked for every head
+  args["v"].data[50 * 16 + 1] = NAN; // batch 0, key 50: masked for head 2 only
   expectMatchesReference(text, "decode_nan", args);
   Expected<ReferenceOutput> got = runOnHost(compiled(text, "decode_nan"), args, false);
   ASSERT_TRUE(got) << got.error();
-  for (int64_t d = 0; d < 16; ++d)
+  ASSERT_EQ(got->o.size(), size_t(2 * 4 * 16));
+  for (int64_t d = 0; d < 16; ++d) {
     EXPECT_FALSE(std::isnan(got->o[2 * 16 + d])) << "head 2 must not see key 50";
+    EXPECT_TRUE(std::isnan(got->o[1 * 16 + 1]) || d != 1) << "head 1 sees key 50";
+  }
 }
 TEST(Variants, ManyHeads) { check("heads", "mask: j <= i", InputSizes{1, 32, 32, 19, 19, 8, 8}); }
 TEST(Variants, MultiQuery) { check("mqa", "mask: j <= i", InputSizes{2, 8, 1, 33, 33, 16, 16}); }
