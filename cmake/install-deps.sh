@@ -14,7 +14,7 @@ PACKAGES=(
 
 # `install-deps.sh --bench` adds what only the benchmark uses (the plot).
 if [ "${1:-}" = "--bench" ]; then
-  PACKAGES+=(python3-matplotlib libdnnl-dev)
+  PACKAGES+=(python3-matplotlib libdnnl-dev libomp-19-dev)  # libomp: OpenMP for clang, which oneDNN needs
 fi
 
 missing=()

@@ -15,6 +15,7 @@
 #include "compiler/Frontend/Sema.h"
 #include "compiler/JIT/HostRun.h"
 #include "compiler/Reference/Interpreter.h"
+#include "tests/support/Tolerance.h"
 
 #include <chrono>
 #include <cmath>
@@ -27,6 +28,7 @@
 #include <string>
 
 using namespace attn;
+using attn::test::tolerance;
 
 namespace {
 
@@ -36,17 +38,6 @@ struct Options {
   std::string outDir = ".";
   bool print = false; // print every case's spec
 };
-
-/// DESIGN.md's tolerance: 1e-4 x max(1, max |ref|) for f32, 2e-2 with bf16/f16.
-double tolerance(const AttentionSpec &spec, const std::vector<double> &ref) {
-  double peak = 1;
-  for (double x : ref)
-    if (std::isfinite(x))
-      peak = std::max(peak, std::fabs(x));
-  bool half = spec.q().type != ElemType::F32 || spec.k().type != ElemType::F32 ||
-              spec.v().type != ElemType::F32;
-  return (half ? 2e-2 : 1e-4) * peak;
-}
 
 /// Empty when equal within `tol`, else where and how they differ.
 std::string compare(const std::vector<double> &got, const std::vector<double> &want, double tol) {

@@ -5,6 +5,7 @@
 #include "compiler/Frontend/Sema.h"
 #include "compiler/JIT/HostRun.h"
 #include "compiler/Reference/RandomInputs.h"
+#include "tests/support/Tolerance.h"
 
 #include <gtest/gtest.h>
 
@@ -30,17 +31,6 @@ inline const Kernel &compiled(const std::string &text, const std::string &name) 
     it = kernels.emplace(key, std::make_unique<Kernel>(std::move(*k))).first;
   }
   return *it->second;
-}
-
-/// DESIGN.md's tolerance: 1e-4 x max(1, max |ref|) for f32, 2e-2 for bf16/f16.
-inline double tolerance(const AttentionSpec &spec, const std::vector<double> &ref) {
-  double peak = 1;
-  for (double x : ref)
-    if (std::isfinite(x))
-      peak = std::max(peak, std::fabs(x));
-  bool half = spec.q().type != ElemType::F32 || spec.k().type != ElemType::F32 ||
-              spec.v().type != ElemType::F32;
-  return (half ? 2e-2 : 1e-4) * peak;
 }
 
 /// Compares o [B, H, L, Dv] (or lse [B, H, L]) and names the first bad index.

@@ -1,0 +1,27 @@
+//===- Tolerance.h - How close a kernel must come to the reference -*- C++ -*-===//
+#ifndef ATTN_TESTS_SUPPORT_TOLERANCE_H
+#define ATTN_TESTS_SUPPORT_TOLERANCE_H
+
+#include "compiler/Frontend/AST.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace attn::test {
+
+/// DESIGN.md's tolerance: 1e-4 x max(1, max |ref|) for f32, 2e-2 when q, k
+/// or v is bf16/f16.
+inline double tolerance(const AttentionSpec &spec, const std::vector<double> &ref) {
+  double peak = 1;
+  for (double x : ref)
+    if (std::isfinite(x))
+      peak = std::max(peak, std::fabs(x));
+  bool half = spec.q().type != ElemType::F32 || spec.k().type != ElemType::F32 ||
+              spec.v().type != ElemType::F32;
+  return (half ? 2e-2 : 1e-4) * peak;
+}
+
+} // namespace attn::test
+
+#endif // ATTN_TESTS_SUPPORT_TOLERANCE_H
