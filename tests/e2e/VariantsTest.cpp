@@ -58,9 +58,9 @@ TEST(Variants, Decode) { check("decode", "outputs: o, lse", InputSizes{3, 8, 2, 
 // computes four query heads per k/v load (GroupedSoftmaxRows). Head counts
 // are named (the kernel picks the grouped code at run time) or fixed.
 std::string groupedSpec(const std::string &name, const std::string &qh, const std::string &kh,
-                        const std::string &fields) {
+                        const std::string &fields, const std::string &vDim = "E") {
   return "attention " + name + " {\n q: f32[B, " + qh + ", L, D]\n k: f32[B, " + kh + ", M, D]\n v: f32[B, " +
-         kh + ", M, E]\n" + fields + "\n}\n";
+         kh + ", M, " + vDim + "]\n" + fields + "\n}\n";
 }
 ArgumentMap groupedInputs(const std::string &text, const std::string &name, int64_t qHeads, int64_t kvHeads,
                           int64_t rows, int64_t keys, int64_t d, int64_t e) {
@@ -98,6 +98,19 @@ TEST(Variants, DecodeGroupedHeadsKeepNaNOfMaskedKeysOut) {
   for (int64_t d = 0; d < 16; ++d) {
     EXPECT_FALSE(std::isnan(got->o[2 * 16 + d])) << "head 2 must not see key 50";
     EXPECT_TRUE(std::isnan(got->o[1 * 16 + 1]) || d != 1) << "head 1 sees key 50";
+  }
+}
+TEST(Variants, DecodeGroupedHeadsWithFixedValueDims) {
+  // v's head dim fixed: several vectors of it per pass over the keys (1, 2
+  // or 4 of them, or a scalar tail at 8 lanes), NaN in masked keys' v.
+  for (int64_t e : {16, 32, 64, 48, 20}) {
+    std::string name = "decode_e" + std::to_string(e);
+    std::string text = groupedSpec(name, "8", "2", "mask: j != 7 && (h != 2 || j < 40)\noutputs: o, lse",
+                                   std::to_string(e));
+    ArgumentMap args = groupedInputs(text, name, 8, 2, 1, 130, 16, e);
+    args["v"].data[7 * e + 3] = NAN;
+    args["v"].data[50 * e + 1] = NAN;
+    expectMatchesReference(text, name, args);
   }
 }
 TEST(Variants, ManyHeads) { check("heads", "mask: j <= i", InputSizes{1, 32, 32, 19, 19, 8, 8}); }

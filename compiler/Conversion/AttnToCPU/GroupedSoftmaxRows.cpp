@@ -237,50 +237,70 @@ private:
   /// once for all heads. A key some head does not take part in goes the
   /// careful way (select, not p = 0 times v), so NaN in its v stays out.
   void accumulate(Value j0, Value n) {
-    k.vectorLoop(k.vDim, [&](Value d, bool vec) {
-      auto load = [&](Value base, Value at, Type t) {
-        return vec ? k.loadVecF32(base, at, t) : k.loadF32(base, at, t);
-      };
-      SmallVector<Value> acc, init;
-      for (int g = 0; g < NH; ++g) {
-        acc.push_back(accOf(k.i64c(g)));
-        init.push_back(load(acc[g], d, k.f32));
-      }
-      auto loop = bb.create<scf::ForOp>(
-          loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), init,
-          [&](OpBuilder &, Location, Value jjIdx, ValueRange a) {
-            Value jj = k.i64(jjIdx);
-            Value v = load(k.vPtr, k.add(k.add(vBase, k.mul(k.add(j0, jj), k.vStr[2])), d), k.vType);
-            auto update = [&](int g, bool careful) -> Value {
+    // With v's head dim fixed, up to four vectors of it per pass (16
+    // accumulators): each weight is broadcast once for all of them.
+    int64_t dv = k.op.getInput(2).getFixedSize(3);
+    if (dv > 0 && dv % k.width == 0) {
+      int64_t chunks = dv / k.width, C = chunks % 4 == 0 ? 4 : chunks % 2 == 0 ? 2 : 1;
+      bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(dv)), k.idx(k.i64c(C * k.width)), ValueRange{},
+                            [&](OpBuilder &, Location, Value d, ValueRange) {
+                              accumulateAt(j0, n, k.i64(d), C, true);
+                              bb.create<scf::YieldOp>(loc);
+                            });
+      return;
+    }
+    k.vectorLoop(k.vDim, [&](Value d, bool vec) { accumulateAt(j0, n, d, 1, vec); });
+  }
+
+  /// acc[g][d + c W] for c < C (C vectors, or one scalar when !vec).
+  void accumulateAt(Value j0, Value n, Value d, int64_t C, bool vec) {
+    auto load = [&](Value base, Value at, Type t) {
+      return vec ? k.loadVecF32(base, at, t) : k.loadF32(base, at, t);
+    };
+    auto at = [&](Value base, int64_t c) { return k.add(base, k.add(d, k.i64c(c * k.width))); };
+    SmallVector<Value> acc, init; // init[g * C + c]
+    for (int g = 0; g < NH; ++g) {
+      acc.push_back(accOf(k.i64c(g)));
+      for (int64_t c = 0; c < C; ++c)
+        init.push_back(load(acc[g], at(k.i64c(0), c), k.f32));
+    }
+    auto loop = bb.create<scf::ForOp>(
+        loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), init,
+        [&](OpBuilder &, Location, Value jjIdx, ValueRange a) {
+          Value jj = k.i64(jjIdx);
+          Value row = k.add(vBase, k.mul(k.add(j0, jj), k.vStr[2]));
+          SmallVector<Value> v;
+          for (int64_t c = 0; c < C; ++c)
+            v.push_back(load(k.vPtr, at(row, c), k.vType));
+          auto update = [&](bool careful) {
+            SmallVector<Value> next;
+            for (int g = 0; g < NH; ++g) {
               Value p = k.loadF32(weights[g], jj, k.f32);
-              Value sum = vec ? bb.create<vector::FMAOp>(loc, splat(p), v, a[g]).getResult()
-                              : bb.create<math::FmaOp>(loc, p, v, a[g]).getResult();
-              return careful ? select(takesPart(k.loadF32(scores[g], jj, k.f32)), sum, a[g]) : sum;
-            };
-            Value all = cmpf(arith::CmpFPredicate::ONE, k.loadF32(allTakePart, jj, k.f32), k.f32c(0));
-            auto ifOp = bb.create<scf::IfOp>(
-                loc, all,
-                [&](OpBuilder &, Location) {
-                  SmallVector<Value> next;
-                  for (int g = 0; g < NH; ++g)
-                    next.push_back(update(g, false));
-                  bb.create<scf::YieldOp>(loc, next);
-                },
-                [&](OpBuilder &, Location) {
-                  SmallVector<Value> next;
-                  for (int g = 0; g < NH; ++g)
-                    next.push_back(update(g, true));
-                  bb.create<scf::YieldOp>(loc, next);
-                });
-            bb.create<scf::YieldOp>(loc, ifOp.getResults());
-          });
-      for (int g = 0; g < NH; ++g) {
+              Value pv = vec ? splat(p) : p;
+              Value part = careful ? takesPart(k.loadF32(scores[g], jj, k.f32)) : Value();
+              for (int64_t c = 0; c < C; ++c) {
+                Value prev = a[g * C + c];
+                Value sum = vec ? bb.create<vector::FMAOp>(loc, pv, v[c], prev).getResult()
+                                : bb.create<math::FmaOp>(loc, pv, v[c], prev).getResult();
+                next.push_back(careful ? select(part, sum, prev) : sum);
+              }
+            }
+            bb.create<scf::YieldOp>(loc, next);
+          };
+          Value all = cmpf(arith::CmpFPredicate::ONE, k.loadF32(allTakePart, jj, k.f32), k.f32c(0));
+          auto ifOp = bb.create<scf::IfOp>(
+              loc, all, [&](OpBuilder &, Location) { update(false); },
+              [&](OpBuilder &, Location) { update(true); });
+          bb.create<scf::YieldOp>(loc, ifOp.getResults());
+        });
+    for (int g = 0; g < NH; ++g)
+      for (int64_t c = 0; c < C; ++c) {
+        Value result = loop.getResult(g * C + c);
         if (vec)
-          k.storeVecF32(loop.getResult(g), acc[g], d, k.f32);
+          k.storeVecF32(result, acc[g], at(k.i64c(0), c), k.f32);
         else
-          k.storeF32(loop.getResult(g), acc[g], d, k.f32);
+          k.storeF32(result, acc[g], at(k.i64c(0), c), k.f32);
       }
-    });
   }
 
   KernelEmitter &k;
