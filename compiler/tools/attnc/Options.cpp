@@ -11,7 +11,7 @@ const char *usage() {
          "  attnc check FILE\n"
          "  attnc emit FILE [--kernel NAME] --stage ast|attn|lowered|llvm-dialect|llvm|asm\n"
          "            [--target host|x86-64-avx2|x86-64-avx512]\n"
-         "  attnc emit FILE [--kernel NAME] --stage tiles [--size L=4096,...]\n"
+         "  attnc emit FILE [--kernel NAME] --stage tiles [--size L=4096,...] [--png FILE]\n"
          "  attnc compile FILE -o DIR [--kernel NAME] [--target host|x86-64-avx2|x86-64-avx512]\n"
          "  attnc run FILE [--kernel NAME] --input q=q.npy --input k=k.npy --input v=v.npy\n"
          "            [--input NAME=FILE.npy|NUMBER ...] --output o.npy [--lse lse.npy]\n"
@@ -52,7 +52,7 @@ Expected<Options> parseOptions(int argc, char **argv) {
     }
     if (flag == "--kernel" || flag == "--stage" || flag == "--backend" || flag == "--target" ||
         flag == "--cache-dir" || flag == "--output" || flag == "--lse" || flag == "--threads" ||
-        flag == "-o" || flag == "--size" || flag == "--reps") {
+        flag == "-o" || flag == "--size" || flag == "--reps" || flag == "--png") {
       Expected<std::string> v = take();
       if (!v)
         return v.takeError();
@@ -63,6 +63,7 @@ Expected<Options> parseOptions(int argc, char **argv) {
       else if (flag == "--cache-dir") opts.cacheDir = *v;
       else if (flag == "--output" || flag == "-o") opts.output = *v;
       else if (flag == "--lse") opts.lseOutput = *v;
+      else if (flag == "--png") opts.png = *v;
       else if (flag == "--size") {
         std::stringstream items(*v);
         std::string item;

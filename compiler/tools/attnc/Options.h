@@ -22,6 +22,7 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> inputs; // name, path or number
   std::string output;
   std::string lseOutput;
+  std::string png; // emit --stage tiles --png FILE
   int threads = 0;
   int reps = 10;
   std::vector<std::pair<std::string, int64_t>> sizes; // --size B=1,L=4096
