@@ -105,4 +105,32 @@ TEST(RuntimeErrors, OutOfRangeIndexFromDataIsAnError) {
   EXPECT_EQ(compiled(text, "g").run(args, ov), "");
 }
 
+// Found by comparing attnc run --backend reference and mlir: the bad read
+// sits at a key no query row keeps (j <= i rules it out for every row), but C
+// evaluates it before the `&&`, so the reference reports it. The kernel used
+// to skip those tiles whole and return success; a mask whose reads may be out
+// of range now never skips or trusts a tile. Row path (one head, 5 rows),
+// grouped row path (4 heads, 2 rows) and tiled path (4 heads, 20 rows).
+TEST(RuntimeErrors, OutOfRangeReadInAMaskedOutTileIsStillAnError) {
+  const char *text = "attention skip {\n q: f32[1, H, Lq, 8]\n k: f32[1, 1, Lk, 8]\n v: f32[1, 1, Lk, 8]\n"
+                     " idx: i32[Lk]\n tbl: f32[4]\n mask: tbl[idx[j]] > -10.0 && j <= i\n}";
+  for (auto [heads, Lq] : {std::pair<int64_t, int64_t>{1, 5}, {4, 2}, {4, 20}}) {
+    const int64_t Lk = 100;
+    std::vector<float> q(heads * Lq * 8, 0.5f), kv(Lk * 8, 0.25f), o(heads * Lq * 8), tbl(4, 1.0f);
+    std::vector<int32_t> idx(Lk, 0);
+    idx[90] = 100; // read only for key 90, which every row masks
+    std::map<std::string, ArgValue> args = {
+        {"q", {TensorView{q.data(), ATTN_F32, {1, heads, Lq, 8}, {}}}},
+        {"k", {TensorView{kv.data(), ATTN_F32, {1, 1, Lk, 8}, {}}}},
+        {"v", {TensorView{kv.data(), ATTN_F32, {1, 1, Lk, 8}, {}}}},
+        {"idx", {TensorView{idx.data(), ATTN_I32, {Lk}, {}}}},
+        {"tbl", {TensorView{tbl.data(), ATTN_F32, {4}, {}}}}};
+    TensorView ov{o.data(), ATTN_F32, {1, heads, Lq, 8}, {}};
+    EXPECT_NE(compiled(text, "skip").run(args, ov).find("out of range for tensor 'tbl'"), std::string::npos)
+        << heads << " heads";
+    idx[90] = 3;
+    EXPECT_EQ(compiled(text, "skip").run(args, ov), "");
+  }
+}
+
 } // namespace
