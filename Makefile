@@ -49,7 +49,7 @@ bench: build
 fuzz: build
 	ATTN_FUZZ_FLAGS=-dict=tests/fuzz/attn.dict tests/fuzz/run_fuzzer.sh \
 	  $(BUILD)/tests/fuzz/attn-fuzz-frontend $(FUZZ_SECONDS) $(BUILD)/tests/fuzz/frontend \
-	  tests/fuzz/regressions/frontend examples/specs tests/fuzz/seeds/frontend
+	  tests/fuzz/regressions/frontend examples/specs tests/lit/attnc
 	tests/fuzz/run_fuzzer.sh $(BUILD)/tests/fuzz/attn-fuzz-npy $(FUZZ_SECONDS) \
 	  $(BUILD)/tests/fuzz/npy tests/fuzz/regressions/npy tests/fuzz/seeds/npy
 	ATTN_CACHE_DIR=$(BUILD)/kernel-cache $(BUILD)/tests/attn-difftest --cases $(DIFF_CASES) --seed random
