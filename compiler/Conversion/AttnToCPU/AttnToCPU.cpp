@@ -237,22 +237,12 @@ private:
     if (k.maskIsTrue())
       return body();
     TileClass cls = classifyTile(k, bIdx, h, h, i, i, j0, b.create<arith::SubIOp>(loc, j1, k.i64c(1)));
-    auto withMask = [&](bool needed) {
+    return emitIfLive(k, cls, iters, [&](bool needed) {
       maskNeeded = needed;
       SmallVector<Value> r = body();
       maskNeeded = true;
-      b.create<scf::YieldOp>(loc, r);
-    };
-    auto live = b.create<scf::IfOp>(
-        loc, cls.canBeTrue,
-        [&](OpBuilder &, Location) {
-          auto inner = b.create<scf::IfOp>(
-              loc, cls.canBeFalse, [&](OpBuilder &, Location) { withMask(true); },
-              [&](OpBuilder &, Location) { withMask(false); });
-          b.create<scf::YieldOp>(loc, inner.getResults());
-        },
-        [&](OpBuilder &, Location) { b.create<scf::YieldOp>(loc, iters); });
-    return SmallVector<Value>(live.getResults());
+      return r;
+    });
   }
 
   /// The keys [0, kvLen) in blocks of blockK, skipping blocks the mask rules out.

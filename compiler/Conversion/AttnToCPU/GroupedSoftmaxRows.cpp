@@ -95,18 +95,9 @@ private:
       return block(j0, n, false);
     Value jHi = k.add(j0, bb.create<arith::SubIOp>(loc, n, k.i64c(1)));
     TileClass cls = classifyTile(k, b, heads[0], heads[NH - 1], i, i, j0, jHi);
-    bb.create<scf::IfOp>(loc, cls.canBeTrue, [&](OpBuilder &, Location) {
-      bb.create<scf::IfOp>(
-          loc, cls.canBeFalse,
-          [&](OpBuilder &, Location) {
-            block(j0, n, true);
-            bb.create<scf::YieldOp>(loc);
-          },
-          [&](OpBuilder &, Location) {
-            block(j0, n, false);
-            bb.create<scf::YieldOp>(loc);
-          });
-      bb.create<scf::YieldOp>(loc);
+    emitIfLive(k, cls, {}, [&](bool maskNeeded) {
+      block(j0, n, maskNeeded);
+      return SmallVector<Value>{};
     });
   }
 

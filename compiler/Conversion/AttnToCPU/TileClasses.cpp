@@ -268,4 +268,19 @@ TileClass classifyTile(KernelEmitter &k, Value b, Value hLo, Value hHi, Value iL
   return e.run(k.op.getMask(), {e.exact(b), e.range(hLo, hHi), e.range(iLo, iHi), e.range(jLo, jHi)});
 }
 
+SmallVector<Value> emitIfLive(KernelEmitter &k, const TileClass &cls, ValueRange iters,
+                              const std::function<SmallVector<Value>(bool)> &body) {
+  OpBuilder &b = k.b;
+  auto live = b.create<scf::IfOp>(
+      k.loc, cls.canBeTrue,
+      [&](OpBuilder &, Location) {
+        auto inner = b.create<scf::IfOp>(
+            k.loc, cls.canBeFalse, [&](OpBuilder &, Location) { b.create<scf::YieldOp>(k.loc, body(true)); },
+            [&](OpBuilder &, Location) { b.create<scf::YieldOp>(k.loc, body(false)); });
+        b.create<scf::YieldOp>(k.loc, inner.getResults());
+      },
+      [&](OpBuilder &, Location) { b.create<scf::YieldOp>(k.loc, iters); });
+  return SmallVector<Value>(live.getResults());
+}
+
 } // namespace attn

@@ -25,6 +25,13 @@ struct TileClass {
 TileClass classifyTile(KernelEmitter &k, mlir::Value b, mlir::Value hLo, mlir::Value hHi, mlir::Value iLo,
                        mlir::Value iHi, mlir::Value jLo, mlir::Value jHi);
 
+/// Emits `body(maskNeeded)` for a tile of class `cls`: not at all when no
+/// position can be unmasked (the tile's results are then `iters`), with
+/// maskNeeded = false when none can be masked, true otherwise. Returns the
+/// tile's results.
+llvm::SmallVector<mlir::Value> emitIfLive(KernelEmitter &k, const TileClass &cls, mlir::ValueRange iters,
+                                          const std::function<llvm::SmallVector<mlir::Value>(bool)> &body);
+
 } // namespace attn
 
 #endif // ATTN_CONVERSION_ATTNTOCPU_TILECLASSES_H
