@@ -28,6 +28,7 @@
 #include <string>
 
 using namespace attn;
+using attn::test::firstMismatch;
 using attn::test::tolerance;
 
 namespace {
@@ -43,17 +44,13 @@ struct Options {
 std::string compare(const std::vector<double> &got, const std::vector<double> &want, double tol) {
   if (got.size() != want.size())
     return "size " + std::to_string(got.size()) + " != " + std::to_string(want.size());
-  for (size_t n = 0; n < got.size(); ++n) {
-    bool bothNaN = std::isnan(got[n]) && std::isnan(want[n]);
-    bool sameInf = std::isinf(got[n]) && got[n] == want[n];
-    if (bothNaN || sameInf || std::fabs(got[n] - want[n]) <= tol)
-      continue;
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "element %zu: got %.9g, want %.9g (tolerance %.3g)", n, got[n],
-                  want[n], tol);
-    return buf;
-  }
-  return "";
+  int64_t n = firstMismatch(got, want, tol);
+  if (n < 0)
+    return "";
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "element %lld: got %.9g, want %.9g (tolerance %.3g)", static_cast<long long>(n),
+                got[n], want[n], tol);
+  return buf;
 }
 
 int agreedErrors = 0; // cases where both sides reported the same bad read

@@ -39,24 +39,20 @@ inline ::testing::AssertionResult matches(const std::vector<double> &got,
                                           const std::vector<int64_t> &shape, double tol) {
   if (got.size() != want.size())
     return ::testing::AssertionFailure() << "size " << got.size() << " != " << want.size();
-  for (size_t n = 0; n < got.size(); ++n) {
-    bool bothNaN = std::isnan(got[n]) && std::isnan(want[n]);
-    bool sameInf = std::isinf(got[n]) && got[n] == want[n];
-    if (bothNaN || sameInf || std::fabs(got[n] - want[n]) <= tol)
-      continue;
-    std::vector<int64_t> idx(shape.size());
-    size_t rest = n;
-    for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
-      idx[d] = rest % shape[d];
-      rest /= shape[d];
-    }
-    std::string at;
-    for (size_t d = 0; d < idx.size(); ++d)
-      at += (d ? ", " : "") + std::to_string(idx[d]);
-    return ::testing::AssertionFailure() << "first mismatch at [" << at << "] (b, h, i, d): got "
-                                         << got[n] << ", want " << want[n] << ", tolerance " << tol;
+  int64_t n = firstMismatch(got, want, tol);
+  if (n < 0)
+    return ::testing::AssertionSuccess();
+  std::vector<int64_t> idx(shape.size());
+  int64_t rest = n;
+  for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
+    idx[d] = rest % shape[d];
+    rest /= shape[d];
   }
-  return ::testing::AssertionSuccess();
+  std::string at;
+  for (size_t d = 0; d < idx.size(); ++d)
+    at += (d ? ", " : "") + std::to_string(idx[d]);
+  return ::testing::AssertionFailure() << "first mismatch at [" << at << "] (b, h, i, d): got " << got[n]
+                                       << ", want " << want[n] << ", tolerance " << tol;
 }
 
 /// Runs the kernel named `name` of `text` and the reference on `args`;

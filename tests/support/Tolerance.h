@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 namespace attn::test {
@@ -20,6 +21,19 @@ inline double tolerance(const AttentionSpec &spec, const std::vector<double> &re
   bool half = spec.q().type != ElemType::F32 || spec.k().type != ElemType::F32 ||
               spec.v().type != ElemType::F32;
   return (half ? 2e-2 : 1e-4) * peak;
+}
+
+/// The first element where `got` and `want` (of equal size) differ by more
+/// than `tol`, or -1. NaN matches NaN and an infinity matches itself: the
+/// reference's rules for NaN rows and empty rows' lse.
+inline int64_t firstMismatch(const std::vector<double> &got, const std::vector<double> &want, double tol) {
+  for (size_t n = 0; n < got.size(); ++n) {
+    bool bothNaN = std::isnan(got[n]) && std::isnan(want[n]);
+    bool sameInf = std::isinf(got[n]) && got[n] == want[n];
+    if (!bothNaN && !sameInf && !(std::fabs(got[n] - want[n]) <= tol))
+      return static_cast<int64_t>(n);
+  }
+  return -1;
 }
 
 } // namespace attn::test

@@ -67,7 +67,9 @@ public:
   /// the spec's fixed head counts rule out is not emitted.
   void emitRowItems() {
     std::optional<int64_t> group = fixedGroup();
-    bool canGroup = k.sig.weights == Weights::Softmax && (!group || *group % kRowHeads == 0);
+    // The runtime counts items by the same rule (rowHeadsPerItem); with the
+    // group unknown, whether a group that allows it could be grouped.
+    bool canGroup = rowHeadsPerItem(k.sig, group.value_or(kRowHeads)) == kRowHeads;
     bool canSingle = !canGroup || !group;
     Value grouped = canGroup && canSingle
                         ? b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
