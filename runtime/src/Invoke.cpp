@@ -166,31 +166,36 @@ float *transposedKWorkspace(size_t floats) {
   return buffer.get();
 }
 
-/// k as f32 [B][Hkv][D][padded Lk], zero past Lk: the tiled softmax path
-/// loads one vector of keys per head-dim element from it.
+/// k as f32 [B][Hkv][padded Lk / tile][D][tile], zero past Lk (see
+/// paddedKvLen): the tiled softmax path loads one vector of keys per
+/// head-dim element from it.
 float *packTransposedK(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
   int64_t padded = paddedKvLen(sig.schedule, d.kvLen);
+  int64_t tile = kTileKeyVectors * sig.schedule.vectorWidth;
   // Never empty: a null pointer would tell the kernel to take the row path,
   // which counts its work items differently.
   float *kt = transposedKWorkspace(static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * d.headDim * padded)));
   ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
     for (int64_t bh = begin; bh < end; ++bh) {
       int64_t b = bh / d.kvHeads, h = bh % d.kvHeads;
-      float *dst = kt + bh * d.headDim * padded;
-      for (int64_t c = 0; c < d.headDim; ++c)
-        std::fill(dst + c * padded + d.kvLen, dst + (c + 1) * padded, 0.0f);
       int64_t base = b * k.strides[0] + h * k.strides[1];
-      // A blocked transpose: both sides stay in cache. f32, the common case,
-      // copies without a per-element conversion.
-      constexpr int64_t kBlock = 32;
       const float *src = static_cast<const float *>(k.data);
-      for (int64_t j0 = 0; j0 < d.kvLen; j0 += kBlock)
-        for (int64_t c0 = 0; c0 < d.headDim; c0 += kBlock)
-          for (int64_t c = c0; c < std::min(c0 + kBlock, d.headDim); ++c)
-            for (int64_t j = j0; j < std::min(j0 + kBlock, d.kvLen); ++j) {
-              int64_t at = base + j * k.strides[2] + c * k.strides[3];
-              dst[c * padded + j] = k.dtype == ATTN_F32 ? src[at] : loadAsFloat(k.data, at, k.dtype);
-            }
+      // One tile at a time: its D x tile block (24 KB at D=128) stays in
+      // cache while k's rows are read in order. f32, the common case, copies
+      // without a per-element conversion.
+      for (int64_t j0 = 0; j0 < padded; j0 += tile) {
+        float *block = kt + bh * d.headDim * padded + j0 * d.headDim;
+        int64_t keys = std::min(tile, d.kvLen - j0);
+        for (int64_t jj = 0; jj < keys; ++jj) {
+          int64_t row = base + (j0 + jj) * k.strides[2];
+          for (int64_t c = 0; c < d.headDim; ++c) {
+            int64_t at = row + c * k.strides[3];
+            block[c * tile + jj] = k.dtype == ATTN_F32 ? src[at] : loadAsFloat(k.data, at, k.dtype);
+          }
+        }
+        for (int64_t c = 0; c < d.headDim; ++c)
+          std::fill(block + c * tile + keys, block + (c + 1) * tile, 0.0f);
+      }
     }
   });
   return kt;

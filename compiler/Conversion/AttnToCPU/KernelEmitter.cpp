@@ -144,6 +144,22 @@ Value KernelEmitter::vectorReduceLoop(Value n, const std::function<Value(Value, 
   return tail.getResult(0);
 }
 
+Value KernelEmitter::reduceMax(Value vec) {
+  auto type = cast<VectorType>(vec.getType());
+  int64_t n = type.getNumElements();
+  // Each level folds the upper half of the live lanes onto the lower half;
+  // the lanes past the half are don't-care copies.
+  for (int64_t half = n / 2; half >= 1; half /= 2) {
+    SmallVector<int64_t> mask;
+    for (int64_t l = 0; l < n; ++l)
+      mask.push_back(l < half ? l + half : l);
+    Value upper = b.create<vector::ShuffleOp>(loc, vec, vec, mask);
+    Value greater = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, vec, upper);
+    vec = b.create<arith::SelectOp>(loc, greater, vec, upper);
+  }
+  return b.create<vector::ExtractOp>(loc, vec, 0);
+}
+
 func::FuncOp KernelEmitter::createFunction(ModuleOp module) {
   b.setInsertionPointToEnd(module.getBody());
   auto fnType = b.getFunctionType({ptrType, ptrType, i64Type, i64Type, ptrType, ptrType}, {});

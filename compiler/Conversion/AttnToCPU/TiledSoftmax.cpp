@@ -71,7 +71,7 @@ private:
     }
     Value padded = k.mul(bb.create<arith::CeilDivSIOp>(loc, k.kvLen, BK()), BK());
     ktBase = k.mul(k.mul(k.add(k.mul(b, k.kvHeads), hk), k.headDim), padded);
-    ktRow = padded;
+    ktRow = BK(); // tile-major: see paddedKvLen
     vBase = k.add(k.mul(b, k.vStr[0]), k.mul(hk, k.vStr[1]));
     for (int r = 0; r < R; ++r)
       k.vectorLoop(k.vDim, [&](Value d, bool vec) {
@@ -99,8 +99,9 @@ private:
     } else {
       for (int r = 0; r < R; ++r)
         init.push_back(k.f32c(-kInf));
+      // l per lane: reduced once when the row ends, not once per block.
       for (int r = 0; r < R; ++r)
-        init.push_back(k.f32c(0));
+        init.push_back(zeroVec());
     }
     // Blocks in spans of kSpanBlocks: a span the mask rules out is skipped
     // with one classification (long windows and causal rows skip most keys).
@@ -220,7 +221,7 @@ private:
         loc, k.idx(k.i64c(0)), k.idx(k.headDim), k.idx(k.i64c(1)), zeros,
         [&](OpBuilder &, Location, Value dIdx, ValueRange accs) {
           Value d = k.i64(dIdx);
-          Value ktRowStart = k.add(k.add(ktBase, k.mul(d, ktRow)), j0);
+          Value ktRowStart = k.add(k.add(ktBase, k.mul(j0, k.headDim)), k.mul(d, ktRow));
           SmallVector<Value> kt;
           for (int c = 0; c < KV; ++c)
             kt.push_back(k.loadVecF32(k.ktPtr, k.add(ktRowStart, k.i64c(c * k.width)), k.f32));
@@ -273,17 +274,22 @@ private:
 
     // Online softmax, vectorized over the block's keys.
     SmallVector<Value> next(2 * R);
-    Value anyMasked = bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false));
+    // Without a mask or score function only keys past kvLen are -inf, and
+    // only a block cut short by kvLen has them.
+    bool cheapMaskTest = !maskNeeded && !hasScore;
+    Value anyMasked = cheapMaskTest
+                          ? bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, n, BK()).getResult()
+                          : bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false)).getResult();
     for (int r = 0; r < R; ++r) {
       SmallVector<Value> sv;
       Value rowMax;
       for (int c = 0; c < KV; ++c) {
         sv.push_back(k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32));
-        // maxnum (NaN-ignoring) is cheaper than maximum and loses nothing:
-        // a NaN score still reaches o and lse through its p = exp(NaN).
-        rowMax = c ? bb.create<arith::MaxNumFOp>(loc, rowMax, sv[c]).getResult() : sv[c];
+        // `a > b ? a : b` (one vmaxps) may drop or keep a NaN lane; either
+        // way a NaN score reaches o and lse through its p = exp(NaN).
+        rowMax = c ? select(cmpf(arith::CmpFPredicate::OGT, rowMax, sv[c]), rowMax, sv[c]) : sv[c];
       }
-      Value bm = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXNUMF, rowMax);
+      Value bm = k.reduceMax(rowMax);
       Value m = ml[r], l = ml[R + r];
       Value mNew = bb.create<arith::MaxNumFOp>(loc, m, bm);
       Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, k.f32c(-kInf)), k.f32c(0), mNew);
@@ -293,15 +299,18 @@ private:
         Value p = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, sv[c], splat(mSafe)));
         k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
         pSum = c ? bb.create<arith::AddFOp>(loc, pSum, p).getResult() : p;
+        if (cheapMaskTest)
+          continue;
         Value isOut = cmpf(arith::CmpFPredicate::OEQ, sv[c], splat(k.f32c(-kInf)));
         masked = c ? bb.create<arith::OrIOp>(loc, masked, isOut).getResult() : isOut;
       }
-      Value sum = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, pSum);
       next[r] = mNew;
-      next[R + r] = bb.create<arith::AddFOp>(loc, bb.create<arith::MulFOp>(loc, l, corr), sum);
+      next[R + r] = fma(splat(corr), l, pSum);
       k.storeF32(corr, corrBuf, k.i64c(r), k.f32);
-      Value any = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, masked);
-      anyMasked = bb.create<arith::OrIOp>(loc, anyMasked, any);
+      if (!cheapMaskTest) {
+        Value any = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, masked);
+        anyMasked = bb.create<arith::OrIOp>(loc, anyMasked, any);
+      }
     }
     bb.create<scf::IfOp>(
         loc, anyMasked,
@@ -439,8 +448,9 @@ private:
         });
   }
 
-  void finishRow(int r, Value m, Value l) {
+  void finishRow(int r, Value m, Value lanes) {
     bb.create<scf::IfOp>(loc, valid[r], [&](OpBuilder &, Location) {
+      Value l = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, lanes);
       Value empty = cmpf(arith::CmpFPredicate::OEQ, l, k.f32c(0));
       Value inv = bb.create<arith::DivFOp>(loc, k.f32c(1), l);
       Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(heads[r], k.oStr[1])), k.mul(rows[r], k.oStr[2]));
