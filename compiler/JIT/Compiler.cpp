@@ -3,6 +3,7 @@
 
 #include "compiler/Frontend/Sema.h"
 #include "compiler/JIT/ObjectCache.h"
+#include "compiler/Target/CodeGen.h"
 #include "compiler/Target/KernelObject.h"
 
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
@@ -115,7 +116,8 @@ Expected<Kernel> Compiler::compile(const std::string &specText, const std::strin
 
   Kernel kernel;
   std::string symbol = "attn_kernel_" + chosen->name;
-  std::string key = cacheKey({compilerIdentity(), options_.target, scheduleKey(options_.schedule),
+  std::string target = options_.target == "host" ? "host " + hostDescription() : options_.target;
+  std::string key = cacheKey({compilerIdentity(), target, scheduleKey(options_.schedule),
                               chosen->name, specText});
   ObjectCache cache(options_.useCache ? cacheDir() : std::string());
   std::optional<CachedKernel> cached = cache.load(key);

@@ -46,7 +46,8 @@ std::string cacheKey(std::initializer_list<std::string> parts) {
 }
 
 std::string scheduleKey(const Schedule &s) {
-  return std::to_string(s.blockQ) + "x" + std::to_string(s.blockK) + "v" + std::to_string(s.vectorWidth);
+  return std::to_string(s.blockQ) + "x" + std::to_string(s.blockK) + "v" + std::to_string(s.vectorWidth) +
+         (s.bf16Dot ? "bf16dot" : "");
 }
 
 std::string resolveCacheDir(const std::string &configured) {

@@ -13,6 +13,7 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 
+#include <algorithm>
 #include <mutex>
 
 namespace attn {
@@ -56,6 +57,25 @@ Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const std::st
   if (!tm)
     return Error{"cannot create a target machine for " + triple + " (" + cpu + ")"};
   return tm;
+}
+
+std::string hostDescription() {
+  static const std::string description = [] {
+    std::string s = llvm::sys::getHostCPUName().str();
+    std::vector<std::string> on;
+    for (const auto &[name, enabled] : llvm::sys::getHostCPUFeatures())
+      if (enabled)
+        on.push_back(name.str());
+    std::sort(on.begin(), on.end());
+    for (const std::string &f : on)
+      s += " +" + f;
+    return s;
+  }();
+  return description;
+}
+
+bool hasBf16Dot(const llvm::TargetMachine &tm) {
+  return tm.getTargetFeatureString().contains("+avx512bf16");
 }
 
 int64_t nativeVectorWidth(const llvm::TargetMachine &tm) {

@@ -19,6 +19,12 @@ namespace attn {
 Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const std::string &target);
 /// f32 lanes of the widest vector the target has (16 with AVX-512, else 8).
 int64_t nativeVectorWidth(const llvm::TargetMachine &tm);
+/// The target has vdpbf16ps (AVX512-BF16): see Schedule::bf16Dot.
+bool hasBf16Dot(const llvm::TargetMachine &tm);
+/// The host CPU's name and enabled features, as one string: part of the
+/// cache key of kernels built for `host`, so a cache shared between
+/// machines never hands one a kernel built for the other's instructions.
+std::string hostDescription();
 
 /// Translates an LLVM-dialect module to LLVM IR and optimizes it (-O2) for
 /// the target machine.

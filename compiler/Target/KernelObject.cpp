@@ -57,6 +57,8 @@ static Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::s
   Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine(target);
   if (tm && schedule.vectorWidth == 0)
     schedule.vectorWidth = nativeVectorWidth(**tm);
+  if (tm)
+    schedule.bf16Dot = schedule.vectorWidth == 16 && hasBf16Dot(**tm);
   return tm;
 }
 

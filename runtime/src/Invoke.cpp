@@ -151,19 +151,71 @@ float loadAsFloat(const void *base, int64_t offset, attn_dtype dtype) {
   return 0;
 }
 
-/// The calling thread's buffer for the transposed k, kept between calls and
-/// grown to the largest: a fresh allocation per call (134 MB for 16 heads of
-/// 16k keys) cost its page faults and zeroing every time, 10-20% of a
-/// windowed attention (measured with perf).
-float *transposedKWorkspace(size_t floats) {
-  thread_local std::unique_ptr<float[]> buffer;
-  thread_local size_t capacity = 0;
-  if (floats > capacity) {
-    buffer.reset();
-    buffer.reset(new float[floats]);
-    capacity = floats;
+/// The calling thread's buffers for packed k and v (one per `slot`), kept
+/// between calls and grown to the largest: a fresh allocation per call
+/// (134 MB for 16 heads of 16k keys) cost its page faults and zeroing every
+/// time, 10-20% of a windowed attention (measured with perf).
+enum WorkspaceSlot { kPackedK = 0, kPackedV = 1, kNumWorkspaces };
+uint32_t *workspace(WorkspaceSlot slot, size_t words) {
+  thread_local std::unique_ptr<uint32_t[]> buffers[kNumWorkspaces];
+  thread_local size_t capacity[kNumWorkspaces] = {};
+  if (words > capacity[slot]) {
+    buffers[slot].reset();
+    buffers[slot].reset(new uint32_t[words]);
+    capacity[slot] = words;
   }
-  return buffer.get();
+  return buffers[slot].get();
+}
+
+/// The bf16 pair (lo, hi) as vdpbf16ps reads it: lo in the low half.
+uint32_t bf16Pair(uint16_t lo, uint16_t hi) { return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16; }
+
+/// k in bf16 pairs (see usesBf16Dot): [B][Hkv][tiles][ceil(D / 2)][tile].
+uint32_t *packKPairs(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
+  int64_t padded = paddedKvLen(sig.schedule, d.kvLen);
+  int64_t tile = kTileKeyVectors * sig.schedule.vectorWidth, pairs = (d.headDim + 1) / 2;
+  uint32_t *kp = workspace(kPackedK, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * pairs * padded)));
+  const uint16_t *src = static_cast<const uint16_t *>(k.data);
+  ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t base = bh / d.kvHeads * k.strides[0] + bh % d.kvHeads * k.strides[1];
+      for (int64_t j0 = 0; j0 < padded; j0 += tile) {
+        uint32_t *block = kp + bh * pairs * padded + j0 * pairs;
+        int64_t keys = std::min(tile, d.kvLen - j0);
+        for (int64_t jj = 0; jj < keys; ++jj) {
+          const uint16_t *row = src + base + (j0 + jj) * k.strides[2];
+          for (int64_t c = 0; c < pairs; ++c) {
+            uint16_t hi = 2 * c + 1 < d.headDim ? row[(2 * c + 1) * k.strides[3]] : 0;
+            block[c * tile + jj] = bf16Pair(row[2 * c * k.strides[3]], hi);
+          }
+        }
+        for (int64_t c = 0; c < pairs; ++c)
+          std::fill(block + c * tile + keys, block + (c + 1) * tile, 0u);
+      }
+    }
+  });
+  return kp;
+}
+
+/// v in bf16 pairs of keys (see usesBf16Dot): [B][Hkv][padded Lk / 2][Dv].
+uint32_t *packVPairs(const KernelSignature &sig, const BoundDims &d, const TensorView &v) {
+  int64_t pairs = paddedKvLen(sig.schedule, d.kvLen) / 2;
+  uint32_t *vp = workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * pairs * d.vDim)));
+  const uint16_t *src = static_cast<const uint16_t *>(v.data);
+  ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t base = bh / d.kvHeads * v.strides[0] + bh % d.kvHeads * v.strides[1];
+      for (int64_t jp = 0; jp < pairs; ++jp) {
+        uint32_t *dst = vp + (bh * pairs + jp) * d.vDim;
+        int64_t j = 2 * jp;
+        const uint16_t *lo = j < d.kvLen ? src + base + j * v.strides[2] : nullptr;
+        const uint16_t *hi = j + 1 < d.kvLen ? src + base + (j + 1) * v.strides[2] : nullptr;
+        for (int64_t c = 0; c < d.vDim; ++c)
+          dst[c] = bf16Pair(lo ? lo[c * v.strides[3]] : 0, hi ? hi[c * v.strides[3]] : 0);
+      }
+    }
+  });
+  return vp;
 }
 
 /// k as f32 [B][Hkv][padded Lk / tile][D][tile], zero past Lk (see
@@ -174,7 +226,8 @@ float *packTransposedK(const KernelSignature &sig, const BoundDims &d, const Ten
   int64_t tile = kTileKeyVectors * sig.schedule.vectorWidth;
   // Never empty: a null pointer would tell the kernel to take the row path,
   // which counts its work items differently.
-  float *kt = transposedKWorkspace(static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * d.headDim * padded)));
+  float *kt = reinterpret_cast<float *>(
+      workspace(kPackedK, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * d.headDim * padded))));
   ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
     for (int64_t bh = begin; bh < end; ++bh) {
       int64_t b = bh / d.kvHeads, h = bh % d.kvHeads;
@@ -308,12 +361,14 @@ std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
   // amortize a transposed copy of k: take the tiled path. Decoding (a few
   // rows against a long cache) would pay for the copy as much as for the
   // attention itself, so it stays on the row path.
-  float *kTransposed = nullptr;
   bool tiled = usesTiledRows(sig) && (dims->qHeads / dims->kvHeads) * dims->qLen >= 2 * kTileRows;
   int64_t items = numWorkItems(sig, *dims, tiled);
-  if (tiled) {
-    kTransposed = packTransposedK(sig, *dims, qkv[1]);
-    ptrs[ParamLayout::KTransposed] = kTransposed;
+  if (tiled && usesBf16Dot(sig)) {
+    ptrs[ParamLayout::KTransposed] = packKPairs(sig, *dims, qkv[1]);
+    if (sig.weights == Weights::Softmax) // top-K reads v itself
+      ptrs[ParamLayout::VPairs] = packVPairs(sig, *dims, qkv[2]);
+  } else if (tiled) {
+    ptrs[ParamLayout::KTransposed] = packTransposedK(sig, *dims, qkv[1]);
   }
   ptrs[ParamLayout::O] = out.data;
   setStrides(ParamLayout::O, out);

@@ -118,7 +118,7 @@ ParamLayout::ParamLayout(const KernelSignature &sig) {
     strideBase_.push_back(next);
     next += rank;
   }
-  int pointer = KTransposed + 1;
+  int pointer = VPairs + 1;
   for (int n : sig.extraTensors()) {
     strideBase_.push_back(next);
     next += static_cast<int>(sig.inputs[n].dims.size());
@@ -138,7 +138,9 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   l.scores = 0;
   l.weights = align(4 * kRowHeads * s.blockK);
   l.tile = align(l.weights + 4 * ((kRowHeads + 1) * s.blockK + 3 * kRowHeads));
-  l.acc = align(l.tile + 4 * (2 * kTileRows * kTileKeyVectors * s.vectorWidth + kTileRows));
+  // S and P in f32, a factor per row, then P in bf16 (for vdpbf16ps).
+  l.acc = align(l.tile + 4 * (2 * kTileRows * kTileKeyVectors * s.vectorWidth + kTileRows) +
+                2 * kTileRows * kTileKeyVectors * s.vectorWidth);
   l.topScores = align(l.acc + 4 * kTileRows * vDim);
   l.topIndex = align(l.topScores + 4 * kTileRows * topk);
   l.bytes = align(l.topIndex + 8 * kTileRows * topk);
@@ -151,6 +153,8 @@ std::string serializeSignature(const KernelSignature &sig) {
      << "weights " << static_cast<int>(sig.weights) << " " << sig.topk << " " << sig.returnLse << "\n"
      << "schedule " << sig.schedule.blockQ << " " << sig.schedule.blockK << " "
      << sig.schedule.vectorWidth << "\n";
+  if (sig.schedule.bf16Dot)
+    os << "dot bf16\n";
   for (const InputSig &in : sig.inputs) {
     os << "input " << in.name << " " << static_cast<int>(in.dtype) << " " << in.dims.size();
     for (const DimSig &d : in.dims)
@@ -176,6 +180,12 @@ std::optional<KernelSignature> parseSignature(const std::string &text) {
       !(is >> sig.schedule.blockQ >> sig.schedule.blockK >> sig.schedule.vectorWidth))
     return std::nullopt;
   while (is >> word) {
+    if (word == "dot") {
+      if (!(is >> word) || word != "bf16")
+        return std::nullopt;
+      sig.schedule.bf16Dot = true;
+      continue;
+    }
     if (word != "input")
       return std::nullopt;
     InputSig in;

@@ -1,6 +1,8 @@
 //===- VariantsTest.cpp - Variant families and edge cases, compiled --------===//
 #include "E2ETestUtil.h"
 
+#include "compiler/Target/CodeGen.h"
+
 #include <limits>
 #include <random>
 
@@ -122,6 +124,23 @@ TEST(Variants, EveryExpressionForm) {
                  "mask: !(i % 3 == 1 && j % 2 == 0) || (i - j) / 0 == 0");
 }
 TEST(Variants, BF16) { check("bf16", "mask: j <= i\noutputs: o, lse", {2, 4, 2, 45, 70, 24, 17}, "bf16"); }
+// bf16 q, k and v are multiplied as bf16 pairs (vdpbf16ps) where the host
+// has AVX512-BF16 (Schedule::bf16Dot): odd head dims (the last q element
+// pairs with zero), value dims with a two-vector, a one-vector and a scalar
+// part, a last key block cut short, full and partly masked blocks, top-K.
+TEST(Variants, BF16PairedDotProducts) {
+  check("bf16_dense", "outputs: o, lse", {2, 4, 2, 45, 100, 37, 57}, "bf16");
+  check("bf16_band", "mask: j <= i + 20 && i <= j + 60\noutputs: o, lse", {1, 4, 1, 70, 150, 65, 40}, "bf16");
+  check("bf16_topk", "mask: j <= i + 7\nweights: topk(8)\noutputs: o, lse", {2, 4, 2, 45, 100, 37, 20}, "bf16");
+}
+
+TEST(Variants, BF16DotWhereTheHostHasIt) {
+  Expected<std::unique_ptr<llvm::TargetMachine>> host = createTargetMachine("host");
+  ASSERT_TRUE(host) << host.error();
+  std::string text = spec("bf16_sig", "bf16", "");
+  EXPECT_EQ(compiled(text, "bf16_sig").signature().schedule.bf16Dot, hasBf16Dot(**host));
+}
+
 TEST(Variants, F16) { check("f16", "outputs: o, lse", {2, 4, 2, 45, 70, 24, 17}, "f16"); }
 
 TEST(Variants, FullyMaskedRowsAreZeroWithMinusInfLse) {
@@ -152,9 +171,10 @@ TEST(Variants, NaNReachesOnlyItsRows) {
 TEST(Variants, NaNInTheTiledPath) {
   // Enough rows for the tiled path; NaN in one key, in one masked key's v,
   // and in one query.
+  for (std::string types : {"f32", "bf16"})
   for (const char *weights : {"softmax", "topk(5)"}) {
-    std::string name = std::string("tiled_nan_") + (weights[0] == 't' ? "topk" : "softmax");
-    std::string text = spec(name, "f32", std::string("mask: j <= i\nweights: ") + weights);
+    std::string name = "tiled_nan_" + types + (weights[0] == 't' ? "topk" : "softmax");
+    std::string text = spec(name, types, std::string("mask: j <= i\nweights: ") + weights);
     ArgumentMap args = inputsFor(text, name, {1, 2, 2, 40, 40, 8, 8});
     args["k"].data[17 * 8 + 3] = NAN;  // key 17 of head 0: rows 17.. turn NaN
     args["v"].data[30 * 8 + 1] = NAN;  // v of key 30: masked for rows < 30

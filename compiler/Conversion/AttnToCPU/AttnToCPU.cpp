@@ -419,6 +419,7 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
     blockQ = s.blockQ;
     blockK = s.blockK;
     vectorWidth = s.vectorWidth;
+    bf16Dot = s.bf16Dot;
   }
   StringRef getArgument() const override { return "convert-attn-to-cpu"; }
   StringRef getDescription() const override {
@@ -430,7 +431,7 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
   }
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    Schedule schedule{blockQ, blockK, vectorWidth};
+    Schedule schedule{blockQ, blockK, vectorWidth, bf16Dot};
     if (blockQ < 1 || blockK < 1 || vectorWidth < 1) {
       module.emitError("convert-attn-to-cpu: tile sizes and vector width must be positive");
       return signalPassFailure();
@@ -449,6 +450,8 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
   Option<int64_t> blockQ{*this, "block-q", llvm::cl::desc("query rows per work item"), llvm::cl::init(16)};
   Option<int64_t> blockK{*this, "block-k", llvm::cl::desc("keys per online-softmax block"), llvm::cl::init(64)};
   Option<int64_t> vectorWidth{*this, "vector-width", llvm::cl::desc("f32 lanes per vector"), llvm::cl::init(8)};
+  Option<bool> bf16Dot{*this, "bf16-dot", llvm::cl::desc("multiply bf16 q, k, v with vdpbf16ps (AVX512-BF16)"),
+                       llvm::cl::init(false)};
 };
 
 } // namespace

@@ -187,6 +187,9 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module) {
   oPtr = loadPointer(ParamLayout::O);
   lsePtr = loadPointer(ParamLayout::Lse);
   ktPtr = loadPointer(ParamLayout::KTransposed);
+  bf16Dot = usesBf16Dot(sig);
+  if (bf16Dot)
+    vPairsPtr = loadPointer(ParamLayout::VPairs);
   auto strides = [&](int tensor, int rank, SmallVector<Value, 4> &out) {
     for (int d = 0; d < rank; ++d)
       out.push_back(loadParam(layout.strides(tensor) + d));

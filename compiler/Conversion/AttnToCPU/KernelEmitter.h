@@ -105,6 +105,8 @@ public:
   mlir::Value batch, qHeads, kvHeads, qLen, kvLen, headDim, vDim, group;
   mlir::Value qPtr, kPtr, vPtr, oPtr, lsePtr;
   mlir::Value ktPtr; // packed, transposed k; null when the runtime did not pack it
+  mlir::Value vPairsPtr; // v in key pairs, with bf16Dot
+  bool bf16Dot = false; // usesBf16Dot(sig)
   llvm::SmallVector<mlir::Value, 4> qStr, kStr, vStr, oStr, lseStr;
   mlir::Value scale; // f32
   std::map<std::string, mlir::Value> dims, scalars;

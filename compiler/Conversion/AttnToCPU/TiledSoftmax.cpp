@@ -6,6 +6,7 @@
 #include "compiler/Conversion/AttnToCPU/VectorRegion.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -48,12 +49,32 @@ private:
   Value zeroVec() { return splat(k.f32c(0)); }
   Value scratchF32(int64_t byteOffset) { return k.gep(k.scratch, k.i64c(byteOffset), bb.getI8Type()); }
 
+  // bf16 pairs (with k.bf16Dot): a vector of 16 pairs is 16 x i32 in memory.
+  VectorType pairsType() { return VectorType::get({k.width}, bb.getI32Type()); }
+  Value loadPairs(Value base, Value offset) {
+    return bb.create<LLVM::LoadOp>(loc, pairsType(), k.gep(base, offset, bb.getI32Type()), 4);
+  }
+  /// The pair at `base[offset]` (bf16 elements, 2-byte aligned) in every lane.
+  Value broadcastPair(Value base, Value offset) {
+    Value pair = bb.create<LLVM::LoadOp>(loc, bb.getI32Type(), k.gep(base, offset, bb.getBF16Type()), 2);
+    return bb.create<vector::SplatOp>(loc, pairsType(), pair);
+  }
+  /// acc + a.even * b.even + a.odd * b.odd, per f32 lane (vdpbf16ps).
+  Value dotPairs(Value acc, Value a, Value b) {
+    auto bf16s = VectorType::get({2 * k.width}, bb.getBF16Type());
+    Value x = bb.create<vector::BitCastOp>(loc, bf16s, a), y = bb.create<vector::BitCastOp>(loc, bf16s, b);
+    return bb.create<LLVM::CallIntrinsicOp>(loc, k.vecType(), "llvm.x86.avx512bf16.dpbf16ps.512",
+                                            ValueRange{acc, x, y})
+        .getResult(0);
+  }
+
   void emitGroup(Value start, Value i1) {
     ScratchLayout layout = ScratchLayout::compute(k.sig.schedule, 0, 0);
     int64_t bk = blockKeys();
     S = scratchF32(layout.tile);
     P = scratchF32(layout.tile + 4 * R * bk);
     corrBuf = scratchF32(layout.tile + 8 * R * bk);
+    P16 = scratchF32(layout.tile + 8 * R * bk + 4 * R);
     acc = scratchF32(layout.acc);
     // Row f of the kv head's group is query head hk * group + f / Lq at
     // position f % Lq.
@@ -70,9 +91,14 @@ private:
       iHi = r ? bb.create<arith::MaxSIOp>(loc, iHi, rows[r]).getResult() : rows[r];
     }
     Value padded = k.mul(bb.create<arith::CeilDivSIOp>(loc, k.kvLen, BK()), BK());
-    ktBase = k.mul(k.mul(k.add(k.mul(b, k.kvHeads), hk), k.headDim), padded);
+    Value bh = k.add(k.mul(b, k.kvHeads), hk);
+    // f32 per element, or bf16 pairs of head-dim elements (see usesBf16Dot).
+    ktDepth = k.bf16Dot ? bb.create<arith::CeilDivSIOp>(loc, k.headDim, k.i64c(2)).getResult() : k.headDim;
+    ktBase = k.mul(k.mul(bh, ktDepth), padded);
     ktRow = BK(); // tile-major: see paddedKvLen
     vBase = k.add(k.mul(b, k.vStr[0]), k.mul(hk, k.vStr[1]));
+    if (k.bf16Dot)
+      vPairsBase = k.mul(k.mul(bh, bb.create<arith::DivSIOp>(loc, padded, k.i64c(2))), k.vDim);
     for (int r = 0; r < R; ++r)
       k.vectorLoop(k.vDim, [&](Value d, bool vec) {
         Value at = k.add(accRow[r], d);
@@ -214,7 +240,46 @@ private:
 
   /// `maskNeeded`: null when the spec has no mask; else whether some key of
   /// the block may be masked.
+  /// S = Q Kt with bf16 pairs: ceil(D / 2) steps of R x KV vdpbf16ps; an
+  /// odd D's last q element is paired with zero (k's pair is zero there).
+  SmallVector<Value> dotsBf16(Value j0) {
+    auto step = [&](Value c, ValueRange accs, bool lastOfOdd) {
+      Value ktRowStart = k.add(k.add(ktBase, k.mul(j0, ktDepth)), k.mul(c, ktRow));
+      SmallVector<Value> kt;
+      for (int v = 0; v < KV; ++v)
+        kt.push_back(loadPairs(k.ktPtr, k.add(ktRowStart, k.i64c(v * k.width))));
+      SmallVector<Value> next;
+      for (int r = 0; r < R; ++r) {
+        Value at = k.add(qOff[r], k.mul(c, k.i64c(2)));
+        Value qd;
+        if (lastOfOdd) {
+          Value one = bb.create<LLVM::LoadOp>(loc, bb.getI16Type(), k.gep(k.qPtr, at, bb.getBF16Type()), 2);
+          qd = bb.create<vector::SplatOp>(loc, pairsType(), bb.create<arith::ExtUIOp>(loc, bb.getI32Type(), one));
+        } else {
+          qd = broadcastPair(k.qPtr, at);
+        }
+        for (int v = 0; v < KV; ++v)
+          next.push_back(dotPairs(accs[r * KV + v], qd, kt[v]));
+      }
+      return next;
+    };
+    Value fullPairs = bb.create<arith::DivSIOp>(loc, k.headDim, k.i64c(2));
+    SmallVector<Value> zeros(R * KV, zeroVec());
+    auto loop = bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(fullPairs), k.idx(k.i64c(1)), zeros,
+                                      [&](OpBuilder &, Location, Value c, ValueRange accs) {
+                                        bb.create<scf::YieldOp>(loc, step(k.i64(c), accs, false));
+                                      });
+    Value odd = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, fullPairs, ktDepth);
+    auto tail = bb.create<scf::IfOp>(
+        loc, odd,
+        [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, step(fullPairs, loop.getResults(), true)); },
+        [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, loop.getResults()); });
+    return SmallVector<Value>(tail.getResults());
+  }
+
   SmallVector<Value> emitLiveBlock(Value j0, Value n, ValueRange ml, Value maskNeeded) {
+    if (k.bf16Dot)
+      return scoreBlock(j0, n, ml, maskNeeded, dotsBf16(j0));
     // S = Q Kt: KV vectors of keys per row, R x KV accumulators.
     SmallVector<Value> zeros(R * KV, zeroVec());
     auto dots = bb.create<scf::ForOp>(
@@ -233,6 +298,12 @@ private:
           }
           bb.create<scf::YieldOp>(loc, next);
         });
+    return scoreBlock(j0, n, ml, maskNeeded, SmallVector<Value>(dots.getResults()));
+  }
+
+  /// The block's scores from the R x KV dot products: scaled, masked, the
+  /// score function applied; then top-K offers or the online softmax.
+  SmallVector<Value> scoreBlock(Value j0, Value n, ValueRange ml, Value maskNeeded, ArrayRef<Value> dots) {
     Value scale = splat(k.scale);
     bool hasScore = !k.scoreIsIdentity();
     // Keys past kvLen are -inf; so are masked keys.
@@ -250,7 +321,7 @@ private:
     }
     for (int r = 0; r < R; ++r)
       for (int c = 0; c < KV; ++c) {
-        Value s = bb.create<arith::MulFOp>(loc, dots.getResult(r * KV + c), scale);
+        Value s = bb.create<arith::MulFOp>(loc, dots[r * KV + c], scale);
         k.storeVecF32(select(inRange[c], s, splat(k.f32c(-kInf))), S, k.i64c(r * blockKeys() + c * k.width), k.f32);
       }
     if (maskNeeded) {
@@ -298,6 +369,8 @@ private:
       for (int c = 0; c < KV; ++c) {
         Value p = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, sv[c], splat(mSafe)));
         k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
+        if (k.bf16Dot)
+          k.storeVecF32(p, P16, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
         pSum = c ? bb.create<arith::AddFOp>(loc, pSum, p).getResult() : p;
         if (cheapMaskTest)
           continue;
@@ -388,8 +461,14 @@ private:
     Value w = k.i64c(k.width), two = k.i64c(2 * k.width);
     Value main2 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, two), two);
     Value main1 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, w), w);
-    accumulateChunks(j0, n, k.i64c(0), main2, 2, skipMasked);
-    accumulateChunks(j0, n, main2, main1, 1, skipMasked);
+    if (k.bf16Dot && !skipMasked) {
+      // A block without masked keys is a full one: BK / 2 pairs of keys.
+      accumulatePairs(j0, k.i64c(0), main2, 2);
+      accumulatePairs(j0, main2, main1, 1);
+    } else {
+      accumulateChunks(j0, n, k.i64c(0), main2, 2, skipMasked);
+      accumulateChunks(j0, n, main2, main1, 1, skipMasked);
+    }
     accumulateChunks(j0, n, main1, k.vDim, 0, skipMasked);
   }
 
@@ -448,6 +527,45 @@ private:
         });
   }
 
+  /// accumulateChunks for a full block with bf16 pairs: acc[r] = acc[r] *
+  /// corr[r] + sum over key pairs of (p[2t], p[2t+1]) . (v[2t], v[2t+1]),
+  /// p rounded to bf16 (as flash attention's bf16 kernels do).
+  void accumulatePairs(Value j0, Value from, Value to, int vectors) {
+    bb.create<scf::ForOp>(
+        loc, k.idx(from), k.idx(to), k.idx(k.i64c(vectors * k.width)), ValueRange{},
+        [&](OpBuilder &, Location, Value dvIdx, ValueRange) {
+          Value dv = k.i64(dvIdx);
+          auto at = [&](int r, int c) { return k.add(k.add(accRow[r], dv), k.i64c(c * k.width)); };
+          SmallVector<Value> init;
+          for (int r = 0; r < R; ++r) {
+            Value corr = splat(k.loadF32(corrBuf, k.i64c(r), k.f32));
+            for (int c = 0; c < vectors; ++c)
+              init.push_back(bb.create<arith::MulFOp>(loc, k.loadVecF32(acc, at(r, c), k.f32), corr));
+          }
+          Value firstPair = bb.create<arith::DivSIOp>(loc, j0, k.i64c(2));
+          auto keys = bb.create<scf::ForOp>(
+              loc, k.idx(k.i64c(0)), k.idx(k.i64c(blockKeys() / 2)), k.idx(k.i64c(1)), init,
+              [&](OpBuilder &, Location, Value tIdx, ValueRange a) {
+                Value t = k.i64(tIdx);
+                Value vOff = k.add(k.add(vPairsBase, k.mul(k.add(firstPair, t), k.vDim)), dv);
+                SmallVector<Value> vs;
+                for (int c = 0; c < vectors; ++c)
+                  vs.push_back(loadPairs(k.vPairsPtr, k.add(vOff, k.i64c(c * k.width))));
+                SmallVector<Value> out;
+                for (int r = 0; r < R; ++r) {
+                  Value p = broadcastPair(P16, k.add(k.i64c(r * blockKeys()), k.mul(t, k.i64c(2))));
+                  for (int c = 0; c < vectors; ++c)
+                    out.push_back(dotPairs(a[r * vectors + c], p, vs[c]));
+                }
+                bb.create<scf::YieldOp>(loc, out);
+              });
+          for (int r = 0; r < R; ++r)
+            for (int c = 0; c < vectors; ++c)
+              k.storeVecF32(keys.getResult(r * vectors + c), acc, at(r, c), k.f32);
+          bb.create<scf::YieldOp>(loc);
+        });
+  }
+
   void finishRow(int r, Value m, Value lanes) {
     bb.create<scf::IfOp>(loc, valid[r], [&](OpBuilder &, Location) {
       Value l = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, lanes);
@@ -478,10 +596,10 @@ private:
   Value b, hk;
   Value rows[R], heads[R], valid[R], qOff[R], accRow[R];
   Value iLo, iHi; // the tile's query positions
-  Value ktBase, ktRow, vBase;
+  Value ktBase, ktRow, ktDepth, vBase, vPairsBase;
   bool topK = false;
   TopKBuffers top[R];
-  Value S, P, corrBuf, acc;
+  Value S, P, P16, corrBuf, acc;
 };
 
 } // namespace

@@ -42,6 +42,9 @@ struct Schedule {
   int64_t blockQ = 16;  // query rows per work item
   int64_t blockK = 64;  // keys per block of the online softmax
   int64_t vectorWidth = 8;
+  /// The target has AVX512-BF16 (vdpbf16ps): bf16 q, k and v are multiplied
+  /// as bf16 pairs with f32 sums instead of being widened to f32 first.
+  bool bf16Dot = false;
 };
 
 struct KernelSignature {
@@ -82,14 +85,16 @@ std::optional<BoundDims> bindShapes(const KernelSignature &sig,
 ///   dims     one per name of KernelSignature::dimNames()
 ///   scalars  one per scalar input: i32 as int64, f32 as its bit pattern
 /// `ptrs` holds q, k, v, o, lse (null when not requested), k transposed
-/// (null unless the runtime packed it: see kTransposedLayout), then the
-/// extra tensors in order.
+/// (null unless the runtime packed it: see paddedKvLen), v in key pairs
+/// (only with usesBf16Dot), then the extra tensors in order.
 class ParamLayout {
 public:
   enum Fixed { Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, NumFixed };
   enum Tensor { Q = 0, K = 1, V = 2, O = 3, Lse = 4, FirstExtra = 5 };
   /// The pointer slot of the packed, transposed k.
   static constexpr int KTransposed = 5;
+  /// The pointer slot of v packed in key pairs (see usesBf16Dot).
+  static constexpr int VPairs = 6;
 
   explicit ParamLayout(const KernelSignature &sig);
   /// First stride slot of tensor `t` (a Tensor value, or FirstExtra + n).
@@ -113,7 +118,7 @@ private:
 struct ScratchLayout {
   int64_t scores = 0;   // f32[kRowHeads x blockK]
   int64_t weights = 0;  // f32[(kRowHeads + 1) x blockK], then f32[3 x kRowHeads]
-  int64_t tile = 0;     // f32[kTileRows x tile keys] x 2, then f32[kTileRows]
+  int64_t tile = 0;     // f32[kTileRows x tile keys] x 2, f32[kTileRows], bf16[kTileRows x tile keys]
   int64_t acc = 0;      // f32[kTileRows x vDim]
   int64_t topScores = 0; // f32[kTileRows x K]
   int64_t topIndex = 0;  // i64[kTileRows x K]
@@ -142,6 +147,19 @@ inline int64_t paddedKvLen(const Schedule &s, int64_t kvLen) {
 }
 inline bool usesTiledRows(const KernelSignature &sig) {
   return sig.weights == Weights::Softmax || sig.weights == Weights::TopK;
+}
+
+/// The tiled path multiplies bf16 pairs (vdpbf16ps: acc += a0*b0 + a1*b1):
+/// the target has the instruction and q, k and v are all bf16. Then the
+/// runtime packs, instead of f32:
+///   k as u32 [B][Hkv][kvLenPadded / tile keys][ceil(D / 2)][tile keys]: the
+///     bf16 pair (k[j, 2c], k[j, 2c + 1]) per (c, j), zero past D and kvLen;
+///   v as u32 [B][Hkv][kvLenPadded / 2][Dv]: the pair (v[2j, d], v[2j + 1, d]),
+///     zero past kvLen (ptrs slot ParamLayout::VPairs).
+inline bool usesBf16Dot(const KernelSignature &sig) {
+  return sig.schedule.bf16Dot && sig.schedule.vectorWidth == 16 && usesTiledRows(sig) &&
+         sig.inputs.size() >= 3 && sig.inputs[0].dtype == ATTN_BF16 &&
+         sig.inputs[1].dtype == ATTN_BF16 && sig.inputs[2].dtype == ATTN_BF16;
 }
 
 /// Query heads per work item on the row path (see kRowHeads).
