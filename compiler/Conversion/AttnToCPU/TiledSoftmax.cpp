@@ -351,6 +351,11 @@ private:
     Value anyMasked = cheapMaskTest
                           ? bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, n, BK()).getResult()
                           : bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false)).getResult();
+    // Every row's correction exp(m - mNew) in one vector exp: eight scalar
+    // polynomials were 9% of a D=64 dense kernel's samples (perf).
+    auto rowsType = VectorType::get({R}, k.f32);
+    Value shifts = bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowsType, 0.0f));
+    SmallVector<Value> pSums(R);
     for (int r = 0; r < R; ++r) {
       SmallVector<Value> sv;
       Value rowMax;
@@ -361,10 +366,10 @@ private:
         rowMax = c ? select(cmpf(arith::CmpFPredicate::OGT, rowMax, sv[c]), rowMax, sv[c]) : sv[c];
       }
       Value bm = k.reduceMax(rowMax);
-      Value m = ml[r], l = ml[R + r];
+      Value m = ml[r];
       Value mNew = bb.create<arith::MaxNumFOp>(loc, m, bm);
       Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, k.f32c(-kInf)), k.f32c(0), mNew);
-      Value corr = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, m, mSafe));
+      shifts = bb.create<vector::InsertOp>(loc, bb.create<arith::SubFOp>(loc, m, mSafe), shifts, r);
       Value pSum, masked;
       for (int c = 0; c < KV; ++c) {
         Value p = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, sv[c], splat(mSafe)));
@@ -378,13 +383,16 @@ private:
         masked = c ? bb.create<arith::OrIOp>(loc, masked, isOut).getResult() : isOut;
       }
       next[r] = mNew;
-      next[R + r] = fma(splat(corr), l, pSum);
-      k.storeF32(corr, corrBuf, k.i64c(r), k.f32);
+      pSums[r] = pSum;
       if (!cheapMaskTest) {
         Value any = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, masked);
         anyMasked = bb.create<arith::OrIOp>(loc, anyMasked, any);
       }
     }
+    Value corr = bb.create<math::ExpOp>(loc, shifts);
+    bb.create<LLVM::StoreOp>(loc, corr, corrBuf, 4);
+    for (int r = 0; r < R; ++r)
+      next[R + r] = fma(splat(bb.create<vector::ExtractOp>(loc, corr, r)), ml[R + r], pSums[r]);
     bb.create<scf::IfOp>(
         loc, anyMasked,
         [&](OpBuilder &, Location) {
