@@ -297,7 +297,7 @@ private:
           Value blockSum = k.vectorReduceLoop(n, [&](Value d, Value sum, bool vec) -> Value {
             if (vec) {
               Value s = k.loadVecF32(scores, d, k.f32);
-              Value p = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, s, splat(mSafe)));
+              Value p = k.expWeights(b.create<arith::SubFOp>(loc, s, splat(mSafe)));
               k.storeVecF32(p, weights, d, k.f32);
               return b.create<arith::AddFOp>(loc, sum, p);
             }

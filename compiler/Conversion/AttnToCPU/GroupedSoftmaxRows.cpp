@@ -117,7 +117,7 @@ private:
       Value from = scoresOf(g), to = weightsOf(g);
       Value blockSum = k.vectorReduceLoop(n, [&](Value jj, Value sum, bool vec) -> Value {
         Value s = vec ? k.loadVecF32(from, jj, k.f32) : k.loadF32(from, jj, k.f32);
-        Value p = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, s, vec ? splat(mSafe) : mSafe));
+        Value p = k.expWeights(bb.create<arith::SubFOp>(loc, s, vec ? splat(mSafe) : mSafe));
         if (vec)
           k.storeVecF32(p, to, jj, k.f32);
         else

@@ -7,6 +7,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 
+#include <cmath>
+
 using namespace mlir;
 namespace ad = ::mlir::attn;
 
@@ -158,6 +160,32 @@ Value KernelEmitter::reduceMax(Value vec) {
     vec = b.create<arith::SelectOp>(loc, greater, vec, upper);
   }
   return b.create<vector::ExtractOp>(loc, vec, 0);
+}
+
+Value KernelEmitter::expWeights(Value d) {
+  auto type = dyn_cast<VectorType>(d.getType());
+  if (width != 16 || !type || type.getNumElements() != 16)
+    return b.create<math::ExpOp>(loc, d);
+  auto splat = [&](float x) { return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, x)); };
+  Value t = b.create<arith::MulFOp>(loc, d, splat(static_cast<float>(M_LOG2E)));
+  // Below -150 every result rounds to 0; clamping first keeps -inf out of
+  // t - round(t). `c > t ? c : t` is one vmaxps and keeps a NaN t.
+  Value low = splat(-150.0f);
+  Value x = b.create<arith::SelectOp>(loc, b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, low, t), low, t);
+  Value whole = b.create<math::RoundEvenOp>(loc, x);
+  Value r = b.create<arith::SubFOp>(loc, x, whole); // in [-0.5, 0.5]
+  // 2^r, least-squares fit of the relative error on [-0.5, 0.5].
+  const float c[] = {1.0f, 0.6931470036506653f, 0.2402222454547882f, 0.055507123470306396f,
+                     0.009670201689004898f, 0.00132608856074512f};
+  Value p = splat(c[5]);
+  for (int i = 4; i >= 0; --i)
+    p = b.create<math::FmaOp>(loc, p, r, splat(c[i]));
+  // p * 2^whole, exact, with underflow to 0 and overflow to inf.
+  Value allLanes = b.create<arith::ConstantOp>(loc, b.getI16IntegerAttr(-1));
+  Value currentRounding = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(4));
+  return b.create<LLVM::CallIntrinsicOp>(loc, type, "llvm.x86.avx512.mask.scalef.ps.512",
+                                         ValueRange{p, whole, p, allLanes, currentRounding})
+      .getResult(0);
 }
 
 func::FuncOp KernelEmitter::createFunction(ModuleOp module) {

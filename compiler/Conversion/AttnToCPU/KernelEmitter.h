@@ -70,6 +70,14 @@ public:
   /// with NaN fix-ups: ~45 dependent instructions for 16 lanes.)
   mlir::Value reduceMax(mlir::Value vec);
 
+  /// exp(d) for softmax weights, d = s - m (<= 0, -inf or NaN; a scalar or
+  /// a vector): exp(-inf) is exactly 0 and NaN stays NaN. A 16-lane vector
+  /// on AVX-512 is 2^(d log2 e) from a degree-5 polynomial on t - round(t)
+  /// and one vscalefps (about 3e-7 relative error, 10 instructions);
+  /// anything else is math.exp (MLIR's approximation with its range checks,
+  /// about 18).
+  mlir::Value expWeights(mlir::Value d);
+
   // A row of f32 accumulators acc[0, vDim) in scratch (`acc` points at it).
   void rowFill(mlir::Value acc, float value);
   void rowScale(mlir::Value acc, mlir::Value factor);

@@ -370,9 +370,12 @@ private:
       Value mNew = bb.create<arith::MaxNumFOp>(loc, m, bm);
       Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, k.f32c(-kInf)), k.f32c(0), mNew);
       shifts = bb.create<vector::InsertOp>(loc, bb.create<arith::SubFOp>(loc, m, mSafe), shifts, r);
+      // p = exp(s - m). (Not 2^(s log2 e - m log2 e) as one FMA: with
+      // scores near 1e36 the rounding of m log2 e alone is 1e29, while
+      // s - m is exact for the row's largest score.)
       Value pSum, masked;
       for (int c = 0; c < KV; ++c) {
-        Value p = bb.create<math::ExpOp>(loc, bb.create<arith::SubFOp>(loc, sv[c], splat(mSafe)));
+        Value p = k.expWeights(bb.create<arith::SubFOp>(loc, sv[c], splat(mSafe)));
         k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
         if (k.bf16Dot)
           k.storeVecF32(p, P16, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
