@@ -141,9 +141,11 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   // S and P in f32, a factor per row, then P in bf16 (for vdpbf16ps).
   l.acc = align(l.tile + 4 * (2 * kTileRows * kTileKeyVectors * s.vectorWidth + kTileRows) +
                 2 * kTileRows * kTileKeyVectors * s.vectorWidth);
-  l.topScores = align(l.acc + 4 * kTileRows * vDim);
-  l.topIndex = align(l.topScores + 4 * kTileRows * topk);
-  l.bytes = align(l.topIndex + 8 * kTileRows * topk);
+  // Insertion reads one element before a row's slots (TopK.cpp): a spare
+  // 64 bytes before each array keeps that read inside the array's region.
+  l.topScores = align(l.acc + 4 * kTileRows * vDim) + 64;
+  l.topIndex = align(l.topScores + 4 * kTileRows * topKSlots(topk)) + 64;
+  l.bytes = align(l.topIndex + 8 * kTileRows * topKSlots(topk));
   return l;
 }
 

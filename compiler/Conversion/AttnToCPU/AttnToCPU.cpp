@@ -201,9 +201,9 @@ private:
     scores = scratchAt(k.i64c(fixed.scores));
     weights = scratchAt(k.i64c(fixed.tile)); // the tiled path's buffers, free here
     acc = scratchAt(k.i64c(fixed.acc));
-    Value topOff = k.align64(k.add(k.i64c(fixed.acc), k.mul(k.vDim, k.i64c(4 * kTileRows))));
-    topScores = scratchAt(topOff);
-    topIndex = scratchAt(k.align64(k.add(topOff, k.i64c(4 * kTileRows * k.sig.topk))));
+    TopKOffsets top = topKOffsets(k);
+    topScores = scratchAt(top.scores);
+    topIndex = scratchAt(top.index);
     switch (k.sig.weights) {
     case Weights::Softmax: return emitSoftmaxRow();
     case Weights::Sigmoid: return emitSigmoidRow();

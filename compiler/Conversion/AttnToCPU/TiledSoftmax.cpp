@@ -111,11 +111,11 @@ private:
     // Per row: (m, l) of the online softmax, or (count, saw NaN) of top-K.
     SmallVector<Value> init;
     if (topK) {
-      Value topOff = k.align64(k.add(k.i64c(layout.acc), k.mul(k.vDim, k.i64c(4 * R))));
-      Value idxOff = k.align64(k.add(topOff, k.i64c(4 * R * k.sig.topk)));
+      TopKOffsets offsets = topKOffsets(k);
+      int64_t slots = topKSlots(k.sig.topk);
       for (int r = 0; r < R; ++r) {
-        top[r] = {k.gep(k.scratch, k.add(topOff, k.i64c(4 * r * k.sig.topk)), bb.getI8Type()),
-                  k.gep(k.scratch, k.add(idxOff, k.i64c(8 * r * k.sig.topk)), bb.getI8Type())};
+        top[r] = {k.gep(k.scratch, k.add(offsets.scores, k.i64c(4 * r * slots)), bb.getI8Type()),
+                  k.gep(k.scratch, k.add(offsets.index, k.i64c(8 * r * slots)), bb.getI8Type())};
         emitTopKInit(k, top[r]);
       }
       for (int r = 0; r < R; ++r)

@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
 
@@ -21,38 +22,87 @@ static void storeIndex(KernelEmitter &k, Value value, Value base, Value at) {
   k.b.create<LLVM::StoreOp>(k.loc, value, k.gep(base, at, k.i64Type), 8);
 }
 
+TopKOffsets topKOffsets(KernelEmitter &k) {
+  // As ScratchLayout::compute: f32[kTileRows x Dv] from `acc`, then the
+  // arrays, each after 64 spare bytes.
+  int64_t slots = topKSlots(k.sig.topk);
+  ScratchLayout fixed = ScratchLayout::compute(k.sig.schedule, 0, 0);
+  Value scores = k.add(k.align64(k.add(k.i64c(fixed.acc), k.mul(k.vDim, k.i64c(4 * kTileRows)))), k.i64c(64));
+  Value index = k.add(k.align64(k.add(scores, k.i64c(4 * kTileRows * slots))), k.i64c(64));
+  return {scores, index};
+}
+
 void emitTopKInit(KernelEmitter &k, const TopKBuffers &top) {
-  k.b.create<scf::ForOp>(k.loc, k.idx(k.i64c(0)), k.idx(k.i64c(k.sig.topk)), k.idx(k.i64c(1)), ValueRange{},
-                         [&](OpBuilder &, Location, Value t, ValueRange) {
+  // Every slot, the padding too: insertion counts over whole vectors.
+  k.b.create<scf::ForOp>(k.loc, k.idx(k.i64c(0)), k.idx(k.i64c(topKSlots(k.sig.topk))), k.idx(k.i64c(1)),
+                         ValueRange{}, [&](OpBuilder &, Location, Value t, ValueRange) {
                            k.storeF32(k.f32c(-kInf), top.scores, k.i64(t), k.f32);
+                           storeIndex(k, k.i64c(0), top.index, k.i64(t));
                            k.b.create<scf::YieldOp>(k.loc);
                          });
 }
 
-/// Shifts lower scores down from `start` and puts (s, j) in place; equal
-/// scores stay ahead, so the lower j wins ties.
-static void insert(KernelEmitter &k, const TopKBuffers &top, Value s, Value j, Value start) {
+/// Puts (s, j) in its place in the sorted row, branch-free, a vector of
+/// slots at a time: its position is the number of scores >= s (equal scores
+/// stay ahead, so the lower j wins ties); the slots after it take their left
+/// neighbour, read one element to the left (chunks last to first, so the
+/// neighbour is still the old value). The last score falls into the padding
+/// (or off the end): only s > the K-th best is ever inserted into a full row.
+static void insert(KernelEmitter &k, const TopKBuffers &top, Value s, Value j) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  auto loop = b.create<scf::WhileOp>(
-      loc, TypeRange{k.i64Type}, ValueRange{start},
-      [&](OpBuilder &, Location, ValueRange args) {
-        Value pos = args[0];
-        Value positive = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, pos, k.i64c(0));
-        Value prev = b.create<arith::MaxSIOp>(loc, b.create<arith::SubIOp>(loc, pos, k.i64c(1)), k.i64c(0));
-        Value lower = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, k.loadF32(top.scores, prev, k.f32), s);
-        b.create<scf::ConditionOp>(loc, b.create<arith::AndIOp>(loc, positive, lower), ValueRange{pos});
-      },
-      [&](OpBuilder &, Location, ValueRange args) {
-        Value pos = args[0];
-        Value prev = b.create<arith::SubIOp>(loc, pos, k.i64c(1));
-        k.storeF32(k.loadF32(top.scores, prev, k.f32), top.scores, pos, k.f32);
-        storeIndex(k, loadIndex(k, top.index, prev), top.index, pos);
-        b.create<scf::YieldOp>(loc, ValueRange{prev});
-      });
-  Value pos = loop.getResult(0);
-  k.storeF32(s, top.scores, pos, k.f32);
-  storeIndex(k, j, top.index, pos);
+  int64_t W = k.width, chunks = topKSlots(k.sig.topk) / W;
+  auto i64s = VectorType::get({W}, k.i64Type);
+  auto laneIndex = [&](int64_t c) {
+    SmallVector<int64_t> lanes;
+    for (int64_t l = 0; l < W; ++l)
+      lanes.push_back(c * W + l);
+    return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i64s, ArrayRef<int64_t>(lanes)));
+  };
+  Value splatS = b.create<vector::SplatOp>(loc, k.vecType(), s);
+  Value K = b.create<vector::SplatOp>(loc, i64s, k.i64c(k.sig.topk));
+  Type maskInt = b.getIntegerType(W);
+  // Position: scores >= s among the K slots, one popcount per vector.
+  Value pos = b.create<scf::ForOp>(
+                   loc, k.idx(k.i64c(0)), k.idx(k.i64c(chunks)), k.idx(k.i64c(1)), ValueRange{k.i64c(0)},
+                   [&](OpBuilder &, Location, Value cIdx, ValueRange it) {
+                     Value c = k.i64(cIdx);
+                     Value first = k.mul(c, k.i64c(W));
+                     Value lanes = b.create<arith::AddIOp>(loc, laneIndex(0), b.create<vector::SplatOp>(loc, i64s, first));
+                     Value ahead = b.create<arith::AndIOp>(
+                         loc, b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, k.loadVecF32(top.scores, first, k.f32), splatS),
+                         b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, lanes, K));
+                     Value bits = b.create<vector::BitCastOp>(loc, VectorType::get({1}, maskInt), ahead);
+                     Value word = b.create<vector::ExtractOp>(loc, bits, 0);
+                     Value n = b.create<arith::ExtUIOp>(loc, k.i64Type, b.create<math::CtPopOp>(loc, word));
+                     b.create<scf::YieldOp>(loc, ValueRange{k.add(it[0], n)});
+                   })
+                  .getResult(0);
+  Value posVec = b.create<vector::SplatOp>(loc, i64s, pos);
+  Value splatJ = b.create<vector::SplatOp>(loc, i64s, j);
+  Value chunksMinusOne = k.i64c(chunks - 1);
+  b.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(chunks)), k.idx(k.i64c(1)), ValueRange{},
+                       [&](OpBuilder &, Location, Value cIdx, ValueRange) {
+                         Value c = b.create<arith::SubIOp>(loc, chunksMinusOne, k.i64(cIdx)); // last to first
+                         Value first = k.mul(c, k.i64c(W));
+                         Value left = b.create<arith::SubIOp>(loc, first, k.i64c(1));
+                         Value lanes = b.create<arith::AddIOp>(loc, laneIndex(0), b.create<vector::SplatOp>(loc, i64s, first));
+                         Value after = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, lanes, posVec);
+                         Value at = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lanes, posVec);
+                         // Scores.
+                         Value old = k.loadVecF32(top.scores, first, k.f32);
+                         Value moved = b.create<arith::SelectOp>(loc, after, k.loadVecF32(top.scores, left, k.f32), old);
+                         k.storeVecF32(b.create<arith::SelectOp>(loc, at, splatS, moved), top.scores, first, k.f32);
+                         // Indices.
+                         auto loadIdx = [&](Value from) {
+                           return b.create<LLVM::LoadOp>(loc, i64s, k.gep(top.index, from, k.i64Type), 8);
+                         };
+                         Value oldIdx = loadIdx(first);
+                         Value movedIdx = b.create<arith::SelectOp>(loc, after, loadIdx(left), oldIdx);
+                         b.create<LLVM::StoreOp>(loc, b.create<arith::SelectOp>(loc, at, splatJ, movedIdx),
+                                                 k.gep(top.index, first, k.i64Type), 8);
+                         b.create<scf::YieldOp>(loc);
+                       });
 }
 
 Value emitTopKOffer(KernelEmitter &k, const TopKBuffers &top, Value count, Value s, Value j) {
@@ -65,7 +115,7 @@ Value emitTopKOffer(KernelEmitter &k, const TopKBuffers &top, Value count, Value
   Value beatsLast = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, s, k.loadF32(top.scores, last, k.f32));
   Value take = b.create<arith::AndIOp>(loc, valid, b.create<arith::OrIOp>(loc, notFull, beatsLast));
   b.create<scf::IfOp>(loc, take, [&](OpBuilder &, Location) {
-    insert(k, top, s, j, b.create<arith::SelectOp>(loc, full, last, count));
+    insert(k, top, s, j);
     b.create<scf::YieldOp>(loc);
   });
   Value grow = b.create<arith::AndIOp>(loc, take, notFull);

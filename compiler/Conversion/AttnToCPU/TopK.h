@@ -12,6 +12,14 @@ struct TopKBuffers {
   mlir::Value scores, index;
 };
 
+/// Byte offsets in scratch of the K best scores and indices of the first
+/// row (ScratchLayout::topScores and topIndex, which depend on Dv); row r's
+/// are r x topKSlots(K) elements further.
+struct TopKOffsets {
+  mlir::Value scores, index;
+};
+TopKOffsets topKOffsets(KernelEmitter &k);
+
 /// Fills the scores with -inf.
 void emitTopKInit(KernelEmitter &k, const TopKBuffers &top);
 

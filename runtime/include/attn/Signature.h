@@ -120,11 +120,15 @@ struct ScratchLayout {
   int64_t weights = 0;  // f32[(kRowHeads + 1) x blockK], then f32[3 x kRowHeads]
   int64_t tile = 0;     // f32[kTileRows x tile keys] x 2, f32[kTileRows], bf16[kTileRows x tile keys]
   int64_t acc = 0;      // f32[kTileRows x vDim]
-  int64_t topScores = 0; // f32[kTileRows x K]
-  int64_t topIndex = 0;  // i64[kTileRows x K]
+  int64_t topScores = 0; // f32[kTileRows x topKSlots(K)], after one spare f32
+  int64_t topIndex = 0;  // i64[kTileRows x topKSlots(K)], after one spare i64
   int64_t bytes = 0;
   static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk);
 };
+
+/// Slots per row of a running top-K in scratch: K rounded up to whole
+/// vectors, so its insertion works on whole vectors (see TopK.cpp).
+inline int64_t topKSlots(int64_t topk) { return (topk + 15) / 16 * 16; }
 
 /// The row path computes softmax rows of kRowHeads query heads that share a
 /// kv head together (one load of each k and v row serves them all) when the
