@@ -375,20 +375,9 @@ private:
                                             select(better, s, it[0]), select(better, j, it[1]),
                                             b.create<arith::OrIOp>(loc, it[2], isNaN(s))};
                                       });
-    Value best = r[1], sawNaN = r[2];
+    Value best = r[1];
     Value none = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, best, k.i64c(0));
-    Value vOff = k.add(vBase, k.mul(select(none, k.i64c(0), best), k.vStr[2]));
-    Value nan = k.f32c(std::numeric_limits<float>::quiet_NaN());
-    k.vectorLoop(k.vDim, [&](Value d, bool vec) {
-      Value x = vec ? k.loadVecF32(k.vPtr, k.add(vOff, d), k.vType) : k.loadF32(k.vPtr, k.add(vOff, d), k.vType);
-      Value zero = vec ? splat(k.f32c(0)) : k.f32c(0);
-      Value nans = vec ? splat(nan) : nan;
-      x = select(sawNaN, nans, select(none, zero, x));
-      if (vec)
-        k.storeVecF32(x, k.oPtr, k.add(oOff, d), k.qType);
-      else
-        k.storeF32(x, k.oPtr, k.add(oOff, d), k.qType);
-    });
+    emitArgmaxStore(k, select(none, k.i64c(0), best), none, r[2], vBase, oOff);
   }
 
   void emitTopKRow() {

@@ -28,7 +28,7 @@ static_assert(KV * 16 <= 64, "a tile's keys must fit a 64-bit mask");
 class TileEmitter {
 public:
   TileEmitter(KernelEmitter &k, Value b, Value hk)
-      : k(k), bb(k.b), loc(k.loc), b(b), hk(hk), topK(k.sig.weights == Weights::TopK) {}
+      : k(k), bb(k.b), loc(k.loc), b(b), hk(hk), topK(keptKeys(k.sig) > 0) {}
 
   void emitRows(Value i0, Value i1) {
     Value step = k.i64c(R);
@@ -112,7 +112,7 @@ private:
     SmallVector<Value> init;
     if (topK) {
       TopKOffsets offsets = topKOffsets(k);
-      int64_t slots = topKSlots(k.sig.topk);
+      int64_t slots = topKSlots(keptKeys(k.sig));
       for (int r = 0; r < R; ++r) {
         top[r] = {k.gep(k.scratch, k.add(offsets.scores, k.i64c(4 * r * slots)), bb.getI8Type()),
                   k.gep(k.scratch, k.add(offsets.index, k.i64c(8 * r * slots)), bb.getI8Type())};
@@ -164,8 +164,13 @@ private:
       }
       bb.create<scf::IfOp>(loc, valid[r], [&](OpBuilder &, Location) {
         Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(heads[r], k.oStr[1])), k.mul(rows[r], k.oStr[2]));
-        emitTopKFinish(k, top[r], final[r], final[R + r], k.gep(acc, accRow[r], k.f32), vBase, oOff, b,
-                       heads[r], rows[r]);
+        if (k.sig.weights == Weights::Argmax)
+          emitArgmaxStore(k, loadBest(k, top[r]),
+                          bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, final[r], k.i64c(0)),
+                          final[R + r], vBase, oOff);
+        else
+          emitTopKFinish(k, top[r], final[r], final[R + r], k.gep(acc, accRow[r], k.f32), vBase, oOff, b,
+                         heads[r], rows[r]);
         bb.create<scf::YieldOp>(loc);
       });
     }
@@ -183,8 +188,8 @@ private:
     SmallVector<Value> next(2 * R);
     Type maskInt = bb.getIntegerType(k.width);
     for (int r = 0; r < R; ++r) {
-      Value full = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, state[r], k.i64c(k.sig.topk));
-      Value threshold = select(full, k.loadF32(top[r].scores, k.i64c(k.sig.topk - 1), k.f32), k.f32c(-kInf));
+      Value full = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, state[r], k.i64c(keptKeys(k.sig)));
+      Value threshold = select(full, k.loadF32(top[r].scores, k.i64c(keptKeys(k.sig) - 1), k.f32), k.f32c(-kInf));
       // The block's KV * width keys (at most 64) as one bit mask.
       Value mask = k.i64c(0);
       for (int c = 0; c < KV; ++c) {

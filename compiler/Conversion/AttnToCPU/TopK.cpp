@@ -25,7 +25,7 @@ static void storeIndex(KernelEmitter &k, Value value, Value base, Value at) {
 TopKOffsets topKOffsets(KernelEmitter &k) {
   // As ScratchLayout::compute: f32[kTileRows x Dv] from `acc`, then the
   // arrays, each after 64 spare bytes.
-  int64_t slots = topKSlots(k.sig.topk);
+  int64_t slots = topKSlots(keptKeys(k.sig));
   ScratchLayout fixed = ScratchLayout::compute(k.sig.schedule, 0, 0);
   Value scores = k.add(k.align64(k.add(k.i64c(fixed.acc), k.mul(k.vDim, k.i64c(4 * kTileRows)))), k.i64c(64));
   Value index = k.add(k.align64(k.add(scores, k.i64c(4 * kTileRows * slots))), k.i64c(64));
@@ -34,7 +34,7 @@ TopKOffsets topKOffsets(KernelEmitter &k) {
 
 void emitTopKInit(KernelEmitter &k, const TopKBuffers &top) {
   // Every slot, the padding too: insertion counts over whole vectors.
-  k.b.create<scf::ForOp>(k.loc, k.idx(k.i64c(0)), k.idx(k.i64c(topKSlots(k.sig.topk))), k.idx(k.i64c(1)),
+  k.b.create<scf::ForOp>(k.loc, k.idx(k.i64c(0)), k.idx(k.i64c(topKSlots(keptKeys(k.sig)))), k.idx(k.i64c(1)),
                          ValueRange{}, [&](OpBuilder &, Location, Value t, ValueRange) {
                            k.storeF32(k.f32c(-kInf), top.scores, k.i64(t), k.f32);
                            storeIndex(k, k.i64c(0), top.index, k.i64(t));
@@ -51,7 +51,7 @@ void emitTopKInit(KernelEmitter &k, const TopKBuffers &top) {
 static void insert(KernelEmitter &k, const TopKBuffers &top, Value s, Value j) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  int64_t W = k.width, chunks = topKSlots(k.sig.topk) / W;
+  int64_t W = k.width, chunks = topKSlots(keptKeys(k.sig)) / W;
   auto i64s = VectorType::get({W}, k.i64Type);
   auto laneIndex = [&](int64_t c) {
     SmallVector<int64_t> lanes;
@@ -60,7 +60,7 @@ static void insert(KernelEmitter &k, const TopKBuffers &top, Value s, Value j) {
     return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i64s, ArrayRef<int64_t>(lanes)));
   };
   Value splatS = b.create<vector::SplatOp>(loc, k.vecType(), s);
-  Value K = b.create<vector::SplatOp>(loc, i64s, k.i64c(k.sig.topk));
+  Value K = b.create<vector::SplatOp>(loc, i64s, k.i64c(keptKeys(k.sig)));
   Type maskInt = b.getIntegerType(W);
   // Position: scores >= s among the K slots, one popcount per vector.
   Value pos = b.create<scf::ForOp>(
@@ -108,7 +108,7 @@ static void insert(KernelEmitter &k, const TopKBuffers &top, Value s, Value j) {
 Value emitTopKOffer(KernelEmitter &k, const TopKBuffers &top, Value count, Value s, Value j) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  Value K = k.i64c(k.sig.topk), last = k.i64c(k.sig.topk - 1);
+  Value K = k.i64c(keptKeys(k.sig)), last = k.i64c(keptKeys(k.sig) - 1);
   Value valid = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, s, k.f32c(-kInf));
   Value full = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, count, K);
   Value notFull = b.create<arith::XOrIOp>(loc, full, b.create<arith::ConstantOp>(loc, b.getBoolAttr(true)));
@@ -148,6 +148,27 @@ void emitTopKFinish(KernelEmitter &k, const TopKBuffers &top, Value count, Value
   Value lse = b.create<arith::AddFOp>(loc, m, b.create<math::LogOp>(loc, l));
   k.storeLse(b.create<arith::SelectOp>(loc, sawNaN, nan, b.create<arith::SelectOp>(loc, empty, k.f32c(-kInf), lse)),
              bIdx, h, i);
+}
+
+Value loadBest(KernelEmitter &k, const TopKBuffers &top) { return loadIndex(k, top.index, k.i64c(0)); }
+
+void emitArgmaxStore(KernelEmitter &k, Value best, Value none, Value sawNaN, Value vBase, Value oOffset) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Value vOff = k.add(vBase, k.mul(best, k.vStr[2]));
+  float nan = std::numeric_limits<float>::quiet_NaN();
+  k.vectorLoop(k.vDim, [&](Value d, bool vec) {
+    Value x = vec ? k.loadVecF32(k.vPtr, k.add(vOff, d), k.vType) : k.loadF32(k.vPtr, k.add(vOff, d), k.vType);
+    auto constant = [&](float c) -> Value {
+      Value s = k.f32c(c);
+      return vec ? b.create<vector::SplatOp>(loc, k.vecType(), s).getResult() : s;
+    };
+    x = b.create<arith::SelectOp>(loc, sawNaN, constant(nan), b.create<arith::SelectOp>(loc, none, constant(0), x));
+    if (vec)
+      k.storeVecF32(x, k.oPtr, k.add(oOffset, d), k.qType);
+    else
+      k.storeF32(x, k.oPtr, k.add(oOffset, d), k.qType);
+  });
 }
 
 } // namespace attn

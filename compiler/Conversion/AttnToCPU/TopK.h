@@ -34,6 +34,14 @@ void emitTopKFinish(KernelEmitter &k, const TopKBuffers &top, mlir::Value count,
                     mlir::Value acc, mlir::Value vBase, mlir::Value oOffset, mlir::Value b, mlir::Value h,
                     mlir::Value i);
 
+/// The key index in slot 0: the best key of a row that holds any.
+mlir::Value loadBest(KernelEmitter &k, const TopKBuffers &top);
+
+/// o[oOffset..] = v at key `best` (from vBase), zeros when `none` (i1),
+/// NaN when `sawNaN`: argmax's output.
+void emitArgmaxStore(KernelEmitter &k, mlir::Value best, mlir::Value none, mlir::Value sawNaN, mlir::Value vBase,
+                     mlir::Value oOffset);
+
 } // namespace attn
 
 #endif // ATTN_CONVERSION_ATTNTOCPU_TOPK_H

@@ -150,7 +150,13 @@ inline int64_t paddedKvLen(const Schedule &s, int64_t kvLen) {
   return (kvLen + keys - 1) / keys * keys;
 }
 inline bool usesTiledRows(const KernelSignature &sig) {
-  return sig.weights == Weights::Softmax || sig.weights == Weights::TopK;
+  return sig.weights == Weights::Softmax || sig.weights == Weights::TopK || sig.weights == Weights::Argmax;
+}
+
+/// Keys a hard-selection row keeps while it streams: K for topk(K), 1 for
+/// argmax (a top-1 whose ties keep the lowest j), 0 otherwise.
+inline int64_t keptKeys(const KernelSignature &sig) {
+  return sig.weights == Weights::Argmax ? 1 : sig.weights == Weights::TopK ? sig.topk : 0;
 }
 
 /// The tiled path multiplies bf16 pairs (vdpbf16ps: acc += a0*b0 + a1*b1):
