@@ -361,6 +361,8 @@ private:
     auto rowsType = VectorType::get({R}, k.f32);
     Value shifts = bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowsType, 0.0f));
     SmallVector<Value> pSums(R);
+    // Per key lane: masked in every row of the tile.
+    SmallVector<Value> allOut(KV);
     for (int r = 0; r < R; ++r) {
       SmallVector<Value> sv;
       Value rowMax;
@@ -389,6 +391,7 @@ private:
           continue;
         Value isOut = cmpf(arith::CmpFPredicate::OEQ, sv[c], splat(k.f32c(-kInf)));
         masked = c ? bb.create<arith::OrIOp>(loc, masked, isOut).getResult() : isOut;
+        allOut[c] = r ? bb.create<arith::AndIOp>(loc, allOut[c], isOut).getResult() : isOut;
       }
       next[r] = mNew;
       pSums[r] = pSum;
@@ -404,7 +407,24 @@ private:
     bb.create<scf::IfOp>(
         loc, anyMasked,
         [&](OpBuilder &, Location) {
+          // Only the keys some row keeps: at a window's edges or the
+          // diagonal that is about half the block. (Without mask or score
+          // only the keys past kvLen are out, and n already ends there.)
+          Type maskInt = bb.getIntegerType(k.width);
+          Value live = k.i64c(-1);
+          for (int c = 0; c < KV && !cheapMaskTest; ++c) {
+            Value kept = bb.create<arith::XOrIOp>(
+                loc, allOut[c], bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(cast<ShapedType>(allOut[c].getType()), true)));
+            Value bits = bb.create<vector::BitCastOp>(loc, VectorType::get({1}, maskInt), kept);
+            Value word = bb.create<arith::ExtUIOp>(loc, k.i64Type, bb.create<vector::ExtractOp>(loc, bits, 0));
+            Value shifted = bb.create<arith::ShLIOp>(loc, word, k.i64c(c * k.width));
+            live = c ? bb.create<arith::OrIOp>(loc, live, shifted).getResult() : shifted;
+          }
+          keysFrom = bb.create<arith::MinSIOp>(loc, bb.create<math::CountTrailingZerosOp>(loc, live), n);
+          keysTo = bb.create<arith::MinSIOp>(
+              loc, bb.create<arith::SubIOp>(loc, k.i64c(64), bb.create<math::CountLeadingZerosOp>(loc, live)), n);
           accumulateFast(j0, n, /*skipMasked=*/true);
+          keysFrom = keysTo = Value();
           bb.create<scf::YieldOp>(loc);
         },
         [&](OpBuilder &, Location) {
@@ -506,7 +526,7 @@ private:
                                  : bb.create<arith::MulFOp>(loc, k.loadF32(acc, at(r, c), k.f32), corr));
           }
           auto keys = bb.create<scf::ForOp>(
-              loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), init,
+              loc, k.idx(keysFrom ? keysFrom : k.i64c(0)), k.idx(keysTo ? keysTo : n), k.idx(k.i64c(1)), init,
               [&](OpBuilder &, Location, Value jjIdx, ValueRange a) {
                 Value jj = k.i64(jjIdx);
                 Value vOff = k.add(k.add(vBase, k.mul(k.add(j0, jj), k.vStr[2])), dv);
@@ -616,6 +636,7 @@ private:
   bool topK = false;
   TopKBuffers top[R];
   Value S, P, P16, corrBuf, acc;
+  Value keysFrom, keysTo; // the keys of a masked block's P.V; null: all
 };
 
 } // namespace
