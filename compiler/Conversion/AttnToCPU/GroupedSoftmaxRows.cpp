@@ -4,6 +4,7 @@
 #include "compiler/Conversion/AttnToCPU/TileClasses.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -170,8 +171,18 @@ private:
   /// block max.
   SmallVector<Value> scorePass(Value j0, Value n, bool maskNeeded) {
     SmallVector<Value> init(NH, k.f32c(-kInf));
+    Value start = k.i64c(0);
+    if (!maskNeeded && k.scoreIsIdentity() && k.width == NH * NH) {
+      // Keys NH at a time where the head dim is whole vectors; the rest
+      // one at a time below.
+      Value whole = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                             bb.create<arith::RemSIOp>(loc, k.headDim, k.i64c(k.width)), k.i64c(0));
+      Value quads = k.mul(bb.create<arith::DivSIOp>(loc, n, k.i64c(NH)), k.i64c(NH));
+      start = select(whole, quads, k.i64c(0));
+      init = scoresByQuads(j0, start);
+    }
     auto loop = bb.create<scf::ForOp>(
-        loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), init,
+        loc, k.idx(start), k.idx(n), k.idx(k.i64c(1)), init,
         [&](OpBuilder &, Location, Value jjIdx, ValueRange maxes) {
           Value jj = k.i64(jjIdx), j = k.add(j0, jj);
           SmallVector<Value> keep(NH);
@@ -205,6 +216,106 @@ private:
           bb.create<scf::YieldOp>(loc, next);
         });
     return SmallVector<Value>(loop.getResults());
+  }
+
+  /// Scores of keys [0, end) (a multiple of NH) without mask or score
+  /// region, NH keys at a time: NH x NH dot products in registers (each k
+  /// and q vector loaded once per step for NH of them) summed by one
+  /// transposing reduction into a vector of NH x NH scores, instead of a
+  /// horizontal reduction per dot product. Then, a vector of keys at a time,
+  /// each head's max and whether all heads take part. Returns the maxes.
+  SmallVector<Value> scoresByQuads(Value j0, Value end) {
+    bb.create<scf::ForOp>(
+        loc, k.idx(k.i64c(0)), k.idx(end), k.idx(k.i64c(NH)), ValueRange{},
+        [&](OpBuilder &, Location, Value jjIdx, ValueRange) {
+          Value jj = k.i64(jjIdx);
+          SmallVector<Value> kOff;
+          for (int key = 0; key < NH; ++key)
+            kOff.push_back(k.add(kBase, k.mul(k.add(j0, k.add(jj, k.i64c(key))), k.kStr[2])));
+          SmallVector<Value> zeros(NH * NH, splat(k.f32c(0)));
+          auto dotsLoop = bb.create<scf::ForOp>(
+              loc, k.idx(k.i64c(0)), k.idx(k.headDim), k.idx(k.i64c(k.width)), zeros,
+              [&](OpBuilder &, Location, Value dIdx, ValueRange a) {
+                Value d = k.i64(dIdx);
+                SmallVector<Value> kv, next;
+                for (int key = 0; key < NH; ++key)
+                  kv.push_back(k.loadVecF32(k.kPtr, k.add(kOff[key], d), k.kType));
+                for (int g = 0; g < NH; ++g) {
+                  Value qv = k.loadVecF32(k.qPtr, k.add(qOff[g], d), k.qType);
+                  for (int key = 0; key < NH; ++key)
+                    next.push_back(bb.create<vector::FMAOp>(loc, qv, kv[key], a[g * NH + key]));
+                }
+                bb.create<scf::YieldOp>(loc, next);
+              });
+          // Lane g * NH + key: head g's score of key jj + key.
+          Value s = bb.create<arith::MulFOp>(loc, transposeSum(SmallVector<Value>(dotsLoop.getResults())),
+                                             splat(k.scale));
+          for (int g = 0; g < NH; ++g) {
+            Value four = bb.create<vector::ExtractStridedSliceOp>(loc, s, ArrayRef<int64_t>{g * NH},
+                                                                  ArrayRef<int64_t>{NH}, ArrayRef<int64_t>{1});
+            bb.create<LLVM::StoreOp>(loc, four, k.gep(scores[g], jj, k.f32), 4);
+          }
+          bb.create<scf::YieldOp>(loc);
+        });
+    // Maxes and all-take-part over whole vectors of keys, then the rest.
+    SmallVector<Value> init(NH, splat(k.f32c(-kInf)));
+    Value vecEnd = k.mul(bb.create<arith::DivSIOp>(loc, end, k.i64c(k.width)), k.i64c(k.width));
+    auto vecLoop = bb.create<scf::ForOp>(
+        loc, k.idx(k.i64c(0)), k.idx(vecEnd), k.idx(k.i64c(k.width)), init,
+        [&](OpBuilder &, Location, Value jjIdx, ValueRange maxes) {
+          Value jj = k.i64(jjIdx), all;
+          SmallVector<Value> next;
+          for (int g = 0; g < NH; ++g) {
+            Value sv = k.loadVecF32(scores[g], jj, k.f32);
+            next.push_back(bb.create<arith::MaximumFOp>(loc, maxes[g], sv));
+            Value part = cmpf(arith::CmpFPredicate::UNE, sv, splat(k.f32c(-kInf)));
+            all = g ? bb.create<arith::AndIOp>(loc, all, part).getResult() : part;
+          }
+          k.storeVecF32(select(all, splat(k.f32c(1)), splat(k.f32c(0))), allTakePart, jj, k.f32);
+          bb.create<scf::YieldOp>(loc, next);
+        });
+    SmallVector<Value> scalarInit;
+    for (int g = 0; g < NH; ++g)
+      scalarInit.push_back(bb.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF, vecLoop.getResult(g)));
+    auto tail = bb.create<scf::ForOp>(
+        loc, k.idx(vecEnd), k.idx(end), k.idx(k.i64c(1)), scalarInit,
+        [&](OpBuilder &, Location, Value jjIdx, ValueRange maxes) {
+          Value jj = k.i64(jjIdx), all;
+          SmallVector<Value> next;
+          for (int g = 0; g < NH; ++g) {
+            Value sv = k.loadF32(scores[g], jj, k.f32);
+            next.push_back(bb.create<arith::MaximumFOp>(loc, maxes[g], sv));
+            all = g ? bb.create<arith::AndIOp>(loc, all, takesPart(sv)).getResult() : takesPart(sv);
+          }
+          k.storeF32(select(all, k.f32c(1), k.f32c(0)), allTakePart, jj, k.f32);
+          bb.create<scf::YieldOp>(loc, next);
+        });
+    return SmallVector<Value>(tail.getResults());
+  }
+
+  /// Lane l of the result = the sum of the lanes of v[l] (16 vectors of 16):
+  /// each level adds the two halves of every source's partial sums while
+  /// packing two vectors' sources into one (two shuffles and an add per
+  /// pair: 45 instructions for 16 sums, not 16 x 8).
+  Value transposeSum(SmallVector<Value> v) {
+    int64_t W = k.width;
+    for (int64_t partial = W; partial > 1; partial /= 2) {
+      SmallVector<Value> packed;
+      for (size_t p = 0; p + 1 < v.size(); p += 2) {
+        SmallVector<int64_t> low, high;
+        for (int64_t side = 0; side < 2; ++side)
+          for (int64_t block = 0; block < W / partial; ++block)
+            for (int64_t l = 0; l < partial / 2; ++l) {
+              low.push_back(side * W + block * partial + l);
+              high.push_back(side * W + block * partial + partial / 2 + l);
+            }
+        Value a = bb.create<vector::ShuffleOp>(loc, v[p], v[p + 1], low);
+        Value c = bb.create<vector::ShuffleOp>(loc, v[p], v[p + 1], high);
+        packed.push_back(bb.create<arith::AddFOp>(loc, a, c));
+      }
+      v = packed;
+    }
+    return v[0];
   }
 
   /// The score region applied to head h's scaled dot product, or -inf where
