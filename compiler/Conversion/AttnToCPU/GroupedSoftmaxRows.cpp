@@ -238,8 +238,10 @@ private:
               [&](OpBuilder &, Location, Value dIdx, ValueRange a) {
                 Value d = k.i64(dIdx);
                 SmallVector<Value> kv, next;
-                for (int key = 0; key < NH; ++key)
+                for (int key = 0; key < NH; ++key) {
                   kv.push_back(k.loadVecF32(k.kPtr, k.add(kOff[key], d), k.kType));
+                  k.prefetch(k.kPtr, k.add(k.add(kOff[key], d), ahead(k.kStr[2])), k.kType);
+                }
                 for (int g = 0; g < NH; ++g) {
                   Value qv = k.loadVecF32(k.qPtr, k.add(qOff[g], d), k.qType);
                   for (int key = 0; key < NH; ++key)
@@ -292,6 +294,12 @@ private:
         });
     return SmallVector<Value>(tail.getResults());
   }
+
+  /// A block of keys further on, where a key is `keyStride` elements: the
+  /// rows are streamed from memory once, and prefetching a block ahead keeps
+  /// more of them in flight than the hardware prefetcher alone (decode is
+  /// bound by memory bandwidth).
+  Value ahead(Value keyStride) { return k.mul(keyStride, k.i64c(k.sig.schedule.blockK)); }
 
   /// Lane l of the result = the sum of the lanes of v[l] (16 vectors of 16):
   /// each level adds the two halves of every source's partial sums while
@@ -372,8 +380,11 @@ private:
           Value jj = k.i64(jjIdx);
           Value row = k.add(vBase, k.mul(k.add(j0, jj), k.vStr[2]));
           SmallVector<Value> v;
-          for (int64_t c = 0; c < C; ++c)
+          for (int64_t c = 0; c < C; ++c) {
             v.push_back(load(k.vPtr, at(row, c), k.vType));
+            if (vec)
+              k.prefetch(k.vPtr, k.add(at(row, c), ahead(k.vStr[2])), k.vType);
+          }
           auto update = [&](bool careful) {
             SmallVector<Value> next;
             for (int g = 0; g < NH; ++g) {

@@ -114,6 +114,11 @@ void KernelEmitter::storeVecF32(Value value, Value base, Value offset, Type elem
   b.create<LLVM::StoreOp>(loc, value, gep(base, offset, elemType), bytesOf(elemType));
 }
 
+void KernelEmitter::prefetch(Value base, Value offset, Type elemType) {
+  b.create<LLVM::Prefetch>(loc, gep(base, offset, elemType), b.getI32IntegerAttr(0), b.getI32IntegerAttr(3),
+                           b.getI32IntegerAttr(1));
+}
+
 void KernelEmitter::vectorLoop(Value n, const std::function<void(Value, bool)> &body) {
   Value w = i64c(width);
   Value mainEnd = mul(b.create<arith::DivSIOp>(loc, n, w), w);

@@ -54,6 +54,9 @@ public:
   mlir::Value loadVecF32(mlir::Value base, mlir::Value offset, mlir::Type elemType);
   void storeF32(mlir::Value value, mlir::Value base, mlir::Value offset, mlir::Type elemType);
   void storeVecF32(mlir::Value value, mlir::Value base, mlir::Value offset, mlir::Type elemType);
+  /// A hint to bring the cache line of base[offset] in for reading (never
+  /// faults, wherever it points).
+  void prefetch(mlir::Value base, mlir::Value offset, mlir::Type elemType);
 
   /// for (d = 0; d < n; ) body(d, vectorized): vectors of `width` first,
   /// then a scalar tail. `n` is i64.
