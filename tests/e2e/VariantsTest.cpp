@@ -84,6 +84,18 @@ TEST(Variants, DecodeGroupedHeads) {
   expectMatchesReference(dense, "decode_grouped_dense",
                          groupedInputs(dense, "decode_grouped_dense", 4, 2, 1, 77, 19, 33));
 }
+TEST(Variants, DecodeGroupedHeadsFourKeysAtATime) {
+  // No mask or score code and D whole vectors: scores of four keys at a
+  // time with a transposing reduction; key counts that leave 1-3 keys and
+  // a partial vector over; masked blocks (cache_len) take the per-key code.
+  std::string dense = groupedSpec("decode_quads", "Hq", "Hkv", "outputs: o, lse");
+  for (int64_t keys : {4, 203, 130})
+    for (int64_t d : {16, 48})
+      expectMatchesReference(dense, "decode_quads", groupedInputs(dense, "decode_quads", 8, 2, 1, keys, d, 24));
+  std::string padded = groupedSpec("decode_quads_len", "Hq", "Hkv", "len: i32[B]\nmask: j < len[b]\noutputs: o, lse");
+  expectMatchesReference(padded, "decode_quads_len",
+                         groupedInputs(padded, "decode_quads_len", 4, 1, 1, 301, 32, 32));
+}
 TEST(Variants, DecodeGroupedHeadsFixedInTheSpec) {
   std::string text = groupedSpec("decode_fixed", "8", "2", "mask: j <= i + M - L && h != 5\noutputs: o, lse");
   expectMatchesReference(text, "decode_fixed", groupedInputs(text, "decode_fixed", 8, 2, 2, 150, 24, 16));
