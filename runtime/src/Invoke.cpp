@@ -388,7 +388,7 @@ std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
 
   // 6. Run: each worker has its own scratch; the first error wins.
   ThreadPool &pool = ThreadPool::global();
-  ScratchLayout scratch = ScratchLayout::compute(sig.schedule, dims->vDim, keptKeys(sig));
+  ScratchLayout scratch = ScratchLayout::compute(sig.schedule, dims->vDim, keptKeys(sig), dims->headDim);
   std::vector<std::unique_ptr<char[]>> scratchBufs(pool.size());
   std::vector<void *> scratchPtrs(pool.size());
   std::vector<int64_t> status(pool.size(), ATTN_STATUS_OK);

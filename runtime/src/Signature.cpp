@@ -132,7 +132,7 @@ ParamLayout::ParamLayout(const KernelSignature &sig) {
   numPointers_ = pointer;
 }
 
-ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t topk) {
+ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t topk, int64_t headDim) {
   auto align = [](int64_t x) { return (x + 63) / 64 * 64; };
   ScratchLayout l;
   l.scores = 0;
@@ -145,7 +145,8 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   // 64 bytes before each array keeps that read inside the array's region.
   l.topScores = align(l.acc + 4 * kTileRows * vDim) + 64;
   l.topIndex = align(l.topScores + 4 * kTileRows * topKSlots(topk)) + 64;
-  l.bytes = align(l.topIndex + 8 * kTileRows * topKSlots(topk));
+  l.qTile = align(l.topIndex + 8 * kTileRows * topKSlots(topk));
+  l.bytes = align(l.qTile + 4 * kTileRows * headDim);
   return l;
 }
 

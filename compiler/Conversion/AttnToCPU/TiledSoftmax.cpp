@@ -99,6 +99,7 @@ private:
     vBase = k.add(k.mul(b, k.vStr[0]), k.mul(hk, k.vStr[1]));
     if (k.bf16Dot)
       vPairsBase = k.mul(k.mul(bh, bb.create<arith::DivSIOp>(loc, padded, k.i64c(2))), k.vDim);
+    packQTile();
     for (int r = 0; r < R; ++r)
       k.vectorLoop(k.vDim, [&](Value d, bool vec) {
         Value at = k.add(accRow[r], d);
@@ -245,41 +246,69 @@ private:
 
   /// `maskNeeded`: null when the spec has no mask; else whether some key of
   /// the block may be masked.
-  /// S = Q Kt with bf16 pairs: ceil(D / 2) steps of R x KV vdpbf16ps; an
-  /// odd D's last q element is paired with zero (k's pair is zero there).
-  SmallVector<Value> dotsBf16(Value j0) {
-    auto step = [&](Value c, ValueRange accs, bool lastOfOdd) {
-      Value ktRowStart = k.add(k.add(ktBase, k.mul(j0, ktDepth)), k.mul(c, ktRow));
-      SmallVector<Value> kt;
-      for (int v = 0; v < KV; ++v)
-        kt.push_back(loadPairs(k.ktPtr, k.add(ktRowStart, k.i64c(v * k.width))));
-      SmallVector<Value> next;
+  /// The tile's q rows d-major in scratch (ScratchLayout::qTile), so Q Kt
+  /// broadcasts all R of them through one pointer (eight row pointers made
+  /// LLVM rotate registers through the loop: 16 moves per 24 FMAs). f32
+  /// rows carry the scale; bf16 rows are pairs (see dotsBf16), scaled later.
+  void packQTile() {
+    TopKOffsets offsets = topKOffsets(k);
+    Value at = k.align64(k.add(offsets.index, k.i64c(8 * R * topKSlots(keptKeys(k.sig)))));
+    qTile = k.gep(k.scratch, at, bb.getI8Type());
+    Value depth = k.bf16Dot ? bb.create<arith::DivSIOp>(loc, k.headDim, k.i64c(2)).getResult() : k.headDim;
+    bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(depth), k.idx(k.i64c(1)), ValueRange{},
+                          [&](OpBuilder &, Location, Value cIdx, ValueRange) {
+                            Value c = k.i64(cIdx);
+                            for (int r = 0; r < R; ++r) {
+                              Value to = k.add(k.mul(c, k.i64c(R)), k.i64c(r));
+                              if (k.bf16Dot) {
+                                Value from = k.gep(k.qPtr, k.add(qOff[r], k.mul(c, k.i64c(2))), bb.getBF16Type());
+                                Value pair = bb.create<LLVM::LoadOp>(loc, bb.getI32Type(), from, 2);
+                                bb.create<LLVM::StoreOp>(loc, pair, k.gep(qTile, to, bb.getI32Type()), 4);
+                              } else {
+                                Value x = k.loadF32(k.qPtr, k.add(qOff[r], c), k.qType);
+                                k.storeF32(bb.create<arith::MulFOp>(loc, x, k.scale), qTile, to, k.f32);
+                              }
+                            }
+                            bb.create<scf::YieldOp>(loc);
+                          });
+    if (!k.bf16Dot)
+      return;
+    // An odd D: the last element paired with zero.
+    Value odd = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, k.mul(depth, k.i64c(2)), k.headDim);
+    bb.create<scf::IfOp>(loc, odd, [&](OpBuilder &, Location) {
       for (int r = 0; r < R; ++r) {
-        Value at = k.add(qOff[r], k.mul(c, k.i64c(2)));
-        Value qd;
-        if (lastOfOdd) {
-          Value one = bb.create<LLVM::LoadOp>(loc, bb.getI16Type(), k.gep(k.qPtr, at, bb.getBF16Type()), 2);
-          qd = bb.create<vector::SplatOp>(loc, pairsType(), bb.create<arith::ExtUIOp>(loc, bb.getI32Type(), one));
-        } else {
-          qd = broadcastPair(k.qPtr, at);
-        }
-        for (int v = 0; v < KV; ++v)
-          next.push_back(dotPairs(accs[r * KV + v], qd, kt[v]));
+        Value from = k.gep(k.qPtr, k.add(qOff[r], k.mul(depth, k.i64c(2))), bb.getBF16Type());
+        Value one = bb.create<LLVM::LoadOp>(loc, bb.getI16Type(), from, 2);
+        Value pair = bb.create<arith::ExtUIOp>(loc, bb.getI32Type(), one);
+        bb.create<LLVM::StoreOp>(loc, pair, k.gep(qTile, k.add(k.mul(depth, k.i64c(R)), k.i64c(r)), bb.getI32Type()), 4);
       }
-      return next;
-    };
-    Value fullPairs = bb.create<arith::DivSIOp>(loc, k.headDim, k.i64c(2));
+      bb.create<scf::YieldOp>(loc);
+    });
+  }
+
+  /// S = Q Kt with bf16 pairs: ceil(D / 2) steps of R x KV vdpbf16ps (an
+  /// odd D's last pair is (q, 0) and (k, 0): see packQTile and packKPairs).
+  SmallVector<Value> dotsBf16(Value j0) {
     SmallVector<Value> zeros(R * KV, zeroVec());
-    auto loop = bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(fullPairs), k.idx(k.i64c(1)), zeros,
-                                      [&](OpBuilder &, Location, Value c, ValueRange accs) {
-                                        bb.create<scf::YieldOp>(loc, step(k.i64(c), accs, false));
-                                      });
-    Value odd = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, fullPairs, ktDepth);
-    auto tail = bb.create<scf::IfOp>(
-        loc, odd,
-        [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, step(fullPairs, loop.getResults(), true)); },
-        [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, loop.getResults()); });
-    return SmallVector<Value>(tail.getResults());
+    auto loop = bb.create<scf::ForOp>(
+        loc, k.idx(k.i64c(0)), k.idx(ktDepth), k.idx(k.i64c(1)), zeros,
+        [&](OpBuilder &, Location, Value cIdx, ValueRange accs) {
+          Value c = k.i64(cIdx);
+          Value ktRowStart = k.add(k.add(ktBase, k.mul(j0, ktDepth)), k.mul(c, ktRow));
+          SmallVector<Value> kt;
+          for (int v = 0; v < KV; ++v)
+            kt.push_back(loadPairs(k.ktPtr, k.add(ktRowStart, k.i64c(v * k.width))));
+          SmallVector<Value> next;
+          for (int r = 0; r < R; ++r) {
+            Value pair = bb.create<LLVM::LoadOp>(
+                loc, bb.getI32Type(), k.gep(qTile, k.add(k.mul(c, k.i64c(R)), k.i64c(r)), bb.getI32Type()), 4);
+            Value qd = bb.create<vector::SplatOp>(loc, pairsType(), pair);
+            for (int v = 0; v < KV; ++v)
+              next.push_back(dotPairs(accs[r * KV + v], qd, kt[v]));
+          }
+          bb.create<scf::YieldOp>(loc, next);
+        });
+    return SmallVector<Value>(loop.getResults());
   }
 
   SmallVector<Value> emitLiveBlock(Value j0, Value n, ValueRange ml, Value maskNeeded) {
@@ -297,18 +326,19 @@ private:
             kt.push_back(k.loadVecF32(k.ktPtr, k.add(ktRowStart, k.i64c(c * k.width)), k.f32));
           SmallVector<Value> next;
           for (int r = 0; r < R; ++r) {
-            Value qd = splat(k.loadF32(k.qPtr, k.add(qOff[r], d), k.qType));
+            Value qd = splat(k.loadF32(qTile, k.add(k.mul(d, k.i64c(R)), k.i64c(r)), k.f32));
             for (int c = 0; c < KV; ++c)
               next.push_back(fma(qd, kt[c], accs[r * KV + c]));
           }
           bb.create<scf::YieldOp>(loc, next);
         });
-    return scoreBlock(j0, n, ml, maskNeeded, SmallVector<Value>(dots.getResults()));
+    return scoreBlock(j0, n, ml, maskNeeded, SmallVector<Value>(dots.getResults()), /*scaled=*/true);
   }
 
   /// The block's scores from the R x KV dot products: scaled, masked, the
   /// score function applied; then top-K offers or the online softmax.
-  SmallVector<Value> scoreBlock(Value j0, Value n, ValueRange ml, Value maskNeeded, ArrayRef<Value> dots) {
+  SmallVector<Value> scoreBlock(Value j0, Value n, ValueRange ml, Value maskNeeded, ArrayRef<Value> dots,
+                                bool scaled = false) {
     Value scale = splat(k.scale);
     bool hasScore = !k.scoreIsIdentity();
     // Keys past kvLen are -inf; so are masked keys.
@@ -326,7 +356,7 @@ private:
     }
     for (int r = 0; r < R; ++r)
       for (int c = 0; c < KV; ++c) {
-        Value s = bb.create<arith::MulFOp>(loc, dots[r * KV + c], scale);
+        Value s = scaled ? dots[r * KV + c] : bb.create<arith::MulFOp>(loc, dots[r * KV + c], scale).getResult();
         k.storeVecF32(select(inRange[c], s, splat(k.f32c(-kInf))), S, k.i64c(r * blockKeys() + c * k.width), k.f32);
       }
     if (maskNeeded) {
@@ -635,7 +665,7 @@ private:
   Value ktBase, ktRow, ktDepth, vBase, vPairsBase;
   bool topK = false;
   TopKBuffers top[R];
-  Value S, P, P16, corrBuf, acc;
+  Value S, P, P16, corrBuf, acc, qTile;
   Value keysFrom, keysTo; // the keys of a masked block's P.V; null: all
 };
 

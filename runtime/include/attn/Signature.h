@@ -122,8 +122,9 @@ struct ScratchLayout {
   int64_t acc = 0;      // f32[kTileRows x vDim]
   int64_t topScores = 0; // f32[kTileRows x topKSlots(K)], after one spare f32
   int64_t topIndex = 0;  // i64[kTileRows x topKSlots(K)], after one spare i64
+  int64_t qTile = 0;     // 32-bit [D][kTileRows]: the tile's q rows, d-major
   int64_t bytes = 0;
-  static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk);
+  static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk, int64_t headDim = 0);
 };
 
 /// Slots per row of a running top-K in scratch: K rounded up to whole
