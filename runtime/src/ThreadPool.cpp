@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <pthread.h>
+
 namespace attn {
 
 ThreadPool::ThreadPool(unsigned threads) {
@@ -20,10 +22,31 @@ ThreadPool::~ThreadPool() {
     t.join();
 }
 
+namespace {
+std::atomic<ThreadPool *> globalPool{nullptr};
+} // namespace
+
 ThreadPool &ThreadPool::global() {
+  // A child of fork() has none of the parent's worker threads: a pool made
+  // before the fork would wait for them forever. The child forgets it (it
+  // leaks; its mutexes may be held by threads that are gone) and makes its
+  // own on first use.
+  static const bool forgetsAtFork = [] {
+    ::pthread_atfork(nullptr, nullptr, [] { globalPool.store(nullptr); });
+    return true;
+  }();
+  (void)forgetsAtFork;
+  ThreadPool *pool = globalPool.load();
+  if (pool)
+    return *pool;
   // Leaked on purpose: worker threads must not be joined during static
   // destruction, when a kernel may still be running in another thread.
-  static ThreadPool *pool = new ThreadPool(std::max(1u, std::thread::hardware_concurrency()));
+  // Made without a lock (a lock held across fork() would stay locked in the
+  // child): the first to publish wins, a loser's pool is joined and freed.
+  auto *fresh = new ThreadPool(std::max(1u, std::thread::hardware_concurrency()));
+  if (globalPool.compare_exchange_strong(pool, fresh))
+    return *fresh;
+  delete fresh;
   return *pool;
 }
 

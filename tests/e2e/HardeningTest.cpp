@@ -92,6 +92,27 @@ TEST(Concurrency, ManyThreadsCompileOneSpecIntoOneEntry) {
   fs::remove_all(dir);
 }
 
+TEST(Concurrency, AForkedChildRunsKernelsOnItsOwnThreads) {
+  // The parent's pool has worker threads; the child has none of them and
+  // must make its own pool instead of waiting for the parent's (it hung
+  // before). An alarm turns a hang into a failure.
+  fs::path dir = freshDir("fork");
+  ASSERT_EQ(compileRunCompare(dir), ""); // the parent runs on its pool
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::alarm(120);
+    std::string err = compileRunCompare(dir);
+    if (!err.empty())
+      std::fprintf(stderr, "child: %s\n", err.c_str());
+    ::_exit(err.empty() ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  fs::remove_all(dir);
+}
+
 TEST(Concurrency, TwoProcessesCompileOneSpecIntoOneEntry) {
   fs::path dir = freshDir("processes");
   int go[2];
