@@ -11,6 +11,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <functional>
 #include <limits>
 
 using namespace mlir;
@@ -69,6 +70,8 @@ private:
   }
 
   void emitGroup(Value start, Value i1) {
+    tileStart = start;
+    tileEnd = i1;
     ScratchLayout layout = ScratchLayout::compute(k.sig.schedule, 0, 0);
     int64_t bk = blockKeys();
     S = scratchF32(layout.tile);
@@ -471,24 +474,41 @@ private:
     bool vectorScore = !withScore || isVectorizable(k.op.getScore(), {0, 4});
     if (vectorMask && vectorScore)
       return applyElementsVectorized(j0, n, withMask, withScore);
-    for (int r = 0; r < R; ++r)
+    forRows([&](Value r, Value head, Value row) {
       bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(n), k.idx(k.i64c(1)), ValueRange{},
                             [&](OpBuilder &, Location, Value jjIdx, ValueRange) {
                               Value jj = k.i64(jjIdx), j = k.add(j0, jj);
-                              Value at = k.add(k.i64c(r * blockKeys()), jj);
-                              Value keep = withMask ? k.inlineRegion(k.op.getMask(), {b, heads[r], rows[r], j})
+                              Value at = k.add(k.mul(r, BK()), jj);
+                              Value keep = withMask ? k.inlineRegion(k.op.getMask(), {b, head, row, j})
                                                     : bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true)).getResult();
                               auto s = bb.create<scf::IfOp>(
                                   loc, keep,
                                   [&](OpBuilder &, Location) {
                                     Value raw = k.loadF32(S, at, k.f32);
                                     bb.create<scf::YieldOp>(
-                                        loc, withScore ? k.inlineRegion(k.op.getScore(), {raw, b, heads[r], rows[r], j}) : raw);
+                                        loc, withScore ? k.inlineRegion(k.op.getScore(), {raw, b, head, row, j}) : raw);
                                   },
                                   [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, k.f32c(-kInf)); });
                               k.storeF32(s.getResult(0), S, at, k.f32);
                               bb.create<scf::YieldOp>(loc);
                             });
+    });
+  }
+
+  /// body(r, head, row) for each row r of the tile, in a loop rather than
+  /// unrolled: mask and score code is emitted once, not once per row (it
+  /// was most of the compile time of specs with long masks). A row past the
+  /// group's end repeats the last one, as in emitGroup.
+  void forRows(const std::function<void(Value, Value, Value)> &body) {
+    Value last = bb.create<arith::SubIOp>(loc, tileEnd, k.i64c(1));
+    bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(R)), k.idx(k.i64c(1)), ValueRange{},
+                          [&](OpBuilder &, Location, Value rIdx, ValueRange) {
+                            Value r = k.i64(rIdx);
+                            Value f = bb.create<arith::MinSIOp>(loc, k.add(tileStart, r), last);
+                            Value head = k.add(k.mul(hk, k.group), bb.create<arith::DivSIOp>(loc, f, k.qLen));
+                            body(r, head, bb.create<arith::RemSIOp>(loc, f, k.qLen));
+                            bb.create<scf::YieldOp>(loc);
+                          });
   }
 
   /// The same, a vector of keys at a time: the mask and score regions
@@ -499,23 +519,22 @@ private:
     for (int64_t l = 0; l < k.width; ++l)
       iota.push_back(l);
     Value lanes = bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i64Vec, ArrayRef<int64_t>(iota)));
-    for (int c = 0; c < KV; ++c) {
-      Value first = k.add(j0, k.i64c(c * k.width));
-      Value j = bb.create<arith::AddIOp>(loc, bb.create<vector::SplatOp>(loc, i64Vec, first), lanes);
-      Value valid = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, j,
-                                             bb.create<vector::SplatOp>(loc, i64Vec, k.add(j0, n)));
-      for (int r = 0; r < R; ++r) {
-        Value at = k.i64c(r * blockKeys() + c * k.width);
+    Value end = bb.create<vector::SplatOp>(loc, i64Vec, k.add(j0, n));
+    forRows([&](Value r, Value head, Value row) {
+      for (int c = 0; c < KV; ++c) {
+        Value first = k.add(j0, k.i64c(c * k.width));
+        Value j = bb.create<arith::AddIOp>(loc, bb.create<vector::SplatOp>(loc, i64Vec, first), lanes);
+        Value valid = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, j, end);
+        Value at = k.add(k.mul(r, BK()), k.i64c(c * k.width));
         Value s = k.loadVecF32(S, at, k.f32);
         Value keep = valid;
         if (withMask)
-          keep = bb.create<arith::AndIOp>(
-              loc, keep, vectorizeRegion(k, k.op.getMask(), {b, heads[r], rows[r], j}, valid));
+          keep = bb.create<arith::AndIOp>(loc, keep, vectorizeRegion(k, k.op.getMask(), {b, head, row, j}, valid));
         if (withScore)
-          s = vectorizeRegion(k, k.op.getScore(), {s, b, heads[r], rows[r], j}, keep);
+          s = vectorizeRegion(k, k.op.getScore(), {s, b, head, row, j}, keep);
         k.storeVecF32(select(keep, s, splat(k.f32c(-kInf))), S, at, k.f32);
       }
-    }
+    });
   }
 
   /// acc[r] = acc[r] * corr[r] + sum_j p[r][j] v[j], with all rows and
@@ -662,6 +681,7 @@ private:
   Value b, hk;
   Value rows[R], heads[R], valid[R], qOff[R], accRow[R];
   Value iLo, iHi; // the tile's query positions
+  Value tileStart, tileEnd; // its first row in the kv head's group, and the group's end
   Value ktBase, ktRow, ktDepth, vBase, vPairsBase;
   bool topK = false;
   TopKBuffers top[R];
