@@ -357,11 +357,7 @@ std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
     ptrs[n] = qkv[n].data;
     setStrides(n, qkv[n]);
   }
-  // Enough rows per kv head (query rows times the heads that share it) to
-  // amortize a transposed copy of k: take the tiled path. Decoding (a few
-  // rows against a long cache) would pay for the copy as much as for the
-  // attention itself, so it stays on the row path.
-  bool tiled = usesTiledRows(sig) && (dims->qHeads / dims->kvHeads) * dims->qLen >= 2 * kTileRows;
+  bool tiled = takesTiledPath(sig, dims->qHeads / dims->kvHeads, dims->qLen);
   int64_t items = numWorkItems(sig, *dims, tiled);
   if (tiled && usesBf16Dot(sig)) {
     ptrs[ParamLayout::KTransposed] = packKPairs(sig, *dims, qkv[1]);

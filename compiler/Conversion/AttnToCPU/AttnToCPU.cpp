@@ -45,6 +45,11 @@ public:
   void emitItems() {
     if (!usesTiledRows(k.sig))
       return emitRowItems();
+    // Sizes the spec fixes may decide the path for every call.
+    std::optional<int64_t> group = fixedGroup();
+    int64_t qLen = k.op.getInput(0).getFixedSize(2);
+    if (group && qLen >= 0)
+      return takesTiledPath(k.sig, *group, qLen) ? emitTiledItems() : emitRowItems();
     // The runtime packs k transposed, and counts items the tiled way, when a
     // call has enough rows per kv head to share it.
     Value null = b.create<LLVM::ZeroOp>(loc, k.ptrType);

@@ -154,6 +154,15 @@ inline bool usesTiledRows(const KernelSignature &sig) {
   return sig.weights == Weights::Softmax || sig.weights == Weights::TopK || sig.weights == Weights::Argmax;
 }
 
+/// Whether a call with `group` query heads per kv head and `qLen` query
+/// rows takes the tiled path: enough rows per kv head to amortize packing k
+/// (decoding, a few rows against a long cache, would pay for the copy as
+/// much as for the attention). The runtime decides with it per call; the
+/// compiler, where the spec fixes both sizes, emits only the path taken.
+inline bool takesTiledPath(const KernelSignature &sig, int64_t group, int64_t qLen) {
+  return usesTiledRows(sig) && group * qLen >= 2 * kTileRows;
+}
+
 /// Keys a hard-selection row keeps while it streams: K for topk(K), 1 for
 /// argmax (a top-1 whose ties keep the lowest j), 0 otherwise.
 inline int64_t keptKeys(const KernelSignature &sig) {
