@@ -93,6 +93,7 @@ struct Result {
   unsigned threads = 0;
   int64_t seq = 0;
   double minMs = 0, medMs = 0, gflop = 0, denseGflop = 0, peak = 0, naiveMs = 0, onednnMs = 0, bytes = 0;
+  double coldCompileMs = 0, cachedLoadMs = 0;
   bool sweep = false;
 };
 
@@ -128,7 +129,17 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   CheckedSpec spec = parseAndCheck(c.name + ".attn", c.spec);
   const AttentionSpec &k = spec.module.kernels.at(0);
   r.dtype = elemTypeName(k.q().type);
+  // JIT cost: a compile that skips the cache, then one that loads from it.
+  CompileOptions cold;
+  cold.useCache = false;
+  auto t0 = std::chrono::steady_clock::now();
+  Expected<Kernel> fresh = Compiler(cold).compile(c.spec, k.name, c.name + ".attn");
+  r.coldCompileMs = millis(t0);
+  if (fresh)
+    (void)Compiler().compile(c.spec, k.name, c.name + ".attn"); // make sure the cache has it
+  t0 = std::chrono::steady_clock::now();
   Expected<Kernel> kernel = Compiler().compile(c.spec, k.name, c.name + ".attn");
+  r.cachedLoadMs = millis(t0);
   if (!kernel) {
     r.check = "compile error";
     return r;
@@ -185,6 +196,66 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
     r.onednnMs = s > 0 ? 1e3 * s : 0;
   }
   return r;
+}
+
+/// Issue 4's targets, from the all-threads rows of this run.
+std::vector<std::string> targetLines(const std::vector<Result> &results, unsigned cores, double bandwidth) {
+  // The suite's row of that name (the sequence-length sweep's extra rows
+  // come after it).
+  auto find = [&](const std::string &name) -> const Result * {
+    for (const Result &r : results)
+      if (r.name == name && r.threads == cores)
+        return r.minMs > 0 ? &r : nullptr;
+    return nullptr;
+  };
+  auto rate = [](const Result *r) { return r->gflop / (r->minMs / 1e3); };
+  auto mark = [](bool met) { return met ? "met" : "NOT met"; };
+  std::vector<std::string> lines;
+  const Result *dense = find("dense D=128"), *dense64 = find("dense D=64"), *causal = find("causal D=128"),
+               *causal64 = find("causal D=64"), *window = find("window 256 L=16k"), *topk = find("top-k(32) causal"),
+               *bf16 = find("bf16 dense");
+  if (dense)
+    lines.push_back(fmt::format("1. dense fp32 D=128: {:.1f}% of peak (target >= 90%): {}", 100 * rate(dense) / dense->peak,
+                                mark(rate(dense) >= 0.9 * dense->peak)));
+  if (dense64)
+    lines.push_back(fmt::format("2. dense fp32 D=64: {:.1f}% of peak (>= 85%): {}", 100 * rate(dense64) / dense64->peak,
+                                mark(rate(dense64) >= 0.85 * dense64->peak)));
+  if (dense && causal)
+    lines.push_back(fmt::format("3. causal / dense time at D=128: {:.2f} (<= 0.55): {}", causal->minMs / dense->minMs,
+                                mark(causal->minMs <= 0.55 * dense->minMs)));
+  if (dense && window)
+    lines.push_back(fmt::format("4. window 256 L=16k: {:.0f}% of the dense rate (>= 75%): {}", 100 * rate(window) / rate(dense),
+                                mark(rate(window) >= 0.75 * rate(dense))));
+  if (causal && topk)
+    lines.push_back(fmt::format("5. top-k(32) causal / causal time: {:.2f} (<= 1.5): {}", topk->minMs / causal->minMs,
+                                mark(topk->minMs <= 1.5 * causal->minMs)));
+  for (const char *name : {"decode Lk=4k", "decode Lk=32k"})
+    if (const Result *d = find(name)) {
+      double share = d->bytes / (d->minMs / 1e3) / bandwidth;
+      lines.push_back(fmt::format("6. {}: K+V at {:.0f}% of the measured bandwidth (>= 80%): {}", name, 100 * share,
+                                  mark(share >= 0.8)));
+    }
+  if (dense && bf16)
+    lines.push_back(fmt::format("7. bf16 dense / fp32 dense GFLOP/s: {:.2f}x (>= 1.7x): {}", rate(bf16) / rate(dense),
+                                mark(rate(bf16) >= 1.7 * rate(dense))));
+  for (auto [r, want] : {std::pair{dense, 1.3}, {dense64, 1.3}, {causal, 2.5}, {causal64, 2.5}})
+    if (r && r->onednnMs > 0)
+      lines.push_back(fmt::format("8. {} vs oneDNN unfused: {:.2f}x (>= {}x): {}", r->name, r->onednnMs / r->minMs, want,
+                                  mark(r->onednnMs / r->minMs >= want)));
+  const Result *slowest = nullptr;
+  double worstCached = 0;
+  for (const Result &r : results) {
+    if (!slowest || r.coldCompileMs > slowest->coldCompileMs)
+      slowest = &r;
+    worstCached = std::max(worstCached, r.cachedLoadMs);
+  }
+  if (slowest)
+    lines.push_back(fmt::format("9. JIT: slowest cold compile {:.0f} ms ({}; <= 300), slowest cached load {:.1f} ms "
+                                "(<= 5): {}",
+                                slowest->coldCompileMs, slowest->name, worstCached,
+                                mark(slowest->coldCompileMs <= 300 && worstCached <= 5)));
+  lines.push_back("8. PyTorch SDPA / flex_attention: not run (see README)");
+  return lines;
 }
 
 } // namespace
@@ -271,12 +342,19 @@ int main(int argc, char **argv) {
      << header << "\n" << rule << "\n";
   for (const std::string &row : rows)
     md << row << "\n";
+  std::vector<std::string> targets = targetLines(results, cores, bw);
+  fmt::print("\nTargets (issue 4), {} threads:\n", cores);
+  md << "\nTargets (issue 4), " << cores << " threads, from this run:\n\n";
+  for (const std::string &line : targets) {
+    fmt::print("  {}\n", line);
+    md << "- " << line << "\n";
+  }
   std::ofstream csv(out + "/bench.csv");
-  csv << "case,threads,dtype,seq,min_ms,gflops,peak_gflops,naive_ms,onednn_ms,sweep\n";
+  csv << "case,threads,dtype,seq,min_ms,gflops,peak_gflops,naive_ms,onednn_ms,sweep,cold_compile_ms,cached_load_ms\n";
   for (const Result &r : results)
     csv << '"' << r.name << "\"," << r.threads << "," << r.dtype << "," << r.seq << "," << r.minMs << ","
         << r.gflop / (r.minMs / 1e3) << "," << r.peak << "," << r.naiveMs << "," << r.onednnMs << "," << r.sweep
-        << "\n";
+        << "," << r.coldCompileMs << "," << r.cachedLoadMs << "\n";
   fmt::print("\nwrote {}/bench.md and {}/bench.csv\n", out, out);
   bool ok = std::all_of(results.begin(), results.end(), [](const Result &r) { return r.check.rfind("ok", 0) == 0; });
   return ok ? 0 : 1;
