@@ -49,23 +49,33 @@ double naiveUnfusedSeconds(int64_t lq, int64_t lk, int64_t d, int64_t dv) {
 }
 
 double memoryBandwidth(unsigned threads) {
-  const size_t perThread = size_t(1) << 26; // 256 MiB of floats per thread
-  std::vector<std::vector<float>> bufs(threads, std::vector<float>(perThread / 4, 1.0f));
+  // Each thread sums its own 64 MiB as four streams (quarters of the
+  // buffer) with software prefetch a few KB ahead: one stream with the
+  // hardware prefetcher alone kept too few lines in flight, and attn's
+  // decode kernel (two streams, prefetching) read faster than this probe.
+  const size_t perThread = size_t(1) << 26; // bytes
+  const size_t floats = perThread / 4, quarter = floats / 4;
+  std::vector<std::vector<float>> bufs(threads, std::vector<float>(floats, 1.0f));
   double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
+  for (int rep = 0; rep < 5; ++rep) {
     std::vector<double> sums(threads);
     auto t0 = std::chrono::steady_clock::now();
     std::vector<std::thread> pool;
     for (unsigned t = 0; t < threads; ++t)
       pool.emplace_back([&, t] {
-        float acc[16] = {};
+        float acc[4][16] = {};
         const float *p = bufs[t].data();
-        for (size_t n = 0; n < bufs[t].size(); n += 16)
-          for (int l = 0; l < 16; ++l)
-            acc[l] += p[n + l];
+        for (size_t n = 0; n < quarter; n += 16)
+          for (int s = 0; s < 4; ++s) {
+            const float *at = p + s * quarter + n;
+            __builtin_prefetch(at + 1024);
+            for (int l = 0; l < 16; ++l)
+              acc[s][l] += at[l];
+          }
         double total = 0;
-        for (float a : acc)
-          total += a;
+        for (auto &a : acc)
+          for (float x : a)
+            total += x;
         sums[t] = total;
       });
     for (auto &th : pool)
