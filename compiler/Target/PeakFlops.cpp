@@ -6,6 +6,7 @@
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Intrinsics.h"
+#include "llvm/IR/IntrinsicsX86.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <algorithm>
@@ -19,8 +20,10 @@ namespace {
 
 constexpr int kChains = 12; // independent accumulators: hides the FMA latency
 
-/// void fma_loop(i64 iterations, float *state): kChains vector FMA chains.
-std::unique_ptr<llvm::Module> buildLoop(llvm::LLVMContext &ctx, int width) {
+/// void fma_loop(i64 iterations, float *state): kChains vector FMA chains;
+/// with `bf16`, chains of vdpbf16ps (acc += a.even * b.even + a.odd * b.odd
+/// over 2 x width bf16 values).
+std::unique_ptr<llvm::Module> buildLoop(llvm::LLVMContext &ctx, int width, bool bf16) {
   auto m = std::make_unique<llvm::Module>("peak", ctx);
   llvm::IRBuilder<> b(ctx);
   llvm::Type *vec = llvm::FixedVectorType::get(b.getFloatTy(), width);
@@ -43,13 +46,16 @@ std::unique_ptr<llvm::Module> buildLoop(llvm::LLVMContext &ctx, int width) {
   i->addIncoming(b.getInt64(0), entry);
   std::vector<llvm::PHINode *> acc;
   std::vector<llvm::Value *> next;
-  llvm::Function *fma = llvm::Intrinsic::getDeclaration(m.get(), llvm::Intrinsic::fma, {vec});
+  llvm::Function *fma = bf16 ? llvm::Intrinsic::getDeclaration(m.get(), llvm::Intrinsic::x86_avx512bf16_dpbf16ps_512)
+                              : llvm::Intrinsic::getDeclaration(m.get(), llvm::Intrinsic::fma, {vec});
   for (int c = 0; c < kChains; ++c) { // PHIs first: they head the block
     acc.push_back(b.CreatePHI(vec, 2));
     acc.back()->addIncoming(init[c], entry);
   }
+  llvm::Type *pairs = llvm::FixedVectorType::get(b.getBFloatTy(), 2 * width);
   for (int c = 0; c < kChains; ++c)
-    next.push_back(b.CreateCall(fma, {acc[c], mulA, addB}));
+    next.push_back(bf16 ? b.CreateCall(fma, {acc[c], b.CreateBitCast(mulA, pairs), b.CreateBitCast(addB, pairs)})
+                        : b.CreateCall(fma, {acc[c], mulA, addB}));
   for (int c = 0; c < kChains; ++c)
     acc[c]->addIncoming(next[c], loop);
   llvm::Value *iNext = b.CreateAdd(i, b.getInt64(1));
@@ -62,26 +68,23 @@ std::unique_ptr<llvm::Module> buildLoop(llvm::LLVMContext &ctx, int width) {
   return m;
 }
 
-} // namespace
+/// The loop compiled for the host and JIT-loaded.
+struct PeakLoop {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  void (*fn)(int64_t, float *) = nullptr;
+};
 
-Expected<PeakFlops> measurePeakFlops(unsigned threads) {
-  Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine("host");
-  if (!tm)
-    return tm.takeError();
-  PeakFlops peak;
-  peak.vectorWidth = static_cast<int>(nativeVectorWidth(**tm));
-  peak.threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
-
+Expected<PeakLoop> compileLoop(llvm::TargetMachine &tm, int width, bool bf16) {
   llvm::LLVMContext ctx;
-  std::unique_ptr<llvm::Module> m = buildLoop(ctx, peak.vectorWidth);
-  m->setDataLayout((*tm)->createDataLayout());
-  m->setTargetTriple((*tm)->getTargetTriple().str());
+  std::unique_ptr<llvm::Module> m = buildLoop(ctx, width, bf16);
+  m->setDataLayout(tm.createDataLayout());
+  m->setTargetTriple(tm.getTargetTriple().str());
   for (llvm::Function &f : *m)
     if (!f.isDeclaration()) {
-      f.addFnAttr("target-cpu", (*tm)->getTargetCPU());
-      f.addFnAttr("target-features", (*tm)->getTargetFeatureString());
+      f.addFnAttr("target-cpu", tm.getTargetCPU());
+      f.addFnAttr("target-features", tm.getTargetFeatureString());
     }
-  Expected<std::string> object = emitObject(*m, **tm);
+  Expected<std::string> object = emitObject(*m, tm);
   if (!object)
     return object.takeError();
   auto jit = llvm::orc::LLJITBuilder().create();
@@ -92,28 +95,54 @@ Expected<PeakFlops> measurePeakFlops(unsigned threads) {
   auto sym = (*jit)->lookup("fma_loop");
   if (!sym)
     return Error{llvm::toString(sym.takeError())};
-  auto loop = sym->toPtr<void (*)(int64_t, float *)>();
+  PeakLoop loop;
+  loop.fn = sym->toPtr<void (*)(int64_t, float *)>();
+  loop.jit = std::move(*jit);
+  return loop;
+}
 
-  auto run = [&](unsigned n) {
-    const int64_t iters = 20'000'000;
-    std::vector<std::vector<float>> states(n, std::vector<float>((kChains + 2) * peak.vectorWidth, 1e-3f));
-    for (auto &s : states)
-      std::fill(s.begin() + kChains * peak.vectorWidth, s.end(), 0.999f);
-    double best = 0;
-    for (int rep = 0; rep < 3; ++rep) {
-      auto t0 = std::chrono::steady_clock::now();
-      std::vector<std::thread> pool;
-      for (unsigned t = 0; t < n; ++t)
-        pool.emplace_back([&, t] { loop(iters, states[t].data()); });
-      for (auto &t : pool)
-        t.join();
-      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      best = std::max(best, 2.0 * kChains * peak.vectorWidth * iters * n / s / 1e9);
-    }
-    return best;
-  };
-  peak.gflopsOneThread = run(1);
-  peak.gflopsAllThreads = peak.threads == 1 ? peak.gflopsOneThread : run(peak.threads);
+/// GFLOP/s of `loop` on n threads (best of 3); `flopsPerLane` per lane of
+/// each chain's step (2 for an FMA, 4 for vdpbf16ps).
+double timeLoop(const PeakLoop &loop, unsigned n, int width, double flopsPerLane) {
+  const int64_t iters = 20'000'000;
+  std::vector<std::vector<float>> states(n, std::vector<float>((kChains + 2) * width, 1e-3f));
+  for (auto &s : states)
+    std::fill(s.begin() + kChains * width, s.end(), 0.999f);
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < n; ++t)
+      pool.emplace_back([&, t] { loop.fn(iters, states[t].data()); });
+    for (auto &t : pool)
+      t.join();
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, flopsPerLane * kChains * width * iters * n / s / 1e9);
+  }
+  return best;
+}
+
+} // namespace
+
+Expected<PeakFlops> measurePeakFlops(unsigned threads) {
+  Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine("host");
+  if (!tm)
+    return tm.takeError();
+  PeakFlops peak;
+  peak.vectorWidth = static_cast<int>(nativeVectorWidth(**tm));
+  peak.threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+  Expected<PeakLoop> fp32 = compileLoop(**tm, peak.vectorWidth, false);
+  if (!fp32)
+    return fp32.takeError();
+  peak.gflopsOneThread = timeLoop(*fp32, 1, peak.vectorWidth, 2);
+  peak.gflopsAllThreads = peak.threads == 1 ? peak.gflopsOneThread : timeLoop(*fp32, peak.threads, peak.vectorWidth, 2);
+  if (peak.vectorWidth == 16 && hasBf16Dot(**tm)) {
+    Expected<PeakLoop> bf16 = compileLoop(**tm, peak.vectorWidth, true);
+    if (!bf16)
+      return bf16.takeError();
+    peak.bf16OneThread = timeLoop(*bf16, 1, peak.vectorWidth, 4);
+    peak.bf16AllThreads = peak.threads == 1 ? peak.bf16OneThread : timeLoop(*bf16, peak.threads, peak.vectorWidth, 4);
+  }
   return peak;
 }
 

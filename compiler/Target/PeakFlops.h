@@ -9,6 +9,8 @@ namespace attn {
 struct PeakFlops {
   double gflopsOneThread = 0; // fp32 FMA, widest vectors of the host
   double gflopsAllThreads = 0;
+  double bf16OneThread = 0;   // vdpbf16ps (AVX512-BF16); 0 where the host lacks it
+  double bf16AllThreads = 0;
   unsigned threads = 0;
   int vectorWidth = 0;
 };

@@ -182,7 +182,11 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   std::sort(times.begin(), times.end());
   r.minMs = times.front();
   r.medMs = times[times.size() / 2];
-  r.peak = threads == 1 ? peak.gflopsOneThread : peak.gflopsAllThreads;
+  // bf16 rows against the bf16 dot peak where the host has vdpbf16ps.
+  if (r.dtype == "bf16" && peak.bf16AllThreads > 0)
+    r.peak = threads == 1 ? peak.bf16OneThread : peak.bf16AllThreads;
+  else
+    r.peak = threads == 1 ? peak.gflopsOneThread : peak.gflopsAllThreads;
   // The naive unfused baseline: one (batch, head) timed, times B x Hq,
   // divided over the threads (heads are independent).
   if (k.weights == WeightsKind::Softmax && q[2] > 1)
@@ -294,10 +298,14 @@ int main(int argc, char **argv) {
   auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   char date[32];
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  std::string bf16Peak = peak->bf16AllThreads > 0
+                             ? fmt::format("bf16 dot (vdpbf16ps) peak {:.0f} GFLOP/s on 1 thread, {:.0f} on {}; ",
+                                           peak->bf16OneThread, peak->bf16AllThreads, cores)
+                             : std::string("no bf16 dot instruction; ");
   std::string machine = fmt::format("{}, {} cores, {}-wide fp32 vectors. Measured: fp32 FMA peak {:.0f} GFLOP/s on 1 "
-                                    "thread, {:.0f} GFLOP/s on {}; memory read bandwidth {:.1f} GB/s. {}.",
+                                    "thread, {:.0f} GFLOP/s on {}; {}memory read bandwidth {:.1f} GB/s. {}.",
                                     cpu, cores, peak->vectorWidth, peak->gflopsOneThread, peak->gflopsAllThreads,
-                                    cores, bw / 1e9, date);
+                                    cores, bf16Peak, bw / 1e9, date);
   fmt::print("{}\n\n", machine);
 
   std::vector<Result> results;
@@ -336,7 +344,7 @@ int main(int argc, char **argv) {
   std::filesystem::create_directories(out);
   std::ofstream md(out + "/bench.md");
   md << "attn benchmark: " << machine << "\n\nGFLOP/s counts unmasked work; % peak is against the measured fp32 FMA "
-        "peak at the same thread count; naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same steps as oneDNN "
+        "peak at the same thread count (bf16 rows: the bf16 dot peak); naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same steps as oneDNN "
         "primitives (matmul with the scale as its output scale, a binary add of the causal mask, softmax, matmul), "
         "S in memory, fp32 inputs for every row.\n\n"
      << header << "\n" << rule << "\n";
