@@ -206,13 +206,20 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module) {
   scratch = entry->getArgument(4);
   status = entry->getArgument(5);
 
-  batch = loadParam(ParamLayout::Batch);
-  qHeads = loadParam(ParamLayout::QHeads);
-  kvHeads = loadParam(ParamLayout::KvHeads);
-  qLen = loadParam(ParamLayout::QLen);
-  kvLen = loadParam(ParamLayout::KvLen);
-  headDim = loadParam(ParamLayout::HeadDim);
-  vDim = loadParam(ParamLayout::VDim);
+  // A size the spec fixes is a constant in the code (the runtime has
+  // checked the call against it): dead tails fold away and divisions by it
+  // become multiplications.
+  auto size = [&](int slot, int input, int dim) {
+    int64_t fixed = sig.inputs[input].dims[dim].fixed;
+    return fixed >= 0 ? i64c(fixed) : loadParam(slot);
+  };
+  batch = size(ParamLayout::Batch, 0, 0);
+  qHeads = size(ParamLayout::QHeads, 0, 1);
+  kvHeads = size(ParamLayout::KvHeads, 1, 1);
+  qLen = size(ParamLayout::QLen, 0, 2);
+  kvLen = size(ParamLayout::KvLen, 1, 2);
+  headDim = size(ParamLayout::HeadDim, 0, 3);
+  vDim = size(ParamLayout::VDim, 2, 3);
   group = b.create<arith::DivSIOp>(loc, qHeads, kvHeads);
   qPtr = loadPointer(ParamLayout::Q);
   kPtr = loadPointer(ParamLayout::K);
