@@ -260,38 +260,36 @@ private:
           bb.create<scf::YieldOp>(loc);
         });
     // Maxes and all-take-part over whole vectors of keys, then the rest.
+    auto step = [&](Value jj, ValueRange maxes, bool vec) {
+      auto constant = [&](float c) { return vec ? splat(k.f32c(c)) : k.f32c(c); };
+      Value all;
+      SmallVector<Value> next;
+      for (int g = 0; g < NH; ++g) {
+        Value sv = vec ? k.loadVecF32(scores[g], jj, k.f32) : k.loadF32(scores[g], jj, k.f32);
+        next.push_back(bb.create<arith::MaximumFOp>(loc, maxes[g], sv));
+        Value part = cmpf(arith::CmpFPredicate::UNE, sv, constant(-kInf));
+        all = g ? bb.create<arith::AndIOp>(loc, all, part).getResult() : part;
+      }
+      Value flag = select(all, constant(1), constant(0));
+      if (vec)
+        k.storeVecF32(flag, allTakePart, jj, k.f32);
+      else
+        k.storeF32(flag, allTakePart, jj, k.f32);
+      return next;
+    };
     SmallVector<Value> init(NH, splat(k.f32c(-kInf)));
     Value vecEnd = k.mul(bb.create<arith::DivSIOp>(loc, end, k.i64c(k.width)), k.i64c(k.width));
-    auto vecLoop = bb.create<scf::ForOp>(
-        loc, k.idx(k.i64c(0)), k.idx(vecEnd), k.idx(k.i64c(k.width)), init,
-        [&](OpBuilder &, Location, Value jjIdx, ValueRange maxes) {
-          Value jj = k.i64(jjIdx), all;
-          SmallVector<Value> next;
-          for (int g = 0; g < NH; ++g) {
-            Value sv = k.loadVecF32(scores[g], jj, k.f32);
-            next.push_back(bb.create<arith::MaximumFOp>(loc, maxes[g], sv));
-            Value part = cmpf(arith::CmpFPredicate::UNE, sv, splat(k.f32c(-kInf)));
-            all = g ? bb.create<arith::AndIOp>(loc, all, part).getResult() : part;
-          }
-          k.storeVecF32(select(all, splat(k.f32c(1)), splat(k.f32c(0))), allTakePart, jj, k.f32);
-          bb.create<scf::YieldOp>(loc, next);
-        });
+    auto vecLoop = bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(vecEnd), k.idx(k.i64c(k.width)), init,
+                                         [&](OpBuilder &, Location, Value jj, ValueRange maxes) {
+                                           bb.create<scf::YieldOp>(loc, step(k.i64(jj), maxes, true));
+                                         });
     SmallVector<Value> scalarInit;
     for (int g = 0; g < NH; ++g)
       scalarInit.push_back(bb.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF, vecLoop.getResult(g)));
-    auto tail = bb.create<scf::ForOp>(
-        loc, k.idx(vecEnd), k.idx(end), k.idx(k.i64c(1)), scalarInit,
-        [&](OpBuilder &, Location, Value jjIdx, ValueRange maxes) {
-          Value jj = k.i64(jjIdx), all;
-          SmallVector<Value> next;
-          for (int g = 0; g < NH; ++g) {
-            Value sv = k.loadF32(scores[g], jj, k.f32);
-            next.push_back(bb.create<arith::MaximumFOp>(loc, maxes[g], sv));
-            all = g ? bb.create<arith::AndIOp>(loc, all, takesPart(sv)).getResult() : takesPart(sv);
-          }
-          k.storeF32(select(all, k.f32c(1), k.f32c(0)), allTakePart, jj, k.f32);
-          bb.create<scf::YieldOp>(loc, next);
-        });
+    auto tail = bb.create<scf::ForOp>(loc, k.idx(vecEnd), k.idx(end), k.idx(k.i64c(1)), scalarInit,
+                                      [&](OpBuilder &, Location, Value jj, ValueRange maxes) {
+                                        bb.create<scf::YieldOp>(loc, step(k.i64(jj), maxes, false));
+                                      });
     return SmallVector<Value>(tail.getResults());
   }
 
