@@ -54,26 +54,34 @@ TEST(Variants, GlobalAndLocal) { check("gl", "w: i32\nmask: abs(i - j) <= w || i
 TEST(Variants, Sigmoid) { check("sig", "bias: f32\nscore: s + bias\nweights: sigmoid"); }
 TEST(Variants, TopK) { check("topk", "mask: j <= i + 5\nweights: topk(8)\noutputs: o, lse"); }
 TEST(Variants, TopKAndArgmaxTiesKeepTheLowestKeys) {
-  // Every key scores the same: topk(2) keeps keys 0 and 1, argmax key 0, on
-  // the row path (one query row) and the tiled path (40 rows); v[j] = j.
+  // Key 10 scores highest and every other key the same: topk(2) keeps keys
+  // 10 and 0, argmax key 10 (and with key 10 masked out, keys 0, 1 / key 0),
+  // on the row path (one query row) and the tiled path (40 rows); v[j] = j.
   for (int64_t rows : {1, 40})
-    for (const char *weights : {"topk(2)", "argmax"}) {
-      std::string name = std::string(weights[0] == 't' ? "ties_topk_" : "ties_argmax_") + std::to_string(rows);
-      std::string text = "attention " + name + " {\n q: f32[1, 1, " + std::to_string(rows) +
-                         ", 4]\n k: f32[1, 1, 70, 4]\n v: f32[1, 1, 70, 4]\n weights: " + weights + "\n}\n";
-      ArgumentMap args = inputsFor(text, name, {1, 1, 1, rows, 70, 4, 4});
-      for (int64_t j = 0; j < 70; ++j)
-        for (int64_t d = 0; d < 4; ++d) {
-          args["k"].data[j * 4 + d] = 0.5;
-          args["v"].data[j * 4 + d] = static_cast<double>(j);
-        }
-      expectMatchesReference(text, name, args);
-      Expected<ReferenceOutput> got = runOnHost(compiled(text, name), args, false);
-      ASSERT_TRUE(got) << got.error();
-      double want = weights[0] == 't' ? 0.5 : 0.0; // mean of v[0], v[1]; or v[0]
-      for (int64_t i = 0; i < rows; ++i)
-        EXPECT_NEAR(got->o[i * 4], want, 1e-6) << name << " row " << i;
-    }
+    for (const char *weights : {"topk(2)", "argmax"})
+      for (bool maskTop : {false, true}) {
+        std::string name = std::string(weights[0] == 't' ? "ties_topk_" : "ties_argmax_") + std::to_string(rows) +
+                           (maskTop ? "_masked" : "");
+        std::string text = "attention " + name + " {\n q: f32[1, 1, " + std::to_string(rows) +
+                           ", 4]\n k: f32[1, 1, 70, 4]\n v: f32[1, 1, 70, 4]\n weights: " + weights +
+                           (maskTop ? "\n mask: j != 10" : "") + "\n}\n";
+        ArgumentMap args = inputsFor(text, name, {1, 1, 1, rows, 70, 4, 4});
+        for (double &x : args["q"].data)
+          x = 1.0;
+        for (int64_t j = 0; j < 70; ++j)
+          for (int64_t d = 0; d < 4; ++d) {
+            args["k"].data[j * 4 + d] = j == 10 ? 1.0 : 0.5;
+            args["v"].data[j * 4 + d] = static_cast<double>(j);
+          }
+        expectMatchesReference(text, name, args);
+        if (!maskTop)
+          continue;
+        Expected<ReferenceOutput> got = runOnHost(compiled(text, name), args, false);
+        ASSERT_TRUE(got) << got.error();
+        double want = weights[0] == 't' ? 0.5 : 0.0; // mean of v[0] and v[1], or v[0]
+        for (int64_t i = 0; i < rows; ++i)
+          EXPECT_NEAR(got->o[i * 4], want, 1e-6) << name << " row " << i;
+      }
 }
 
 TEST(Variants, TopKLargerThanKeys) { check("topk_big", "weights: topk(500)\noutputs: o, lse"); }
