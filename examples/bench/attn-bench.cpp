@@ -156,8 +156,16 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
                         q[3]);
   Expected<double> measured = maskDensity(k, args, 64, false);
   double density = measured ? *measured : 1.0;
-  r.denseGflop = 2.0 * q[0] * q[1] * q[2] * kk[2] * (q[3] + v[3]) / 1e9;
-  r.gflop = r.denseGflop * density;
+  // Q.K^T over the unmasked pairs, then the weights times v: every unmasked
+  // key for softmax and sigmoid, K keys per row for topk(K), none for argmax
+  // (a copy of one v row).
+  double rowsTotal = double(q[0]) * q[1] * q[2], qk = 2.0 * rowsTotal * kk[2] * q[3] / 1e9;
+  double pv = k.weights == WeightsKind::Argmax ? 0
+              : k.weights == WeightsKind::TopK  ? 2.0 * rowsTotal * std::min<int64_t>(k.topk, kk[2]) * v[3] / 1e9
+                                                 : 2.0 * rowsTotal * kk[2] * v[3] / 1e9;
+  bool selects = k.weights == WeightsKind::Argmax || k.weights == WeightsKind::TopK;
+  r.denseGflop = qk + (selects ? pv : 2.0 * rowsTotal * kk[2] * v[3] / 1e9);
+  r.gflop = qk * density + (selects ? pv : pv * density);
   r.bytes = 2.0 * kk[0] * kk[1] * kk[2] * kk[3] * (r.dtype == "f32" ? 4 : 2);
 
   Expected<HostCall> call = prepareCall(*kernel, args);
@@ -343,7 +351,8 @@ int main(int argc, char **argv) {
 
   std::filesystem::create_directories(out);
   std::ofstream md(out + "/bench.md");
-  md << "attn benchmark: " << machine << "\n\nGFLOP/s counts unmasked work; % peak is against the measured fp32 FMA "
+  md << "attn benchmark: " << machine << "\n\nGFLOP/s counts unmasked work (top-k: Q.Kt and K keys of P.V per row; "
+        "argmax: Q.Kt only); % peak is against the measured fp32 FMA "
         "peak at the same thread count (bf16 rows: the bf16 dot peak); naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same steps as oneDNN "
         "primitives (matmul with the scale as its output scale, a binary add of the causal mask, softmax, matmul), "
         "S in memory, fp32 inputs for every row.\n\n"
