@@ -137,9 +137,15 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   r.coldCompileMs = millis(t0);
   if (fresh)
     (void)Compiler().compile(c.spec, k.name, c.name + ".attn"); // make sure the cache has it
-  t0 = std::chrono::steady_clock::now();
-  Expected<Kernel> kernel = Compiler().compile(c.spec, k.name, c.name + ".attn");
-  r.cachedLoadMs = millis(t0);
+  // The best of three loads, as for the kernels' times (one run's first load
+  // once took 34 ms, the others under 1 ms: the VM's disk).
+  Expected<Kernel> kernel = Error{"not loaded"};
+  for (int load = 0; load < 3; ++load) {
+    t0 = std::chrono::steady_clock::now();
+    kernel = Compiler().compile(c.spec, k.name, c.name + ".attn");
+    double ms = millis(t0);
+    r.cachedLoadMs = load ? std::min(r.cachedLoadMs, ms) : ms;
+  }
   if (!kernel) {
     r.check = "compile error";
     return r;
