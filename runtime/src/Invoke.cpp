@@ -170,33 +170,6 @@ uint32_t *workspace(WorkspaceSlot slot, size_t words) {
 /// The bf16 pair (lo, hi) as vdpbf16ps reads it: lo in the low half.
 uint32_t bf16Pair(uint16_t lo, uint16_t hi) { return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16; }
 
-/// k in bf16 pairs (see usesBf16Dot): [B][Hkv][tiles][ceil(D / 2)][tile].
-uint32_t *packKPairs(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
-  int64_t padded = paddedKvLen(sig.schedule, d.kvLen);
-  int64_t tile = kTileKeyVectors * sig.schedule.vectorWidth, pairs = (d.headDim + 1) / 2;
-  uint32_t *kp = workspace(kPackedK, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * pairs * padded)));
-  const uint16_t *src = static_cast<const uint16_t *>(k.data);
-  ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
-    for (int64_t bh = begin; bh < end; ++bh) {
-      int64_t base = bh / d.kvHeads * k.strides[0] + bh % d.kvHeads * k.strides[1];
-      for (int64_t j0 = 0; j0 < padded; j0 += tile) {
-        uint32_t *block = kp + bh * pairs * padded + j0 * pairs;
-        int64_t keys = std::min(tile, d.kvLen - j0);
-        for (int64_t jj = 0; jj < keys; ++jj) {
-          const uint16_t *row = src + base + (j0 + jj) * k.strides[2];
-          for (int64_t c = 0; c < pairs; ++c) {
-            uint16_t hi = 2 * c + 1 < d.headDim ? row[(2 * c + 1) * k.strides[3]] : 0;
-            block[c * tile + jj] = bf16Pair(row[2 * c * k.strides[3]], hi);
-          }
-        }
-        for (int64_t c = 0; c < pairs; ++c)
-          std::fill(block + c * tile + keys, block + (c + 1) * tile, 0u);
-      }
-    }
-  });
-  return kp;
-}
-
 /// v in bf16 pairs of keys (see usesBf16Dot): [B][Hkv][padded Lk / 2][Dv].
 uint32_t *packVPairs(const KernelSignature &sig, const BoundDims &d, const TensorView &v) {
   int64_t pairs = paddedKvLen(sig.schedule, d.kvLen) / 2;
@@ -218,40 +191,58 @@ uint32_t *packVPairs(const KernelSignature &sig, const BoundDims &d, const Tenso
   return vp;
 }
 
-/// k as f32 [B][Hkv][padded Lk / tile][D][tile], zero past Lk (see
-/// paddedKvLen): the tiled softmax path loads one vector of keys per
-/// head-dim element from it.
-float *packTransposedK(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
+/// k tile-major (see paddedKvLen): per kv head and tile of keys, `depth`
+/// rows of one word per key, word (c, j) = element(offset of k's row j, c),
+/// zero past kvLen. One tile at a time: its block (24 KB at D=128, f32)
+/// stays in cache while k's rows are read in order.
+template <typename Word, typename Element>
+Word *packKTiles(const KernelSignature &sig, const BoundDims &d, const TensorView &k, int64_t depth,
+                 const Element &element) {
   int64_t padded = paddedKvLen(sig.schedule, d.kvLen);
   int64_t tile = kTileKeyVectors * sig.schedule.vectorWidth;
+  static_assert(sizeof(Word) == sizeof(uint32_t), "the workspace holds 32-bit words");
   // Never empty: a null pointer would tell the kernel to take the row path,
   // which counts its work items differently.
-  float *kt = reinterpret_cast<float *>(
-      workspace(kPackedK, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * d.headDim * padded))));
+  Word *out = reinterpret_cast<Word *>(
+      workspace(kPackedK, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * depth * padded))));
   ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
     for (int64_t bh = begin; bh < end; ++bh) {
-      int64_t b = bh / d.kvHeads, h = bh % d.kvHeads;
-      int64_t base = b * k.strides[0] + h * k.strides[1];
-      const float *src = static_cast<const float *>(k.data);
-      // One tile at a time: its D x tile block (24 KB at D=128) stays in
-      // cache while k's rows are read in order. f32, the common case, copies
-      // without a per-element conversion.
+      int64_t base = bh / d.kvHeads * k.strides[0] + bh % d.kvHeads * k.strides[1];
       for (int64_t j0 = 0; j0 < padded; j0 += tile) {
-        float *block = kt + bh * d.headDim * padded + j0 * d.headDim;
+        Word *block = out + bh * depth * padded + j0 * depth;
         int64_t keys = std::min(tile, d.kvLen - j0);
         for (int64_t jj = 0; jj < keys; ++jj) {
           int64_t row = base + (j0 + jj) * k.strides[2];
-          for (int64_t c = 0; c < d.headDim; ++c) {
-            int64_t at = row + c * k.strides[3];
-            block[c * tile + jj] = k.dtype == ATTN_F32 ? src[at] : loadAsFloat(k.data, at, k.dtype);
-          }
+          for (int64_t c = 0; c < depth; ++c)
+            block[c * tile + jj] = element(row, c);
         }
-        for (int64_t c = 0; c < d.headDim; ++c)
-          std::fill(block + c * tile + keys, block + (c + 1) * tile, 0.0f);
+        for (int64_t c = 0; c < depth; ++c)
+          std::fill(block + c * tile + keys, block + (c + 1) * tile, Word(0));
       }
     }
   });
-  return kt;
+  return out;
+}
+
+/// k in bf16 pairs (see usesBf16Dot): [B][Hkv][tiles][ceil(D / 2)][tile].
+uint32_t *packKPairs(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
+  const uint16_t *src = static_cast<const uint16_t *>(k.data);
+  int64_t step = k.strides[3];
+  return packKTiles<uint32_t>(sig, d, k, (d.headDim + 1) / 2, [&](int64_t row, int64_t c) {
+    uint16_t hi = 2 * c + 1 < d.headDim ? src[row + (2 * c + 1) * step] : 0;
+    return bf16Pair(src[row + 2 * c * step], hi);
+  });
+}
+
+/// k as f32 [B][Hkv][padded Lk / tile][D][tile]: the tiled softmax path
+/// loads one vector of keys per head-dim element from it. f32, the common
+/// case, copies without a per-element conversion.
+float *packTransposedK(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
+  const float *src = static_cast<const float *>(k.data);
+  return packKTiles<float>(sig, d, k, d.headDim, [&](int64_t row, int64_t c) {
+    int64_t at = row + c * k.strides[3];
+    return k.dtype == ATTN_F32 ? src[at] : loadAsFloat(k.data, at, k.dtype);
+  });
 }
 
 int64_t scalarBits(const InputSig &in, double value) {

@@ -144,8 +144,8 @@ constexpr int64_t kTileKeyVectors = 3;
 /// The tiled softmax path reads k transposed and packed as f32
 /// [B][Hkv][kvLenPadded / tile keys][D][tile keys], kvLenPadded a multiple of
 /// the tile's keys, zero past kvLen: one tile's keys are one contiguous block
-/// (D rows of 48 floats), not D rows a whole sequence apart (a page each). The runtime packs it when a call has enough query rows per kv
-/// head to amortize the copy.
+/// (D rows of 48 floats), not D rows a whole sequence apart (a page each).
+/// The runtime packs it when a call takes the tiled path (takesTiledPath).
 inline int64_t paddedKvLen(const Schedule &s, int64_t kvLen) {
   int64_t keys = kTileKeyVectors * s.vectorWidth;
   return (kvLen + keys - 1) / keys * keys;
