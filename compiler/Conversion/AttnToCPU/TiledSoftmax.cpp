@@ -13,6 +13,8 @@
 
 #include <functional>
 #include <limits>
+#include <tuple>
+#include <utility>
 
 using namespace mlir;
 namespace ad = ::mlir::attn;
@@ -50,6 +52,20 @@ private:
   Value zeroVec() { return splat(k.f32c(0)); }
   Value scratchF32(int64_t byteOffset) { return k.gep(k.scratch, k.i64c(byteOffset), bb.getI8Type()); }
 
+  /// Row `offset` of the tile (counted from its first row in the kv head's
+  /// group, clamped to the group's last row): its query head and position.
+  /// Row f of the group is query head hk * group + f / Lq at position f % Lq.
+  std::pair<Value, Value> groupRow(Value offset) {
+    Value last = bb.create<arith::SubIOp>(loc, tileEnd, k.i64c(1));
+    Value f = bb.create<arith::MinSIOp>(loc, k.add(tileStart, offset), last);
+    return {k.add(k.mul(hk, k.group), bb.create<arith::DivSIOp>(loc, f, k.qLen)),
+            bb.create<arith::RemSIOp>(loc, f, k.qLen)};
+  }
+  /// Where q's row for (head, position) starts.
+  Value qRowOffset(Value head, Value position) {
+    return k.add(k.add(k.mul(b, k.qStr[0]), k.mul(head, k.qStr[1])), k.mul(position, k.qStr[2]));
+  }
+
   // bf16 pairs (with k.bf16Dot): a vector of 16 pairs is 16 x i32 in memory.
   VectorType pairsType() { return VectorType::get({k.width}, bb.getI32Type()); }
   Value loadPairs(Value base, Value offset) {
@@ -79,16 +95,10 @@ private:
     corrBuf = scratchF32(layout.tile + 8 * R * bk);
     P16 = scratchF32(layout.tile + 8 * R * bk + 4 * R);
     acc = scratchF32(layout.acc);
-    // Row f of the kv head's group is query head hk * group + f / Lq at
-    // position f % Lq.
-    Value last = bb.create<arith::SubIOp>(loc, i1, k.i64c(1));
     for (int r = 0; r < R; ++r) {
-      Value row = k.add(start, k.i64c(r));
-      valid[r] = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, row, i1);
-      Value f = bb.create<arith::MinSIOp>(loc, row, last);
-      heads[r] = k.add(k.mul(hk, k.group), bb.create<arith::DivSIOp>(loc, f, k.qLen));
-      rows[r] = bb.create<arith::RemSIOp>(loc, f, k.qLen);
-      qOff[r] = k.add(k.add(k.mul(b, k.qStr[0]), k.mul(heads[r], k.qStr[1])), k.mul(rows[r], k.qStr[2]));
+      valid[r] = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, k.add(start, k.i64c(r)), i1);
+      std::tie(heads[r], rows[r]) = groupRow(k.i64c(r));
+      qOff[r] = qRowOffset(heads[r], rows[r]);
       accRow[r] = k.mul(k.i64c(r), k.vDim);
       iLo = r ? bb.create<arith::MinSIOp>(loc, iLo, rows[r]).getResult() : rows[r];
       iHi = r ? bb.create<arith::MaxSIOp>(loc, iHi, rows[r]).getResult() : rows[r];
@@ -98,7 +108,6 @@ private:
     // f32 per element, or bf16 pairs of head-dim elements (see usesBf16Dot).
     ktDepth = k.bf16Dot ? bb.create<arith::CeilDivSIOp>(loc, k.headDim, k.i64c(2)).getResult() : k.headDim;
     ktBase = k.mul(k.mul(bh, ktDepth), padded);
-    ktRow = BK(); // tile-major: see paddedKvLen
     vBase = k.add(k.mul(b, k.vStr[0]), k.mul(hk, k.vStr[1]));
     if (k.bf16Dot)
       vPairsBase = k.mul(k.mul(bh, bb.create<arith::DivSIOp>(loc, padded, k.i64c(2))), k.vDim);
@@ -247,8 +256,6 @@ private:
     return SmallVector<Value>(live.getResults());
   }
 
-  /// `maskNeeded`: null when the spec has no mask; else whether some key of
-  /// the block may be masked.
   /// The tile's q rows d-major in scratch (ScratchLayout::qTile), so Q Kt
   /// broadcasts all R of them through one pointer (eight row pointers made
   /// LLVM rotate registers through the loop: 16 moves per 24 FMAs). f32
@@ -294,14 +301,11 @@ private:
   /// packing a tile waited on q from memory (5% of a causal kernel, whose
   /// first tiles have few blocks to hide it behind).
   void prefetchNextQTile() {
-    Value last = bb.create<arith::SubIOp>(loc, tileEnd, k.i64c(1));
     int64_t perLine = 64 / (k.qType.getIntOrFloatBitWidth() / 8);
     SmallVector<Value> next;
     for (int r = 0; r < R; ++r) {
-      Value f = bb.create<arith::MinSIOp>(loc, k.add(tileStart, k.i64c(R + r)), last);
-      Value head = k.add(k.mul(hk, k.group), bb.create<arith::DivSIOp>(loc, f, k.qLen));
-      Value row = bb.create<arith::RemSIOp>(loc, f, k.qLen);
-      next.push_back(k.add(k.add(k.mul(b, k.qStr[0]), k.mul(head, k.qStr[1])), k.mul(row, k.qStr[2])));
+      auto [head, row] = groupRow(k.i64c(R + r));
+      next.push_back(qRowOffset(head, row));
     }
     bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.headDim), k.idx(k.i64c(perLine)), ValueRange{},
                           [&](OpBuilder &, Location, Value dIdx, ValueRange) {
@@ -319,7 +323,7 @@ private:
         loc, k.idx(k.i64c(0)), k.idx(ktDepth), k.idx(k.i64c(1)), zeros,
         [&](OpBuilder &, Location, Value cIdx, ValueRange accs) {
           Value c = k.i64(cIdx);
-          Value ktRowStart = k.add(k.add(ktBase, k.mul(j0, ktDepth)), k.mul(c, ktRow));
+          Value ktRowStart = k.add(k.add(ktBase, k.mul(j0, ktDepth)), k.mul(c, BK())); // tile-major: see paddedKvLen
           SmallVector<Value> kt;
           for (int v = 0; v < KV; ++v)
             kt.push_back(loadPairs(k.ktPtr, k.add(ktRowStart, k.i64c(v * k.width))));
@@ -336,6 +340,8 @@ private:
     return SmallVector<Value>(loop.getResults());
   }
 
+  /// `maskNeeded`: null when the spec has no mask; else whether some key of
+  /// the block may be masked.
   SmallVector<Value> emitLiveBlock(Value j0, Value n, ValueRange ml, Value maskNeeded) {
     if (k.bf16Dot)
       return scoreBlock(j0, n, ml, maskNeeded, dotsBf16(j0));
@@ -345,7 +351,7 @@ private:
         loc, k.idx(k.i64c(0)), k.idx(k.headDim), k.idx(k.i64c(1)), zeros,
         [&](OpBuilder &, Location, Value dIdx, ValueRange accs) {
           Value d = k.i64(dIdx);
-          Value ktRowStart = k.add(k.add(ktBase, k.mul(j0, k.headDim)), k.mul(d, ktRow));
+          Value ktRowStart = k.add(k.add(ktBase, k.mul(j0, k.headDim)), k.mul(d, BK())); // tile-major: see paddedKvLen
           SmallVector<Value> kt;
           for (int c = 0; c < KV; ++c)
             kt.push_back(k.loadVecF32(k.ktPtr, k.add(ktRowStart, k.i64c(c * k.width)), k.f32));
@@ -522,13 +528,11 @@ private:
   /// was most of the compile time of specs with long masks). A row past the
   /// group's end repeats the last one, as in emitGroup.
   void forRows(const std::function<void(Value, Value, Value)> &body) {
-    Value last = bb.create<arith::SubIOp>(loc, tileEnd, k.i64c(1));
     bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(R)), k.idx(k.i64c(1)), ValueRange{},
                           [&](OpBuilder &, Location, Value rIdx, ValueRange) {
                             Value r = k.i64(rIdx);
-                            Value f = bb.create<arith::MinSIOp>(loc, k.add(tileStart, r), last);
-                            Value head = k.add(k.mul(hk, k.group), bb.create<arith::DivSIOp>(loc, f, k.qLen));
-                            body(r, head, bb.create<arith::RemSIOp>(loc, f, k.qLen));
+                            auto [head, row] = groupRow(r);
+                            body(r, head, row);
                             bb.create<scf::YieldOp>(loc);
                           });
   }
@@ -704,7 +708,7 @@ private:
   Value rows[R], heads[R], valid[R], qOff[R], accRow[R];
   Value iLo, iHi; // the tile's query positions
   Value tileStart, tileEnd; // its first row in the kv head's group, and the group's end
-  Value ktBase, ktRow, ktDepth, vBase, vPairsBase;
+  Value ktBase, ktDepth, vBase, vPairsBase;
   bool topK = false;
   TopKBuffers top[R];
   Value S, P, P16, corrBuf, acc, qTile;

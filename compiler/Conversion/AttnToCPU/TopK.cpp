@@ -53,11 +53,13 @@ static void insert(KernelEmitter &k, const TopKBuffers &top, Value s, Value j) {
   Location loc = k.loc;
   int64_t W = k.width, chunks = topKSlots(keptKeys(k.sig)) / W;
   auto i64s = VectorType::get({W}, k.i64Type);
-  auto laneIndex = [&](int64_t c) {
-    SmallVector<int64_t> lanes;
-    for (int64_t l = 0; l < W; ++l)
-      lanes.push_back(c * W + l);
-    return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i64s, ArrayRef<int64_t>(lanes)));
+  SmallVector<int64_t> iota;
+  for (int64_t l = 0; l < W; ++l)
+    iota.push_back(l);
+  Value lane = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i64s, ArrayRef<int64_t>(iota)));
+  // The slot numbers of the chunk starting at slot `first`.
+  auto slotsFrom = [&](Value first) {
+    return b.create<arith::AddIOp>(loc, lane, b.create<vector::SplatOp>(loc, i64s, first));
   };
   Value splatS = b.create<vector::SplatOp>(loc, k.vecType(), s);
   Value K = b.create<vector::SplatOp>(loc, i64s, k.i64c(keptKeys(k.sig)));
@@ -68,7 +70,7 @@ static void insert(KernelEmitter &k, const TopKBuffers &top, Value s, Value j) {
                    [&](OpBuilder &, Location, Value cIdx, ValueRange it) {
                      Value c = k.i64(cIdx);
                      Value first = k.mul(c, k.i64c(W));
-                     Value lanes = b.create<arith::AddIOp>(loc, laneIndex(0), b.create<vector::SplatOp>(loc, i64s, first));
+                     Value lanes = slotsFrom(first);
                      Value ahead = b.create<arith::AndIOp>(
                          loc, b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, k.loadVecF32(top.scores, first, k.f32), splatS),
                          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, lanes, K));
@@ -86,7 +88,7 @@ static void insert(KernelEmitter &k, const TopKBuffers &top, Value s, Value j) {
                          Value c = b.create<arith::SubIOp>(loc, chunksMinusOne, k.i64(cIdx)); // last to first
                          Value first = k.mul(c, k.i64c(W));
                          Value left = b.create<arith::SubIOp>(loc, first, k.i64c(1));
-                         Value lanes = b.create<arith::AddIOp>(loc, laneIndex(0), b.create<vector::SplatOp>(loc, i64s, first));
+                         Value lanes = slotsFrom(first);
                          Value after = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, lanes, posVec);
                          Value at = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lanes, posVec);
                          // Scores.
