@@ -124,7 +124,7 @@ double timeLoop(const PeakLoop &loop, unsigned n, int width, double flopsPerLane
 
 } // namespace
 
-Expected<PeakFlops> measurePeakFlops(unsigned threads) {
+Expected<PeakFlops> measurePeakFlops(unsigned threads, bool bf16) {
   Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine("host");
   if (!tm)
     return tm.takeError();
@@ -136,12 +136,12 @@ Expected<PeakFlops> measurePeakFlops(unsigned threads) {
     return fp32.takeError();
   peak.gflopsOneThread = timeLoop(*fp32, 1, peak.vectorWidth, 2);
   peak.gflopsAllThreads = peak.threads == 1 ? peak.gflopsOneThread : timeLoop(*fp32, peak.threads, peak.vectorWidth, 2);
-  if (peak.vectorWidth == 16 && hasBf16Dot(**tm)) {
-    Expected<PeakLoop> bf16 = compileLoop(**tm, peak.vectorWidth, true);
-    if (!bf16)
-      return bf16.takeError();
-    peak.bf16OneThread = timeLoop(*bf16, 1, peak.vectorWidth, 4);
-    peak.bf16AllThreads = peak.threads == 1 ? peak.bf16OneThread : timeLoop(*bf16, peak.threads, peak.vectorWidth, 4);
+  if (bf16 && peak.vectorWidth == 16 && hasBf16Dot(**tm)) {
+    Expected<PeakLoop> dot = compileLoop(**tm, peak.vectorWidth, true);
+    if (!dot)
+      return dot.takeError();
+    peak.bf16OneThread = timeLoop(*dot, 1, peak.vectorWidth, 4);
+    peak.bf16AllThreads = peak.threads == 1 ? peak.bf16OneThread : timeLoop(*dot, peak.threads, peak.vectorWidth, 4);
   }
   return peak;
 }

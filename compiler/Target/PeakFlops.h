@@ -18,7 +18,9 @@ struct PeakFlops {
 /// JIT-compiles a loop of independent vector FMAs for the host (through
 /// LLVM, like the kernels) and times it on one thread and on `threads`
 /// threads (0: every core). Takes about half a second.
-Expected<PeakFlops> measurePeakFlops(unsigned threads = 0);
+/// fp32 FMA peak on 1 and `threads` threads (0: all cores); with `bf16`, also
+/// the vdpbf16ps peak where the host has it (another second of timing).
+Expected<PeakFlops> measurePeakFlops(unsigned threads = 0, bool bf16 = true);
 
 } // namespace attn
 

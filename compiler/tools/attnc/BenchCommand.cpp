@@ -45,7 +45,8 @@ int runBench(const Options &opts, CheckedSpec &spec) {
     std::cerr << "attnc: error: " << compiled.error() << "\n";
     return 1;
   }
-  Expected<PeakFlops> peak = measurePeakFlops(opts.threads);
+  // The bf16 dot peak only for a kernel that is held to it (below).
+  Expected<PeakFlops> peak = measurePeakFlops(opts.threads, usesBf16Dot(compiled->signature()));
   if (!peak) {
     std::cerr << "attnc: error: measuring the FMA peak: " << peak.error() << "\n";
     return 1;
