@@ -35,13 +35,21 @@ demo: build
 	$(BUILD)/examples/demo/attn-demo
 
 # The benchmark suite: every kernel checked, then timed against the FMA peak
-# and memory bandwidth measured in the same run and the naive unfused
-# baseline; writes $(BUILD)/bench/bench.md, bench.csv and bench.png.
-bench: build
+# and memory bandwidth measured in the same run, the naive unfused baseline,
+# oneDNN and (where $(PYTHON) imports torch) PyTorch's SDPA and compiled
+# flex_attention; writes $(BUILD)/bench/bench.md, bench.csv and bench.png.
+# oneDNN is installed before CMake looks for it (a first `make bench` from a
+# clean clone configured without it), hence the reconfigure.
+PYTHON ?= python3
+bench: setup
 	@bash cmake/install-deps.sh --bench
-	$(BUILD)/examples/bench/attn-bench --out $(BUILD)/bench
+	cmake -S . -B $(BUILD) $(CONFIG)
+	cmake --build $(BUILD) -j $(JOBS)
+	$(BUILD)/examples/bench/attn-bench --write-cases $(BUILD)/bench/torch-cases.tsv
+	rm -f $(BUILD)/bench/torch.csv
+	$(PYTHON) examples/bench/torch_baselines.py $(BUILD)/bench/torch-cases.tsv $(BUILD)/bench/torch.csv
+	$(BUILD)/examples/bench/attn-bench --out $(BUILD)/bench --torch $(BUILD)/bench/torch.csv
 	/usr/bin/python3 examples/bench/plot_bench.py $(BUILD)/bench
-	@python3 -c "import torch" 2>/dev/null || echo "PyTorch baselines skipped: torch is not importable here (its PyPI wheel pulls in CUDA, gigabytes); they are not implemented yet either."
 
 # Longer fuzzing than the smoke run of `make test`: each libFuzzer target for
 # FUZZ_SECONDS, then DIFF_CASES random specs compiled and compared with the

@@ -4,9 +4,12 @@
 // memory bandwidth, measured here; every kernel of the suite JIT-compiled,
 // checked against the double-precision reference (the same kernel at a
 // smaller size), then timed; the naive unfused baseline at the same shape.
+// PyTorch's SDPA and flex_attention times come from torch_baselines.py
+// (--torch), which runs on the cases this program lists (--write-cases).
 // Prints a table and writes it as markdown and CSV (for the plot).
 //
-//   attn-bench [--out DIR] [--quick]
+//   attn-bench [--out DIR] [--quick] [--torch TORCH.csv]
+//   attn-bench --write-cases CASES.tsv [--quick]
 //
 //===----------------------------------------------------------------------===//
 #include "Baselines.h"
@@ -25,16 +28,26 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <tuple>
 
 using namespace attn;
 
 namespace {
+
+/// What PyTorch's baselines (torch_baselines.py) need to run a case: the
+/// mask or score family and its parameter; empty where PyTorch has no form
+/// of the variant (top-k, argmax).
+struct TorchForm {
+  std::string kind; // dense, causal, window, document, alibi_causal, softcap
+  int64_t param = 0; // window length, documents, softcap
+};
 
 struct Case {
   std::string name, spec;
   std::map<std::string, int64_t> dims, checkDims;
   bool sweep = false;      // part of the sequence-length sweep of the plot
   bool oneThread = true;   // also timed on one thread
+  TorchForm torch{};
 };
 
 std::string qkv(const std::string &type, int heads, int kvHeads, int d, const std::string &lq = "L",
@@ -54,36 +67,36 @@ std::vector<Case> suite(bool quick) {
   std::map<std::string, int64_t> small = {{"B", 1}, {"L", 77}, {"M", 93}};
   auto dims = [&](int64_t b, int64_t l) { return std::map<std::string, int64_t>{{"B", b}, {"L", l / s}}; };
   std::vector<Case> cases = {
-      {"dense D=128", attention("dense128", qkv("f32", 16, 16, 128)), dims(1, 2048), small, true},
-      {"dense D=64", attention("dense64", qkv("f32", 8, 8, 64)), dims(1, 4096), small},
-      {"causal D=128", attention("causal128", qkv("f32", 16, 16, 128) + "  mask: j <= i\n"), dims(1, 2048), small, true},
-      {"causal D=64", attention("causal64", qkv("f32", 8, 8, 64) + "  mask: j <= i\n"), dims(1, 4096), small},
-      {"GQA 32:8 causal", attention("gqa", qkv("f32", 32, 8, 128) + "  mask: j <= i\n"), dims(1, 4096), small},
+      {"dense D=128", attention("dense128", qkv("f32", 16, 16, 128)), dims(1, 2048), small, true, true, {"dense"}},
+      {"dense D=64", attention("dense64", qkv("f32", 8, 8, 64)), dims(1, 4096), small, false, true, {"dense"}},
+      {"causal D=128", attention("causal128", qkv("f32", 16, 16, 128) + "  mask: j <= i\n"), dims(1, 2048), small, true, true, {"causal"}},
+      {"causal D=64", attention("causal64", qkv("f32", 8, 8, 64) + "  mask: j <= i\n"), dims(1, 4096), small, false, true, {"causal"}},
+      {"GQA 32:8 causal", attention("gqa", qkv("f32", 32, 8, 128) + "  mask: j <= i\n"), dims(1, 4096), small, false, true, {"causal"}},
       {"window 256 L=4k", attention("win4k", qkv("f32", 16, 16, 128) + "  mask: j <= i && i - j < 256\n"),
-       dims(1, 4096), small},
+       dims(1, 4096), small, false, true, {"window", 256}},
       {"window 256 L=16k", attention("win16k", qkv("f32", 16, 16, 128) + "  mask: j <= i && i - j < 256\n"),
-       dims(1, 16384), small},
+       dims(1, 16384), small, false, true, {"window", 256}},
       {"document (4 docs)", attention("doc", qkv("f32", 16, 16, 128) + "  doc: i32[B, L]\n  mask: j <= i && doc[b, i] == doc[b, j]\n"),
-       dims(1, 2048), small},
+       dims(1, 2048), small, false, true, {"document", 4}},
       {"ALiBi + causal", attention("alibi", qkv("f32", 16, 16, 128) + "  slopes: f32[16]\n  score: s - slopes[h] * (i - j)\n  mask: j <= i\n"),
-       dims(1, 2048), small},
-      {"softcap", attention("softcap", qkv("f32", 16, 16, 128) + "  score: 30 * tanh(s / 30)\n"), dims(1, 2048), small},
+       dims(1, 2048), small, false, true, {"alibi_causal"}},
+      {"softcap", attention("softcap", qkv("f32", 16, 16, 128) + "  score: 30 * tanh(s / 30)\n"), dims(1, 2048), small, false, true, {"softcap", 30}},
       {"top-k(32) causal", attention("topk", qkv("f32", 16, 16, 128) + "  mask: j <= i\n  weights: topk(32)\n"),
        dims(1, 2048), small},
       {"argmax", attention("argmax", qkv("f32", 16, 16, 128) + "  weights: argmax\n"), dims(1, 2048), small},
       {"decode Lk=4k", attention("decode4k", qkv("f32", 32, 8, 128, "1", "M")), {{"B", 8}, {"M", 4096 / s}},
-       {{"B", 2}, {"M", 93}}},
+       {{"B", 2}, {"M", 93}}, false, true, {"dense"}},
       {"decode Lk=32k", attention("decode32k", qkv("f32", 32, 8, 128, "1", "M")), {{"B", 8}, {"M", 32768 / s}},
-       {{"B", 2}, {"M", 93}}},
-      {"bf16 dense", attention("bf16dense", qkv("bf16", 16, 16, 128)), dims(1, 2048), small},
-      {"bf16 causal", attention("bf16causal", qkv("bf16", 16, 16, 128) + "  mask: j <= i\n"), dims(1, 2048), small},
+       {{"B", 2}, {"M", 93}}, false, true, {"dense"}},
+      {"bf16 dense", attention("bf16dense", qkv("bf16", 16, 16, 128)), dims(1, 2048), small, false, true, {"dense"}},
+      {"bf16 causal", attention("bf16causal", qkv("bf16", 16, 16, 128) + "  mask: j <= i\n"), dims(1, 2048), small, false, true, {"causal"}},
   };
   if (!quick)
     for (int64_t l : {512, 1024, 4096})
       for (const char *kind : {"dense", "causal"}) {
         std::string mask = std::string(kind) == "causal" ? "  mask: j <= i\n" : "";
         cases.push_back({std::string(kind) + " D=128", attention(std::string(kind) + "sweep", qkv("f32", 16, 16, 128) + mask),
-                         dims(1, l), small, true, false});
+                         dims(1, l), small, true, false, {kind}});
       }
   return cases;
 }
@@ -94,8 +107,98 @@ struct Result {
   int64_t seq = 0;
   double minMs = 0, medMs = 0, gflop = 0, denseGflop = 0, peak = 0, naiveMs = 0, onednnMs = 0, bytes = 0;
   double coldCompileMs = 0, cachedLoadMs = 0;
+  double sdpaMs = 0, flexMs = 0; // PyTorch's, from torch_baselines.py (0: not run)
   bool sweep = false;
 };
+
+/// The case's q and k shapes, from its spec and sizes (no inputs made).
+std::pair<std::vector<int64_t>, std::vector<int64_t>> caseShapes(const Case &c) {
+  CheckedSpec spec = parseAndCheck(c.name + ".attn", c.spec);
+  const AttentionSpec &k = spec.module.kernels.at(0);
+  std::map<std::string, int64_t> dims = chooseDims(k, InputSizes{});
+  for (auto &[n, v] : c.dims)
+    if (dims.count(n))
+      dims[n] = v;
+  auto shape = [&](const InputDecl &in) {
+    std::vector<int64_t> s;
+    for (const Dim &d : in.dims)
+      s.push_back(d.isFixed ? d.size : dims.at(d.name));
+    return s;
+  };
+  return {shape(k.q()), shape(k.k())};
+}
+
+/// One row per case and thread count that PyTorch can express, for
+/// torch_baselines.py: the same shapes, in the order attn-bench runs them.
+void writeTorchCases(const std::vector<Case> &cases, unsigned cores, const std::string &path) {
+  std::ofstream tsv(path);
+  tsv << "id\tname\tthreads\tdtype\tB\tHq\tHkv\tLq\tLk\tD\tkind\tparam\n";
+  for (size_t id = 0; id < cases.size(); ++id) {
+    const Case &c = cases[id];
+    if (c.torch.kind.empty())
+      continue;
+    auto [q, k] = caseShapes(c);
+    std::string dtype = c.spec.find("bf16[") != std::string::npos ? "bf16" : "f32";
+    for (unsigned threads : {cores, 1u})
+      if (threads == cores || c.oneThread)
+        tsv << id << "\t" << c.name << "\t" << threads << "\t" << dtype << "\t" << q[0] << "\t" << q[1] << "\t"
+            << k[1] << "\t" << q[2] << "\t" << k[2] << "\t" << q[3] << "\t" << c.torch.kind << "\t"
+            << c.torch.param << "\n";
+  }
+}
+
+/// torch_baselines.py's times by (case id, threads), and its notes.
+struct TorchTimes {
+  std::map<std::pair<size_t, unsigned>, std::pair<double, double>> ms; // (SDPA, flex)
+  std::vector<std::string> notes;
+  std::string version;
+  bool present = false;
+};
+
+/// Splits one CSV line as Python's csv module writes it (quoted fields may
+/// hold commas and doubled quotes).
+std::vector<std::string> splitCsv(const std::string &line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t n = 0; n < line.size(); ++n) {
+    char ch = line[n];
+    if (quoted && ch == '"' && n + 1 < line.size() && line[n + 1] == '"')
+      fields.back() += '"', ++n;
+    else if (ch == '"')
+      quoted = !quoted;
+    else if (ch == ',' && !quoted)
+      fields.emplace_back();
+    else if (ch != '\r')
+      fields.back() += ch;
+  }
+  return fields;
+}
+
+TorchTimes readTorchTimes(const std::string &path) {
+  TorchTimes t;
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line))
+    return t;
+  t.present = true;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f = splitCsv(line);
+    if (f.size() == 2 && f[0] == "version") {
+      t.version = f[1];
+      continue;
+    }
+    if (f.size() < 8)
+      continue;
+    try {
+      t.ms[{std::stoul(f[0]), unsigned(std::stoul(f[2]))}] = {std::stod(f[3]), std::stod(f[5])};
+    } catch (const std::exception &) {
+      continue; // a malformed row: that case's columns stay "-"
+    }
+    if (!f[7].empty())
+      t.notes.push_back(f[1] + " (" + f[2] + " thr): " + f[7]);
+  }
+  return t;
+}
 
 double millis(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -217,7 +320,8 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
 }
 
 /// Issue 4's targets, from the all-threads rows of this run.
-std::vector<std::string> targetLines(const std::vector<Result> &results, unsigned cores, double bandwidth) {
+std::vector<std::string> targetLines(const std::vector<Result> &results, unsigned cores, double bandwidth,
+                                     const TorchTimes &torch) {
   // The suite's row of that name (the sequence-length sweep's extra rows
   // come after it).
   auto find = [&](const std::string &name) -> const Result * {
@@ -272,14 +376,42 @@ std::vector<std::string> targetLines(const std::vector<Result> &results, unsigne
                                 "(<= 5): {}",
                                 slowest->coldCompileMs, slowest->name, worstCached,
                                 mark(slowest->coldCompileMs <= 300 && worstCached <= 5)));
-  lines.push_back("8. PyTorch SDPA / flex_attention: not run (see README)");
+  if (!torch.present) {
+    lines.push_back("8. PyTorch SDPA / flex_attention: not run (torch is not importable; see README)");
+    return lines;
+  }
+  // Every row PyTorch ran, on all threads: the worst ratio and the rows
+  // under the target.
+  for (auto [label, want, flex] : {std::tuple{"PyTorch SDPA", 1.5, false}, {"compiled flex_attention", 2.0, true}}) {
+    double worst = 0;
+    int rows = 0;
+    std::vector<std::string> under;
+    for (const Result &r : results) {
+      double theirs = flex ? r.flexMs : r.sdpaMs;
+      if (r.threads != cores || theirs <= 0 || r.minMs <= 0)
+        continue;
+      double ratio = theirs / r.minMs;
+      worst = rows++ ? std::min(worst, ratio) : ratio;
+      if (ratio < want)
+        under.push_back(fmt::format("{} at {} {:.2f}x", r.name, r.shape, ratio));
+    }
+    if (!rows) {
+      lines.push_back(fmt::format("8. vs {} (torch {}): ran no row", label, torch.version));
+      continue;
+    }
+    std::string list;
+    for (const std::string &u : under)
+      list += (list.empty() ? "; under: " : ", ") + u;
+    lines.push_back(fmt::format("8. vs {} (torch {}): worst of {} rows {:.2f}x (>= {}x on every row): {}{}", label,
+                                torch.version, rows, worst, want, mark(under.empty()), list));
+  }
   return lines;
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  std::string out = "bench-results";
+  std::string out = "bench-results", casesOut, torchCsv;
   bool quick = false;
   for (int n = 1; n < argc; ++n) {
     std::string a = argv[n];
@@ -287,12 +419,26 @@ int main(int argc, char **argv) {
       quick = true;
     else if (a == "--out" && n + 1 < argc)
       out = argv[++n];
+    else if (a == "--write-cases" && n + 1 < argc)
+      casesOut = argv[++n];
+    else if (a == "--torch" && n + 1 < argc)
+      torchCsv = argv[++n];
     else {
-      std::cerr << "usage: attn-bench [--out DIR] [--quick]\n";
+      std::cerr << "usage: attn-bench [--out DIR] [--quick] [--torch TORCH.csv]\n"
+                   "       attn-bench --write-cases CASES.tsv [--quick]   (the cases for torch_baselines.py)\n";
       return 1;
     }
   }
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<Case> cases = suite(quick);
+  if (!casesOut.empty()) {
+    std::filesystem::path dir = std::filesystem::path(casesOut).parent_path();
+    if (!dir.empty())
+      std::filesystem::create_directories(dir);
+    writeTorchCases(cases, cores, casesOut);
+    return 0;
+  }
+  TorchTimes torch = torchCsv.empty() ? TorchTimes{} : readTorchTimes(torchCsv);
   Expected<PeakFlops> peak = measurePeakFlops(cores);
   if (!peak) {
     std::cerr << "attn-bench: " << peak.error() << "\n";
@@ -324,31 +470,42 @@ int main(int argc, char **argv) {
 
   std::vector<Result> results;
   std::string header = fmt::format(
-      "| {:<18} | {:>3} | {:<5} | {:<22} | {:>9} | {:>9} | {:>9} | {:>7} | {:>10} | {:>8} | {:>10} | {:>9} | {} |", "case",
-      "thr", "dtype", "shape", "min ms", "median ms", "GFLOP/s", "% peak", "naive ms", "vs naive", "oneDNN ms",
-      "vs oneDNN", "check");
+      "| {:<18} | {:>3} | {:<5} | {:<22} | {:>9} | {:>9} | {:>9} | {:>7} | {:>10} | {:>8} | {:>10} | {:>9} | {:>9} | "
+      "{:>7} | {:>9} | {:>7} | {} |",
+      "case", "thr", "dtype", "shape", "min ms", "median ms", "GFLOP/s", "% peak", "naive ms", "vs naive", "oneDNN ms",
+      "vs oneDNN", "SDPA ms", "vs SDPA", "flex ms", "vs flex", "check");
   std::string rule = "|" + std::string(20, '-') + "|" + std::string(5, '-') + "|" + std::string(7, '-') + "|" +
                      std::string(24, '-') + "|" + std::string(11, '-') + "|" + std::string(11, '-') + "|" +
                      std::string(11, '-') + "|" + std::string(9, '-') + "|" + std::string(12, '-') + "|" +
-                     std::string(10, '-') + "|" + std::string(12, '-') + "|" + std::string(11, '-') + "|---|";
+                     std::string(10, '-') + "|" + std::string(12, '-') + "|" + std::string(11, '-') + "|" + std::string(11, '-') +
+                     "|" + std::string(9, '-') + "|" + std::string(11, '-') + "|" + std::string(9, '-') + "|---|";
   fmt::print("{}\n{}\n", header, rule);
   std::vector<std::string> rows;
-  for (const Case &c : suite(quick))
+  auto timeOr = [](double ms) { return ms > 0 ? fmt::format("{:.1f}", ms) : std::string("-"); };
+  auto ratioOr = [](double theirs, double ours) {
+    return theirs > 0 && ours > 0 ? fmt::format("{:.2f}x", theirs / ours) : std::string("-");
+  };
+  for (size_t id = 0; id < cases.size(); ++id)
     for (unsigned threads : {cores, 1u}) {
+      const Case &c = cases[id];
       if (threads == 1 && !c.oneThread)
         continue;
       Result r = runCase(c, threads, *peak);
+      if (auto t = torch.ms.find({id, threads}); t != torch.ms.end())
+        std::tie(r.sdpaMs, r.flexMs) = t->second;
       std::string extra = r.name.rfind("decode", 0) == 0
                               ? fmt::format(" (K+V {:.1f} GB/s, {:.0f}% of bandwidth)", r.bytes / (r.minMs / 1e3) / 1e9,
                                             100 * r.bytes / (r.minMs / 1e3) / bw)
                               : "";
       std::string row = fmt::format(
-          "| {:<18} | {:>3} | {:<5} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {:>10} | {:>9} | {}{} |",
+          "| {:<18} | {:>3} | {:<5} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {:>10} | {:>9} "
+          "| {:>9} | {:>7} | {:>9} | {:>7} | {}{} |",
           r.name, r.threads, r.dtype, r.shape, r.minMs, r.medMs, r.gflop / (r.minMs / 1e3),
           100 * r.gflop / (r.minMs / 1e3) / r.peak, r.naiveMs > 0 ? fmt::format("{:.1f}", r.naiveMs) : "-",
           r.naiveMs > 0 ? fmt::format("{:.1f}x", r.naiveMs / r.minMs) : "-",
           r.onednnMs > 0 ? fmt::format("{:.1f}", r.onednnMs) : "-",
-          r.onednnMs > 0 ? fmt::format("{:.2f}x", r.onednnMs / r.minMs) : "-", r.check, extra);
+          r.onednnMs > 0 ? fmt::format("{:.2f}x", r.onednnMs / r.minMs) : "-", timeOr(r.sdpaMs),
+          ratioOr(r.sdpaMs, r.minMs), timeOr(r.flexMs), ratioOr(r.flexMs, r.minMs), r.check, extra);
       fmt::print("{}\n", row);
       std::fflush(stdout);
       rows.push_back(row);
@@ -361,23 +518,33 @@ int main(int argc, char **argv) {
         "argmax: Q.Kt only); % peak is against the measured fp32 FMA "
         "peak at the same thread count (bf16 rows: the bf16 dot peak); naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same steps as oneDNN "
         "primitives (matmul with the scale as its output scale, a binary add of the causal mask, softmax, matmul), "
-        "S in memory, fp32 inputs for every row.\n\n"
+        "S in memory, fp32 inputs for every row; SDPA and flex: PyTorch's CPU scaled_dot_product_attention (is_causal, "
+        "or a materialized boolean or ALiBi bias mask) and torch.compile'd flex_attention (mask_mod and score_mod, "
+        "its block mask built outside the timing), from torch_baselines.py earlier in the same make bench"
+     << (torch.present ? " (torch " + torch.version + ")" : std::string(" (not run: torch is not importable)"))
+     << ".\n\n"
      << header << "\n" << rule << "\n";
   for (const std::string &row : rows)
     md << row << "\n";
-  std::vector<std::string> targets = targetLines(results, cores, bw);
+  std::vector<std::string> targets = targetLines(results, cores, bw, torch);
   fmt::print("\nTargets (issue 4), {} threads:\n", cores);
   md << "\nTargets (issue 4), " << cores << " threads, from this run:\n\n";
   for (const std::string &line : targets) {
     fmt::print("  {}\n", line);
     md << "- " << line << "\n";
   }
+  if (!torch.notes.empty()) {
+    md << "\nPyTorch rows with a note:\n\n";
+    for (const std::string &n : torch.notes)
+      md << "- " << n << "\n";
+  }
   std::ofstream csv(out + "/bench.csv");
-  csv << "case,threads,dtype,seq,min_ms,gflops,peak_gflops,naive_ms,onednn_ms,sweep,cold_compile_ms,cached_load_ms\n";
+  csv << "case,threads,dtype,seq,min_ms,gflops,peak_gflops,naive_ms,onednn_ms,sweep,cold_compile_ms,cached_load_ms,"
+         "sdpa_ms,flex_ms\n";
   for (const Result &r : results)
     csv << '"' << r.name << "\"," << r.threads << "," << r.dtype << "," << r.seq << "," << r.minMs << ","
         << r.gflop / (r.minMs / 1e3) << "," << r.peak << "," << r.naiveMs << "," << r.onednnMs << "," << r.sweep
-        << "," << r.coldCompileMs << "," << r.cachedLoadMs << "\n";
+        << "," << r.coldCompileMs << "," << r.cachedLoadMs << "," << r.sdpaMs << "," << r.flexMs << "\n";
   fmt::print("\nwrote {}/bench.md and {}/bench.csv\n", out, out);
   bool ok = std::all_of(results.begin(), results.end(), [](const Result &r) { return r.check.rfind("ok", 0) == 0; });
   return ok ? 0 : 1;
