@@ -22,6 +22,7 @@ void buildCPUPipeline(mlir::OpPassManager &pm, const Schedule &schedule, CPUStag
   pm.addPass(mlir::createConvertSCFToCFPass());
   mlir::ConvertVectorToLLVMPassOptions vectorOptions;
   vectorOptions.reassociateFPReductions = true; // tree reductions of dot products
+  vectorOptions.amx = schedule.amx;              // the AMX intrinsics the tiled path emits stay legal
   pm.addPass(mlir::createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(mlir::createConvertMathToLLVMPass());
   pm.addPass(mlir::arith::createArithExpandOpsPass()); // ceildivsi, maximumf, ...

@@ -2,6 +2,7 @@
 #include "compiler/Target/CodeGen.h"
 
 #include "llvm/Passes/PassBuilder.h"
+#include "mlir/Target/LLVMIR/Dialect/AMX/AMXToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -41,8 +42,10 @@ Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const std::st
     cpu = "haswell";
   } else if (target == "x86-64-avx512") {
     cpu = "skylake-avx512";
+  } else if (target == "x86-64-amx") {
+    cpu = "sapphirerapids"; // AVX512-BF16 and AMX-BF16 tiles
   } else {
-    return Error{"unknown target '" + target + "'; expected host, x86-64-avx2 or x86-64-avx512"};
+    return Error{"unknown target '" + target + "'; expected host, x86-64-avx2, x86-64-avx512 or x86-64-amx"};
   }
   std::string error;
   const llvm::Target *t = llvm::TargetRegistry::lookupTarget(triple, error);
@@ -75,12 +78,17 @@ std::string hostDescription() {
 }
 
 bool hasBf16Dot(const llvm::TargetMachine &tm) {
-  return tm.getTargetFeatureString().contains("+avx512bf16");
+  return tm.getTargetFeatureString().contains("+avx512bf16") || tm.getTargetCPU() == "sapphirerapids";
+}
+
+bool hasAmxBf16(const llvm::TargetMachine &tm) {
+  llvm::StringRef f = tm.getTargetFeatureString();
+  return (f.contains("+amx-bf16") && f.contains("+amx-tile")) || tm.getTargetCPU() == "sapphirerapids";
 }
 
 int64_t nativeVectorWidth(const llvm::TargetMachine &tm) {
   llvm::StringRef f = tm.getTargetFeatureString();
-  bool avx512 = tm.getTargetCPU().contains("avx512") || f.contains("+avx512f");
+  bool avx512 = tm.getTargetCPU().contains("avx512") || tm.getTargetCPU() == "sapphirerapids" || f.contains("+avx512f");
   return avx512 ? 16 : 8;
 }
 
@@ -114,6 +122,7 @@ Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp modu
                                                              llvm::TargetMachine &tm) {
   mlir::registerBuiltinDialectTranslation(*module->getContext());
   mlir::registerLLVMDialectTranslation(*module->getContext());
+  mlir::registerAMXDialectTranslation(*module->getContext());
   std::unique_ptr<llvm::Module> llvmModule = mlir::translateModuleToLLVMIR(module, context, "attn");
   if (!llvmModule)
     return Error{"translation to LLVM IR failed"};

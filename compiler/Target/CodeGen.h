@@ -15,12 +15,15 @@
 namespace attn {
 
 /// `host` (this machine's CPU and features), `x86-64-avx2` (Haswell) or
-/// `x86-64-avx512` (Skylake-AVX512).
+/// `x86-64-avx512` (Skylake-AVX512) or `x86-64-amx` (Sapphire Rapids:
+/// AVX512-BF16 and AMX-BF16).
 Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const std::string &target);
 /// f32 lanes of the widest vector the target has (16 with AVX-512, else 8).
 int64_t nativeVectorWidth(const llvm::TargetMachine &tm);
 /// The target has vdpbf16ps (AVX512-BF16): see Schedule::bf16Dot.
 bool hasBf16Dot(const llvm::TargetMachine &tm);
+/// The target has AMX tiles with bf16 products (tdpbf16ps): see Schedule::amx.
+bool hasAmxBf16(const llvm::TargetMachine &tm);
 /// The host CPU's name and enabled features, as one string: part of the
 /// cache key of kernels built for `host`, so a cache shared between
 /// machines never hands one a kernel built for the other's instructions.

@@ -59,6 +59,10 @@ static Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::s
     schedule.vectorWidth = nativeVectorWidth(**tm);
   if (tm)
     schedule.bf16Dot = schedule.vectorWidth == 16 && hasBf16Dot(**tm);
+  // This machine's kernels use AMX only where the OS lets this process
+  // (and so, in practice, the programs that run them) use the tiles.
+  if (tm)
+    schedule.amx = schedule.bf16Dot && hasAmxBf16(**tm) && (target != "host" || requestAmxTiles());
   return tm;
 }
 

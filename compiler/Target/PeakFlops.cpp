@@ -3,6 +3,8 @@
 
 #include "compiler/Target/CodeGen.h"
 
+#include "attn/Signature.h"
+
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Intrinsics.h"
@@ -68,15 +70,68 @@ std::unique_ptr<llvm::Module> buildLoop(llvm::LLVMContext &ctx, int width, bool 
   return m;
 }
 
+/// void fma_loop(i64 iterations, float *state) on AMX tiles: state holds the
+/// 64-byte tile configuration (amxConfig), then 1 KB of bf16 pairs loaded
+/// as A and B, then the four 16 x 16 f32 accumulators stored at the end.
+/// Each iteration is four independent tdpbf16ps (16 x 16 x 32 products).
+constexpr int kAmxChains = 4;
+std::unique_ptr<llvm::Module> buildAmxLoop(llvm::LLVMContext &ctx) {
+  auto m = std::make_unique<llvm::Module>("peak_amx", ctx);
+  llvm::IRBuilder<> b(ctx);
+  llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
+  auto *fn = llvm::Function::Create(llvm::FunctionType::get(b.getVoidTy(), {b.getInt64Ty(), ptr}, false),
+                                    llvm::GlobalValue::ExternalLinkage, "fma_loop", *m);
+  llvm::Value *n = fn->getArg(0), *state = fn->getArg(1);
+  auto *entry = llvm::BasicBlock::Create(ctx, "entry", fn);
+  auto *loop = llvm::BasicBlock::Create(ctx, "loop", fn);
+  auto *exit = llvm::BasicBlock::Create(ctx, "exit", fn);
+  auto intrinsic = [&](llvm::Intrinsic::ID id) { return llvm::Intrinsic::getDeclaration(m.get(), id); };
+  b.SetInsertPoint(entry);
+  llvm::Value *data = b.CreateConstGEP1_32(b.getInt8Ty(), state, 64);
+  llvm::Value *stride = b.getInt64(64);
+  b.CreateCall(intrinsic(llvm::Intrinsic::x86_ldtilecfg), {state});
+  b.CreateCall(intrinsic(llvm::Intrinsic::x86_tileloadd64), {b.getInt8(kAmxChains), data, stride});
+  b.CreateCall(intrinsic(llvm::Intrinsic::x86_tileloadd64), {b.getInt8(kAmxChains + 1), data, stride});
+  for (int c = 0; c < kAmxChains; ++c)
+    b.CreateCall(intrinsic(llvm::Intrinsic::x86_tilezero), {b.getInt8(c)});
+  b.CreateBr(loop);
+  b.SetInsertPoint(loop);
+  llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2);
+  i->addIncoming(b.getInt64(0), entry);
+  for (int c = 0; c < kAmxChains; ++c)
+    b.CreateCall(intrinsic(llvm::Intrinsic::x86_tdpbf16ps),
+                 {b.getInt8(c), b.getInt8(kAmxChains), b.getInt8(kAmxChains + 1)});
+  llvm::Value *iNext = b.CreateAdd(i, b.getInt64(1));
+  i->addIncoming(iNext, loop);
+  b.CreateCondBr(b.CreateICmpULT(iNext, n), loop, exit);
+  b.SetInsertPoint(exit);
+  for (int c = 0; c < kAmxChains; ++c)
+    b.CreateCall(intrinsic(llvm::Intrinsic::x86_tilestored64),
+                 {b.getInt8(c), b.CreateConstGEP1_32(b.getInt8Ty(), state, 64 + 1024 + 1024 * c), stride});
+  b.CreateCall(intrinsic(llvm::Intrinsic::x86_tilerelease), {});
+  b.CreateRetVoid();
+  return m;
+}
+
+/// Palette 1, every tile 16 rows of 64 bytes (the largest).
+void amxConfig(uint8_t *cfg) {
+  std::fill(cfg, cfg + 64, 0);
+  cfg[0] = 1;
+  for (int t = 0; t < 8; ++t) {
+    cfg[16 + 2 * t] = 64;
+    cfg[48 + t] = 16;
+  }
+}
+
 /// The loop compiled for the host and JIT-loaded.
 struct PeakLoop {
   std::unique_ptr<llvm::orc::LLJIT> jit;
   void (*fn)(int64_t, float *) = nullptr;
 };
 
-Expected<PeakLoop> compileLoop(llvm::TargetMachine &tm, int width, bool bf16) {
+Expected<PeakLoop> compileLoop(llvm::TargetMachine &tm, int width, bool bf16, bool amx = false) {
   llvm::LLVMContext ctx;
-  std::unique_ptr<llvm::Module> m = buildLoop(ctx, width, bf16);
+  std::unique_ptr<llvm::Module> m = amx ? buildAmxLoop(ctx) : buildLoop(ctx, width, bf16);
   m->setDataLayout(tm.createDataLayout());
   m->setTargetTriple(tm.getTargetTriple().str());
   for (llvm::Function &f : *m)
@@ -122,6 +177,28 @@ double timeLoop(const PeakLoop &loop, unsigned n, int width, double flopsPerLane
   return best;
 }
 
+/// GFLOP/s of the AMX loop on n threads (best of 3).
+double timeAmxLoop(const PeakLoop &loop, unsigned n) {
+  const int64_t iters = 2'000'000;
+  std::vector<std::vector<float>> states(n, std::vector<float>((64 + 1024 + 4 * 1024) / 4, 0.0f));
+  for (auto &s : states) {
+    amxConfig(reinterpret_cast<uint8_t *>(s.data()));
+    std::fill(s.begin() + 16, s.begin() + 16 + 256, 0.5f); // bf16 pairs of normal numbers
+  }
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < n; ++t)
+      pool.emplace_back([&, t] { loop.fn(iters, states[t].data()); });
+    for (auto &t : pool)
+      t.join();
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 2.0 * 16 * 16 * 32 * kAmxChains * iters * n / s / 1e9);
+  }
+  return best;
+}
+
 } // namespace
 
 Expected<PeakFlops> measurePeakFlops(unsigned threads, bool bf16) {
@@ -142,6 +219,13 @@ Expected<PeakFlops> measurePeakFlops(unsigned threads, bool bf16) {
       return dot.takeError();
     peak.bf16OneThread = timeLoop(*dot, 1, peak.vectorWidth, 4);
     peak.bf16AllThreads = peak.threads == 1 ? peak.bf16OneThread : timeLoop(*dot, peak.threads, peak.vectorWidth, 4);
+    if (hasAmxBf16(**tm) && requestAmxTiles()) {
+      Expected<PeakLoop> tiles = compileLoop(**tm, peak.vectorWidth, true, true);
+      if (!tiles)
+        return tiles.takeError();
+      peak.amxOneThread = timeAmxLoop(*tiles, 1);
+      peak.amxAllThreads = peak.threads == 1 ? peak.amxOneThread : timeAmxLoop(*tiles, peak.threads);
+    }
   }
   return peak;
 }

@@ -11,6 +11,8 @@ struct PeakFlops {
   double gflopsAllThreads = 0;
   double bf16OneThread = 0;   // vdpbf16ps (AVX512-BF16); 0 where the host lacks it
   double bf16AllThreads = 0;
+  double amxOneThread = 0;    // tdpbf16ps on AMX tiles; 0 where the host or OS has none
+  double amxAllThreads = 0;
   unsigned threads = 0;
   int vectorWidth = 0;
 };
@@ -19,7 +21,9 @@ struct PeakFlops {
 /// LLVM, like the kernels) and times it on one thread and on `threads`
 /// threads (0: every core). Takes about half a second.
 /// fp32 FMA peak on 1 and `threads` threads (0: all cores); with `bf16`, also
-/// the vdpbf16ps peak where the host has it (another second of timing).
+/// the vdpbf16ps peak where the host has it (another second of timing), and
+/// the AMX tdpbf16ps peak where the host has AMX-BF16 and the OS grants
+/// this process the tiles.
 Expected<PeakFlops> measurePeakFlops(unsigned threads = 0, bool bf16 = true);
 
 } // namespace attn

@@ -109,6 +109,7 @@ struct Result {
   double coldCompileMs = 0, cachedLoadMs = 0;
   double sdpaMs = 0, flexMs = 0; // PyTorch's, from torch_baselines.py (0: not run)
   bool sweep = false;
+  bool amx = false; // ran on AMX tiles (its % peak is of the AMX peak)
 };
 
 /// The case's q and k shapes, from its spec and sizes (no inputs made).
@@ -299,8 +300,12 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   std::sort(times.begin(), times.end());
   r.minMs = times.front();
   r.medMs = times[times.size() / 2];
-  // bf16 rows against the bf16 dot peak where the host has vdpbf16ps.
-  if (r.dtype == "bf16" && peak.bf16AllThreads > 0)
+  // bf16 rows against the peak of what multiplies them: AMX tiles, or
+  // vdpbf16ps where the host has it.
+  r.amx = usesAmx(kernel->signature()) && peak.amxAllThreads > 0;
+  if (r.amx)
+    r.peak = threads == 1 ? peak.amxOneThread : peak.amxAllThreads;
+  else if (r.dtype == "bf16" && peak.bf16AllThreads > 0)
     r.peak = threads == 1 ? peak.bf16OneThread : peak.bf16AllThreads;
   else
     r.peak = threads == 1 ? peak.gflopsOneThread : peak.gflopsAllThreads;
@@ -462,6 +467,9 @@ int main(int argc, char **argv) {
                              ? fmt::format("bf16 dot (vdpbf16ps) peak {:.0f} GFLOP/s on 1 thread, {:.0f} on {}; ",
                                            peak->bf16OneThread, peak->bf16AllThreads, cores)
                              : std::string("no bf16 dot instruction; ");
+  if (peak->amxAllThreads > 0)
+    bf16Peak += fmt::format("bf16 AMX tile (tdpbf16ps) peak {:.0f} GFLOP/s on 1 thread, {:.0f} on {}; ",
+                            peak->amxOneThread, peak->amxAllThreads, cores);
   std::string machine = fmt::format("{}, {} cores, {}-wide fp32 vectors. Measured: fp32 FMA peak {:.0f} GFLOP/s on 1 "
                                     "thread, {:.0f} GFLOP/s on {}; {}memory read bandwidth {:.1f} GB/s. {}.",
                                     cpu, cores, peak->vectorWidth, peak->gflopsOneThread, peak->gflopsAllThreads,
@@ -470,11 +478,11 @@ int main(int argc, char **argv) {
 
   std::vector<Result> results;
   std::string header = fmt::format(
-      "| {:<18} | {:>3} | {:<5} | {:<22} | {:>9} | {:>9} | {:>9} | {:>7} | {:>10} | {:>8} | {:>10} | {:>9} | {:>9} | "
+      "| {:<18} | {:>3} | {:<8} | {:<22} | {:>9} | {:>9} | {:>9} | {:>7} | {:>10} | {:>8} | {:>10} | {:>9} | {:>9} | "
       "{:>7} | {:>9} | {:>7} | {} |",
       "case", "thr", "dtype", "shape", "min ms", "median ms", "GFLOP/s", "% peak", "naive ms", "vs naive", "oneDNN ms",
       "vs oneDNN", "SDPA ms", "vs SDPA", "flex ms", "vs flex", "check");
-  std::string rule = "|" + std::string(20, '-') + "|" + std::string(5, '-') + "|" + std::string(7, '-') + "|" +
+  std::string rule = "|" + std::string(20, '-') + "|" + std::string(5, '-') + "|" + std::string(10, '-') + "|" +
                      std::string(24, '-') + "|" + std::string(11, '-') + "|" + std::string(11, '-') + "|" +
                      std::string(11, '-') + "|" + std::string(9, '-') + "|" + std::string(12, '-') + "|" +
                      std::string(10, '-') + "|" + std::string(12, '-') + "|" + std::string(11, '-') + "|" + std::string(11, '-') +
@@ -498,9 +506,9 @@ int main(int argc, char **argv) {
                                             100 * r.bytes / (r.minMs / 1e3) / bw)
                               : "";
       std::string row = fmt::format(
-          "| {:<18} | {:>3} | {:<5} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {:>10} | {:>9} "
+          "| {:<18} | {:>3} | {:<8} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {:>10} | {:>9} "
           "| {:>9} | {:>7} | {:>9} | {:>7} | {}{} |",
-          r.name, r.threads, r.dtype, r.shape, r.minMs, r.medMs, r.gflop / (r.minMs / 1e3),
+          r.name, r.threads, r.dtype + (r.amx ? "+amx" : ""), r.shape, r.minMs, r.medMs, r.gflop / (r.minMs / 1e3),
           100 * r.gflop / (r.minMs / 1e3) / r.peak, r.naiveMs > 0 ? fmt::format("{:.1f}", r.naiveMs) : "-",
           r.naiveMs > 0 ? fmt::format("{:.1f}x", r.naiveMs / r.minMs) : "-",
           r.onednnMs > 0 ? fmt::format("{:.1f}", r.onednnMs) : "-",
@@ -516,7 +524,7 @@ int main(int argc, char **argv) {
   std::ofstream md(out + "/bench.md");
   md << "attn benchmark: " << machine << "\n\nGFLOP/s counts unmasked work (top-k: Q.Kt and K keys of P.V per row; "
         "argmax: Q.Kt only); % peak is against the measured fp32 FMA "
-        "peak at the same thread count (bf16 rows: the bf16 dot peak); naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same steps as oneDNN "
+        "peak at the same thread count (bf16 rows: the bf16 dot peak, or the AMX peak where the kernel runs on AMX tiles); naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same steps as oneDNN "
         "primitives (matmul with the scale as its output scale, a binary add of the causal mask, softmax, matmul), "
         "S in memory, fp32 inputs for every row; SDPA and flex: PyTorch's CPU scaled_dot_product_attention (is_causal, "
         "or a materialized boolean or ALiBi bias mask) and torch.compile'd flex_attention (mask_mod and score_mod, "

@@ -350,6 +350,9 @@ std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
   }
   bool tiled = takesTiledPath(sig, dims->qHeads / dims->kvHeads, dims->qLen);
   int64_t items = numWorkItems(sig, *dims, tiled);
+  if (tiled && usesAmx(sig) && !requestAmxTiles())
+    return "kernel '" + sig.name + "' was compiled for AMX tiles, which this CPU or OS does not allow this "
+           "process to use; compile it for this machine (--target host) instead";
   if (tiled && usesBf16Dot(sig)) {
     ptrs[ParamLayout::KTransposed] = packKPairs(sig, *dims, qkv[1]);
     if (sig.weights == Weights::Softmax) // top-K reads v itself

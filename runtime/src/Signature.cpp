@@ -158,6 +158,8 @@ std::string serializeSignature(const KernelSignature &sig) {
      << sig.schedule.vectorWidth << "\n";
   if (sig.schedule.bf16Dot)
     os << "dot bf16\n";
+  if (sig.schedule.amx)
+    os << "dot amx\n";
   for (const InputSig &in : sig.inputs) {
     os << "input " << in.name << " " << static_cast<int>(in.dtype) << " " << in.dims.size();
     for (const DimSig &d : in.dims)
@@ -184,9 +186,9 @@ std::optional<KernelSignature> parseSignature(const std::string &text) {
     return std::nullopt;
   while (is >> word) {
     if (word == "dot") {
-      if (!(is >> word) || word != "bf16")
+      if (!(is >> word) || (word != "bf16" && word != "amx"))
         return std::nullopt;
-      sig.schedule.bf16Dot = true;
+      (word == "bf16" ? sig.schedule.bf16Dot : sig.schedule.amx) = true;
       continue;
     }
     if (word != "input")

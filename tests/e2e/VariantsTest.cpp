@@ -184,6 +184,73 @@ TEST(Variants, BF16DotWhereTheHostHasIt) {
   EXPECT_EQ(compiled(text, "bf16_sig").signature().schedule.bf16Dot, hasBf16Dot(**host));
 }
 
+/// A spec with fixed head dims D and E (so AMX applies where the host has
+/// it: see usesAmx).
+std::string fixedDimsSpec(const std::string &name, int64_t d, int64_t e, const std::string &fields) {
+  return "attention " + name + " {\n q: bf16[B, H, L, " + std::to_string(d) + "]\n k: bf16[B, G, M, " +
+         std::to_string(d) + "]\n v: bf16[B, G, M, " + std::to_string(e) + "]\n" + fields + "\n}\n";
+}
+
+bool hostRunsAmx() {
+  Expected<std::unique_ptr<llvm::TargetMachine>> host = createTargetMachine("host");
+  return host && hasBf16Dot(**host) && hasAmxBf16(**host) && requestAmxTiles();
+}
+
+TEST(Variants, AmxTiles) {
+  // Fixed D and Dv in whole tiles; sequence lengths that are not multiples
+  // of a block (48 keys) or of a tile's 8 rows; grouped heads; full blocks
+  // (AMX P V) and masked ones (the f32 P V) in one kernel; top-K on AMX
+  // scores. On a host without AMX the same kernels run the vdpbf16ps or f32
+  // path and must agree all the same.
+  struct Case {
+    std::string name;
+    int64_t d, e;
+    std::string fields;
+    InputSizes sizes;
+  };
+  for (const Case &c : std::vector<Case>{
+           {"amx_dense", 64, 48, "outputs: o, lse", {2, 4, 2, 45, 100, 0, 0}},
+           {"amx_causal", 128, 128, "mask: j <= i\noutputs: o, lse", {1, 2, 1, 133, 133, 0, 0}},
+           {"amx_band", 32, 16, "mask: j <= i + 20 && i <= j + 60", {1, 4, 1, 70, 150, 0, 0}},
+           {"amx_cross", 96, 32, "outputs: o, lse", {1, 3, 3, 17, 1000, 0, 0}},
+           {"amx_topk", 32, 32, "mask: j <= i + 7\nweights: topk(8)\noutputs: o, lse", {2, 4, 2, 45, 100, 0, 0}},
+           {"amx_argmax", 64, 16, "weights: argmax", {1, 2, 2, 40, 97, 0, 0}},
+       }) {
+    std::string text = fixedDimsSpec(c.name, c.d, c.e, c.fields);
+    expectMatchesReference(text, c.name, inputsFor(text, c.name, c.sizes));
+    EXPECT_EQ(compiled(text, c.name).signature().schedule.amx, hostRunsAmx()) << c.name;
+  }
+}
+
+TEST(Variants, AmxTilesKeepNaNOfMaskedKeysOut) {
+  // NaN in one key, in the v of a key that is masked for the rows before it
+  // (its block takes the f32 P V, which skips masked keys), and in one
+  // query, with the tiles of AMX.
+  for (const char *weights : {"softmax", "topk(5)"}) {
+    std::string name = std::string("amx_nan_") + (weights[0] == 't' ? "topk" : "softmax");
+    std::string text = fixedDimsSpec(name, 32, 16, std::string("mask: j <= i\nweights: ") + weights);
+    ArgumentMap args = inputsFor(text, name, {1, 2, 2, 100, 100, 0, 0});
+    args["k"].data[17 * 32 + 3] = NAN;  // key 17 of head 0: rows 17.. turn NaN
+    args["v"].data[70 * 16 + 1] = NAN;  // v of key 70: masked for rows < 70
+    args["q"].data[(100 + 5) * 32] = NAN; // head 1, row 5
+    expectMatchesReference(text, name, args);
+  }
+}
+
+TEST(Variants, AmxOnlyForWholeTiles) {
+  // D not a multiple of 32, or Dv not of 16, or D named: the vdpbf16ps path.
+  Expected<std::unique_ptr<llvm::TargetMachine>> host = createTargetMachine("host");
+  ASSERT_TRUE(host) << host.error();
+  for (auto [d, e] : {std::pair<int64_t, int64_t>{48, 32}, {64, 40}}) {
+    std::string name = "amx_no_" + std::to_string(d) + "_" + std::to_string(e);
+    std::string text = fixedDimsSpec(name, d, e, "");
+    KernelSignature sig = compiled(text, name).signature();
+    EXPECT_FALSE(usesAmx(sig)) << name;
+    expectMatchesReference(text, name, inputsFor(text, name, {1, 2, 2, 40, 50, 0, 0}));
+  }
+  EXPECT_FALSE(usesAmx(compiled(spec("amx_named", "bf16", ""), "amx_named").signature()));
+}
+
 TEST(Variants, F16) { check("f16", "outputs: o, lse", {2, 4, 2, 45, 70, 24, 17}, "f16"); }
 
 TEST(Variants, FullyMaskedRowsAreZeroWithMinusInfLse) {

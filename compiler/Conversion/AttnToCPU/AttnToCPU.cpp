@@ -22,6 +22,7 @@
 #include "compiler/Conversion/AttnToCPU/TileClasses.h"
 #include "compiler/Conversion/AttnToCPU/TopK.h"
 
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -414,6 +415,7 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
     blockK = s.blockK;
     vectorWidth = s.vectorWidth;
     bf16Dot = s.bf16Dot;
+    amx = s.amx;
   }
   StringRef getArgument() const override { return "convert-attn-to-cpu"; }
   StringRef getDescription() const override {
@@ -421,11 +423,11 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
   }
   void getDependentDialects(DialectRegistry &registry) const override {
     registry.insert<arith::ArithDialect, math::MathDialect, scf::SCFDialect, vector::VectorDialect,
-                    func::FuncDialect, LLVM::LLVMDialect>();
+                    func::FuncDialect, LLVM::LLVMDialect, amx::AMXDialect>();
   }
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    Schedule schedule{blockQ, blockK, vectorWidth, bf16Dot};
+    Schedule schedule{blockQ, blockK, vectorWidth, bf16Dot, amx};
     if (blockQ < 1 || blockK < 1 || vectorWidth < 1) {
       module.emitError("convert-attn-to-cpu: tile sizes and vector width must be positive");
       return signalPassFailure();
@@ -446,6 +448,8 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
   Option<int64_t> vectorWidth{*this, "vector-width", llvm::cl::desc("f32 lanes per vector"), llvm::cl::init(8)};
   Option<bool> bf16Dot{*this, "bf16-dot", llvm::cl::desc("multiply bf16 q, k, v with vdpbf16ps (AVX512-BF16)"),
                        llvm::cl::init(false)};
+  Option<bool> amx{*this, "amx", llvm::cl::desc("run Q Kt and P V of bf16 tiles on AMX (tdpbf16ps)"),
+                   llvm::cl::init(false)};
 };
 
 } // namespace

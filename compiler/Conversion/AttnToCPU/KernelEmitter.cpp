@@ -228,6 +228,7 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module) {
   lsePtr = loadPointer(ParamLayout::Lse);
   ktPtr = loadPointer(ParamLayout::KTransposed);
   bf16Dot = usesBf16Dot(sig);
+  amx = usesAmx(sig);
   if (bf16Dot)
     vPairsPtr = loadPointer(ParamLayout::VPairs);
   auto strides = [&](int tensor, int rank, SmallVector<Value, 4> &out) {

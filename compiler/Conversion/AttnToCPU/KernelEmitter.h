@@ -118,6 +118,7 @@ public:
   mlir::Value ktPtr; // packed, transposed k; null when the runtime did not pack it
   mlir::Value vPairsPtr; // v in key pairs, with bf16Dot
   bool bf16Dot = false; // usesBf16Dot(sig)
+  bool amx = false;     // usesAmx(sig): the tiled path's products on AMX tiles
   llvm::SmallVector<mlir::Value, 4> qStr, kStr, vStr, oStr, lseStr;
   mlir::Value scale; // f32
   std::map<std::string, mlir::Value> dims, scalars;

@@ -1,6 +1,7 @@
 //===- TiledSoftmax.cpp - Softmax over tiles of query rows -----------------===//
 #include "compiler/Conversion/AttnToCPU/TiledSoftmax.h"
 
+#include "compiler/Conversion/AttnToCPU/AmxTiles.h"
 #include "compiler/Conversion/AttnToCPU/TileClasses.h"
 #include "compiler/Conversion/AttnToCPU/TopK.h"
 #include "compiler/Conversion/AttnToCPU/VectorRegion.h"
@@ -264,6 +265,11 @@ private:
     TopKOffsets offsets = topKOffsets(k);
     Value at = k.align64(k.add(offsets.index, k.i64c(8 * R * topKSlots(keptKeys(k.sig)))));
     qTile = k.gep(k.scratch, at, bb.getI8Type());
+    if (k.amx) {
+      packQRows();
+      prefetchNextQTile();
+      return;
+    }
     Value depth = k.bf16Dot ? bb.create<arith::DivSIOp>(loc, k.headDim, k.i64c(2)).getResult() : k.headDim;
     bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(depth), k.idx(k.i64c(1)), ValueRange{},
                           [&](OpBuilder &, Location, Value cIdx, ValueRange) {
@@ -295,6 +301,99 @@ private:
       }
       bb.create<scf::YieldOp>(loc);
     });
+  }
+
+  /// With AMX: the tile's q rows row-major as bf16 [R][D] (the A tiles of
+  /// Q Kt), 32 elements (64 bytes, one tile row) at a time; D is fixed and a
+  /// multiple of 32 (usesAmx).
+  void packQRows() {
+    int64_t d = fixedHeadDim();
+    auto chunk = VectorType::get({16}, bb.getI32Type());
+    bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(d)), k.idx(k.i64c(32)), ValueRange{},
+                          [&](OpBuilder &, Location, Value cIdx, ValueRange) {
+                            Value c = k.i64(cIdx);
+                            for (int r = 0; r < R; ++r) {
+                              Value from = k.gep(k.qPtr, k.add(qOff[r], c), bb.getBF16Type());
+                              Value x = bb.create<LLVM::LoadOp>(loc, chunk, from, 2);
+                              Value to = k.gep(qTile, k.add(k.i64c(r * d), c), bb.getBF16Type());
+                              bb.create<LLVM::StoreOp>(loc, x, to, 4);
+                            }
+                            bb.create<scf::YieldOp>(loc);
+                          });
+  }
+  int64_t fixedHeadDim() const { return k.sig.inputs[0].dims[3].fixed; }
+  int64_t fixedVDim() const { return k.sig.inputs[2].dims[3].fixed; }
+
+  /// S = Q Kt on AMX tiles: per step of 32 head-dim elements, one A tile
+  /// (the R q rows) against KV B tiles of 16 keys each, read in place from
+  /// k's bf16 pairs (16 pair rows, one block's BK keys apart); the KV f32
+  /// result tiles go to S and come back as vectors for the softmax.
+  SmallVector<Value> dotsAmx(Value j0) {
+    AmxTiles t(bb, loc);
+    int64_t d = fixedHeadDim(), bk = blockKeys();
+    TileShape rowsTile{R, 64}, pairsTile{16, 64};
+    SmallVector<Value> c;
+    for (int n = 0; n < KV; ++n)
+      c.push_back(t.zero(rowsTile));
+    Value firstPairRow = k.add(ktBase, k.mul(j0, ktDepth)); // tile-major: see paddedKvLen
+    for (int64_t s = 0; s < d / 32; ++s) {
+      Value a = t.load(rowsTile, k.gep(qTile, k.i64c(s * 32), bb.getBF16Type()), k.i64c(2 * d));
+      for (int n = 0; n < KV; ++n) {
+        Value at = k.add(firstPairRow, k.i64c(s * 16 * bk + n * 16));
+        Value b = t.load(pairsTile, k.gep(k.ktPtr, at, bb.getI32Type()), k.i64c(4 * bk));
+        c[n] = t.dotBf16(R, 64, 64, c[n], a, b);
+      }
+    }
+    for (int n = 0; n < KV; ++n)
+      t.store(rowsTile, k.gep(S, k.i64c(n * 16), k.f32), k.i64c(4 * bk), c[n]);
+    SmallVector<Value> dots;
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < KV; ++v)
+        dots.push_back(k.loadVecF32(S, k.i64c(r * bk + v * k.width), k.f32));
+    return dots;
+  }
+
+  /// acc += P V for a full block on AMX tiles: P in bf16 (P16, R rows of BK
+  /// keys) as two A tiles of 32 and 16 keys, v's key pairs as B tiles of 16
+  /// and 8 pair rows, acc itself as the C tile, 16 value dims at a time.
+  /// The rows' corrections exp(m - m') are applied to acc first, and only
+  /// when some row's maximum moved (after the first blocks, rarely).
+  void accumulateAmx(Value j0) {
+    AmxTiles t(bb, loc);
+    int64_t dv = fixedVDim(), bk = blockKeys();
+    bb.create<scf::IfOp>(loc, rescale, [&](OpBuilder &, Location) {
+      for (int r = 0; r < R; ++r) {
+        Value corr = splat(k.loadF32(corrBuf, k.i64c(r), k.f32));
+        bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(dv)), k.idx(k.i64c(k.width)), ValueRange{},
+                              [&](OpBuilder &, Location, Value xIdx, ValueRange) {
+                                Value at = k.add(accRow[r], k.i64(xIdx));
+                                k.storeVecF32(bb.create<arith::MulFOp>(loc, k.loadVecF32(acc, at, k.f32), corr), acc,
+                                              at, k.f32);
+                                bb.create<scf::YieldOp>(loc);
+                              });
+      }
+      bb.create<scf::YieldOp>(loc);
+    });
+    static_assert(KV == 3, "P V on AMX splits a block into 32 + 16 keys");
+    Value pStride = k.i64c(2 * bk);
+    Value p0 = t.load({R, 64}, P16, pStride);
+    Value p1 = t.load({R, 32}, k.gep(P16, k.i64c(32), bb.getBF16Type()), pStride);
+    Value pairRow = k.add(vPairsBase, k.mul(bb.create<arith::DivSIOp>(loc, j0, k.i64c(2)), k.vDim));
+    Value vStride = k.i64c(4 * dv);
+    bb.create<scf::ForOp>(
+        loc, k.idx(k.i64c(0)), k.idx(k.i64c(dv)), k.idx(k.i64c(16)), ValueRange{},
+        [&](OpBuilder &, Location, Value xIdx, ValueRange) {
+          Value x = k.i64(xIdx);
+          Value accAt = k.gep(acc, x, k.f32);
+          Value c = t.load({R, 64}, accAt, vStride);
+          Value v0 = t.load({16, 64}, k.gep(k.vPairsPtr, k.add(pairRow, x), bb.getI32Type()), vStride);
+          Value v1 = t.load({8, 64}, k.gep(k.vPairsPtr, k.add(k.add(pairRow, k.i64c(16 * dv)), x), bb.getI32Type()),
+                            vStride);
+          c = t.dotBf16(R, 64, 64, c, p0, v0);
+          c = t.dotBf16(R, 64, 32, c, p1, v1);
+          t.store({R, 64}, accAt, vStride, c);
+          bb.create<scf::YieldOp>(loc);
+        });
   }
 
   /// The next tile's q rows, a cache line at a time, while this tile runs:
@@ -343,6 +442,8 @@ private:
   /// `maskNeeded`: null when the spec has no mask; else whether some key of
   /// the block may be masked.
   SmallVector<Value> emitLiveBlock(Value j0, Value n, ValueRange ml, Value maskNeeded) {
+    if (k.amx)
+      return scoreBlock(j0, n, ml, maskNeeded, dotsAmx(j0));
     if (k.bf16Dot)
       return scoreBlock(j0, n, ml, maskNeeded, dotsBf16(j0));
     // S = Q Kt: KV vectors of keys per row, R x KV accumulators.
@@ -463,6 +564,11 @@ private:
     }
     Value corr = bb.create<math::ExpOp>(loc, shifts);
     bb.create<LLVM::StoreOp>(loc, corr, corrBuf, 4);
+    if (k.amx) // UNE: a NaN shift rescales too, and reaches o
+      rescale = bb.create<vector::ReductionOp>(
+          loc, vector::CombiningKind::OR,
+          cmpf(arith::CmpFPredicate::UNE, shifts,
+               bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowsType, 0.0f))));
     for (int r = 0; r < R; ++r)
       next[R + r] = fma(splat(bb.create<vector::ExtractOp>(loc, corr, r)), ml[R + r], pSums[r]);
     bb.create<scf::IfOp>(
@@ -569,6 +675,8 @@ private:
   /// accumulators as they are (a select, not a multiply by p = 0), so a NaN in
   /// a masked key's v never reaches o.
   void accumulateFast(Value j0, Value n, bool skipMasked) {
+    if (k.amx && !skipMasked)
+      return accumulateAmx(j0); // a full block; Dv is whole tiles
     Value w = k.i64c(k.width), two = k.i64c(2 * k.width);
     Value main2 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, two), two);
     Value main1 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, w), w);
@@ -713,6 +821,7 @@ private:
   TopKBuffers top[R];
   Value S, P, P16, corrBuf, acc, qTile;
   Value keysFrom, keysTo; // the keys of a masked block's P.V; null: all
+  Value rescale;          // with AMX: some row's maximum moved in this block
 };
 
 } // namespace

@@ -45,6 +45,10 @@ struct Schedule {
   /// The target has AVX512-BF16 (vdpbf16ps): bf16 q, k and v are multiplied
   /// as bf16 pairs with f32 sums instead of being widened to f32 first.
   bool bf16Dot = false;
+  /// The target has AMX-BF16 tiles and the OS lets this process use them:
+  /// with bf16Dot, Q Kt and P V of the tiled path run as tdpbf16ps tile
+  /// products where the spec fixes D and Dv to whole tiles (see usesAmx).
+  bool amx = false;
 };
 
 struct KernelSignature {
@@ -181,6 +185,26 @@ inline bool usesBf16Dot(const KernelSignature &sig) {
          sig.inputs.size() >= 3 && sig.inputs[0].dtype == ATTN_BF16 &&
          sig.inputs[1].dtype == ATTN_BF16 && sig.inputs[2].dtype == ATTN_BF16;
 }
+
+/// The tiled path's Q Kt and P V of full blocks run on AMX tiles
+/// (tdpbf16ps: a tile of kTileRows q rows x 32 bf16 of D against 16 keys
+/// of the same k pairs usesBf16Dot packs, and P in bf16 against v pairs):
+/// the target has AMX-BF16, and the spec fixes D to a multiple of 32 and
+/// Dv to a multiple of 16, so every tile is whole and the kernel needs no
+/// second path for the tails. The runtime asks the OS for the tile state
+/// (requestAmxTiles) before such a call.
+inline bool usesAmx(const KernelSignature &sig) {
+  if (!sig.schedule.amx || !usesBf16Dot(sig) || sig.inputs[0].dims.size() != 4 || sig.inputs[2].dims.size() != 4)
+    return false;
+  int64_t d = sig.inputs[0].dims[3].fixed, dv = sig.inputs[2].dims[3].fixed;
+  return d > 0 && d % 32 == 0 && dv > 0 && dv % 16 == 0;
+}
+
+/// Asks Linux once per process for permission to use AMX tile data
+/// (arch_prctl ARCH_REQ_XCOMP_PERM); false where the CPU or the kernel has
+/// none, and on other systems. Executing a tile instruction without it is
+/// SIGILL, so a kernel that uses AMX is run only after this says true.
+bool requestAmxTiles();
 
 /// Query heads per work item on the row path (see kRowHeads).
 inline int64_t rowHeadsPerItem(const KernelSignature &sig, int64_t group) {
