@@ -114,8 +114,8 @@ void KernelEmitter::storeVecF32(Value value, Value base, Value offset, Type elem
   b.create<LLVM::StoreOp>(loc, value, gep(base, offset, elemType), bytesOf(elemType));
 }
 
-void KernelEmitter::prefetch(Value base, Value offset, Type elemType) {
-  b.create<LLVM::Prefetch>(loc, gep(base, offset, elemType), b.getI32IntegerAttr(0), b.getI32IntegerAttr(3),
+void KernelEmitter::prefetch(Value base, Value offset, Type elemType, int locality) {
+  b.create<LLVM::Prefetch>(loc, gep(base, offset, elemType), b.getI32IntegerAttr(0), b.getI32IntegerAttr(locality),
                            b.getI32IntegerAttr(1));
 }
 

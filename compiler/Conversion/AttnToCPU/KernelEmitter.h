@@ -55,8 +55,9 @@ public:
   void storeF32(mlir::Value value, mlir::Value base, mlir::Value offset, mlir::Type elemType);
   void storeVecF32(mlir::Value value, mlir::Value base, mlir::Value offset, mlir::Type elemType);
   /// A hint to bring the cache line of base[offset] in for reading (never
-  /// faults, wherever it points).
-  void prefetch(mlir::Value base, mlir::Value offset, mlir::Type elemType);
+  /// faults, wherever it points): into every cache level (locality 3), or
+  /// into L2 and beyond (2).
+  void prefetch(mlir::Value base, mlir::Value offset, mlir::Type elemType, int locality = 3);
 
   /// for (d = 0; d < n; ) body(d, vectorized): vectors of `width` first,
   /// then a scalar tail. `n` is i64.

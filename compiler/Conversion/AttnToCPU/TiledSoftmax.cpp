@@ -25,6 +25,7 @@ namespace {
 
 constexpr int R = static_cast<int>(kTileRows);
 constexpr int KV = static_cast<int>(kTileKeyVectors);
+
 const float kInf = std::numeric_limits<float>::infinity();
 // Top-K keeps a block's keys in one 64-bit mask (vectors are at most 16 wide).
 static_assert(KV * 16 <= 64, "a tile's keys must fit a 64-bit mask");
@@ -380,20 +381,31 @@ private:
     Value p1 = t.load({R, 32}, k.gep(P16, k.i64c(32), bb.getBF16Type()), pStride);
     Value pairRow = k.add(vPairsBase, k.mul(bb.create<arith::DivSIOp>(loc, j0, k.i64c(2)), k.vDim));
     Value vStride = k.i64c(4 * dv);
-    bb.create<scf::ForOp>(
-        loc, k.idx(k.i64c(0)), k.idx(k.i64c(dv)), k.idx(k.i64c(16)), ValueRange{},
-        [&](OpBuilder &, Location, Value xIdx, ValueRange) {
-          Value x = k.i64(xIdx);
-          Value accAt = k.gep(acc, x, k.f32);
-          Value c = t.load({R, 64}, accAt, vStride);
-          Value v0 = t.load({16, 64}, k.gep(k.vPairsPtr, k.add(pairRow, x), bb.getI32Type()), vStride);
-          Value v1 = t.load({8, 64}, k.gep(k.vPairsPtr, k.add(k.add(pairRow, k.i64c(16 * dv)), x), bb.getI32Type()),
-                            vStride);
-          c = t.dotBf16(R, 64, 64, c, p0, v0);
-          c = t.dotBf16(R, 64, 32, c, p1, v1);
-          t.store({R, 64}, accAt, vStride, c);
-          bb.create<scf::YieldOp>(loc);
-        });
+    // Value dims in pairs of 16-column tiles (two accumulator tiles in
+    // flight: tile registers are not renamed, so one C tile per step
+    // serialized load, products and store), then a last single one.
+    auto columns = [&](Value x, int tiles) {
+      SmallVector<Value> c;
+      for (int u = 0; u < tiles; ++u)
+        c.push_back(t.load({R, 64}, k.gep(acc, k.add(x, k.i64c(16 * u)), k.f32), vStride));
+      for (int u = 0; u < tiles; ++u) {
+        Value at = k.add(pairRow, k.add(x, k.i64c(16 * u)));
+        c[u] = t.dotBf16(R, 64, 64, c[u], p0, t.load({16, 64}, k.gep(k.vPairsPtr, at, bb.getI32Type()), vStride));
+      }
+      for (int u = 0; u < tiles; ++u) {
+        Value at = k.add(k.add(pairRow, k.i64c(16 * dv)), k.add(x, k.i64c(16 * u)));
+        c[u] = t.dotBf16(R, 64, 32, c[u], p1, t.load({8, 64}, k.gep(k.vPairsPtr, at, bb.getI32Type()), vStride));
+      }
+      for (int u = 0; u < tiles; ++u)
+        t.store({R, 64}, k.gep(acc, k.add(x, k.i64c(16 * u)), k.f32), vStride, c[u]);
+    };
+    bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(dv / 32 * 32)), k.idx(k.i64c(32)), ValueRange{},
+                          [&](OpBuilder &, Location, Value xIdx, ValueRange) {
+                            columns(k.i64(xIdx), 2);
+                            bb.create<scf::YieldOp>(loc);
+                          });
+    if (dv % 32)
+      columns(k.i64c(dv / 32 * 32), 1);
   }
 
   /// The next tile's q rows, a cache line at a time, while this tile runs:
@@ -718,6 +730,15 @@ private:
                   Value off = k.add(vOff, k.i64c(c * k.width));
                   vs.push_back(vec ? k.loadVecF32(k.vPtr, off, k.vType) : k.loadF32(k.vPtr, off, k.vType));
                 }
+                // The same part of the next block's rows, into L2: a pass
+                // over a block reads a few columns of each strided v row,
+                // which the hardware prefetchers miss (these loads were a
+                // quarter of a dense kernel's samples). Into L1 too, or k
+                // prefetched the same way, measured slower.
+                if (vec)
+                  for (int c = 0; c < perRow; ++c)
+                    k.prefetch(k.vPtr, k.add(k.add(vOff, k.mul(BK(), k.vStr[2])), k.i64c(c * k.width)), k.vType,
+                               /*locality=*/2);
                 SmallVector<Value> out;
                 for (int r = 0; r < R; ++r) {
                   Value at = k.add(k.i64c(r * blockKeys()), jj);
