@@ -139,14 +139,14 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   l.weights = align(4 * kRowHeads * s.blockK);
   l.tile = align(l.weights + 4 * ((kRowHeads + 1) * s.blockK + 3 * kRowHeads));
   // S and P in f32, a factor per row, then P in bf16 (for vdpbf16ps).
-  l.acc = align(l.tile + 4 * (2 * kTileRows * kTileKeyVectors * s.vectorWidth + kTileRows) +
-                2 * kTileRows * kTileKeyVectors * s.vectorWidth);
+  l.acc = align(l.tile + 4 * (2 * kMaxTileRows * kTileKeyVectors * s.vectorWidth + kMaxTileRows) +
+                2 * kMaxTileRows * kTileKeyVectors * s.vectorWidth);
   // Insertion reads one element before a row's slots (TopK.cpp): a spare
   // 64 bytes before each array keeps that read inside the array's region.
-  l.topScores = align(l.acc + 4 * kTileRows * vDim) + 64;
-  l.topIndex = align(l.topScores + 4 * kTileRows * topKSlots(topk)) + 64;
-  l.qTile = align(l.topIndex + 8 * kTileRows * topKSlots(topk));
-  l.bytes = align(l.qTile + 4 * kTileRows * headDim);
+  l.topScores = align(l.acc + 4 * kMaxTileRows * vDim) + 64;
+  l.topIndex = align(l.topScores + 4 * kMaxTileRows * topKSlots(topk)) + 64;
+  l.qTile = align(l.topIndex + 8 * kMaxTileRows * topKSlots(topk));
+  l.bytes = align(l.qTile + 4 * kMaxTileRows * headDim);
   return l;
 }
 

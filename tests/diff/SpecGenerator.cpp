@@ -255,12 +255,18 @@ GeneratedCase Generator::generate(uint64_t seed) {
   bool fixedSeq = chance(0.2);
   qSeq_ = fixedSeq ? std::to_string(lq_) : (self_ ? "L" : "Lq");
   kSeq_ = fixedSeq ? std::to_string(lk_) : (self_ ? "L" : "Lk");
-  std::string dName = chance(0.3) ? "D" : std::to_string(d_);
-  std::string dvName = dv_ == d_ ? dName : (chance(0.3) ? "Dv" : std::to_string(dv_));
-
   static const std::vector<std::string> types = {"f32", "f32", "f32", "f32", "f32", "bf16", "f16"};
   std::string qType = pick(types), kType = chance(0.8) ? qType : pick(types),
               vType = chance(0.8) ? qType : pick(types);
+  // bf16 with fixed head dims in whole AMX tiles (D of 32 or 64, Dv of 16
+  // to 64): the AMX path where the host has it (see usesAmx).
+  bool amxTiles = qType == "bf16" && kType == "bf16" && vType == "bf16" && chance(0.5);
+  if (amxTiles) {
+    d_ = chance(0.5) ? 32 : 64;
+    dv_ = 16 * uniform(1, 4);
+  }
+  std::string dName = !amxTiles && chance(0.3) ? "D" : std::to_string(d_);
+  std::string dvName = dv_ == d_ ? dName : (!amxTiles && chance(0.3) ? "Dv" : std::to_string(dv_));
 
   // Extra inputs.
   std::vector<std::pair<Extra, double>> offers = {

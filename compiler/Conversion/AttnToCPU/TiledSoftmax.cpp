@@ -23,14 +23,14 @@ namespace ad = ::mlir::attn;
 namespace attn {
 namespace {
 
-constexpr int R = static_cast<int>(kTileRows);
 constexpr int KV = static_cast<int>(kTileKeyVectors);
 
 const float kInf = std::numeric_limits<float>::infinity();
 // Top-K keeps a block's keys in one 64-bit mask (vectors are at most 16 wide).
 static_assert(KV * 16 <= 64, "a tile's keys must fit a 64-bit mask");
 
-class TileEmitter {
+/// R query rows at a time: kTileRows, or kAmxTileRows on AMX tiles.
+template <int R> class TileEmitter {
 public:
   TileEmitter(KernelEmitter &k, Value b, Value hk)
       : k(k), bb(k.b), loc(k.loc), b(b), hk(hk), topK(keptKeys(k.sig) > 0) {}
@@ -690,7 +690,9 @@ private:
     if (k.amx && !skipMasked)
       return accumulateAmx(j0); // a full block; Dv is whole tiles
     Value w = k.i64c(k.width), two = k.i64c(2 * k.width);
-    Value main2 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, two), two);
+    // R x 2 vectors of accumulators fit the registers for 8 rows; a tile of
+    // 16 takes one vector per row.
+    Value main2 = R > 8 ? k.i64c(0) : k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, two), two);
     Value main1 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, w), w);
     if (k.bf16Dot && !skipMasked) {
       // A block without masked keys is a full one: BK / 2 pairs of keys.
@@ -848,7 +850,10 @@ private:
 } // namespace
 
 void emitTiledRows(KernelEmitter &k, Value b, Value hk, Value f0, Value f1) {
-  TileEmitter(k, b, hk).emitRows(f0, f1);
+  if (k.amx)
+    TileEmitter<kAmxTileRows>(k, b, hk).emitRows(f0, f1);
+  else
+    TileEmitter<kTileRows>(k, b, hk).emitRows(f0, f1);
 }
 
 } // namespace attn

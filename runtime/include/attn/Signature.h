@@ -122,11 +122,12 @@ private:
 struct ScratchLayout {
   int64_t scores = 0;   // f32[kRowHeads x blockK]
   int64_t weights = 0;  // f32[(kRowHeads + 1) x blockK], then f32[3 x kRowHeads]
-  int64_t tile = 0;     // f32[kTileRows x tile keys] x 2, f32[kTileRows], bf16[kTileRows x tile keys]
-  int64_t acc = 0;      // f32[kTileRows x vDim]
-  int64_t topScores = 0; // f32[kTileRows x topKSlots(K)], after one spare f32
-  int64_t topIndex = 0;  // i64[kTileRows x topKSlots(K)], after one spare i64
-  int64_t qTile = 0;     // 32-bit [D][kTileRows]: the tile's q rows, d-major
+  // Tile parts, for kMaxTileRows rows (a tile of fewer uses the start):
+  int64_t tile = 0;     // f32[rows x tile keys] x 2, f32[rows], bf16[rows x tile keys]
+  int64_t acc = 0;      // f32[rows x vDim]
+  int64_t topScores = 0; // f32[rows x topKSlots(K)], after one spare f32
+  int64_t topIndex = 0;  // i64[rows x topKSlots(K)], after one spare i64
+  int64_t qTile = 0;     // 32-bit [D][rows]: the tile's q rows, d-major (AMX: bf16 [rows][D])
   int64_t bytes = 0;
   static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk, int64_t headDim = 0);
 };
@@ -144,6 +145,11 @@ constexpr int64_t kRowHeads = 4;
 /// vectorWidth) keys.
 constexpr int64_t kTileRows = 8;
 constexpr int64_t kTileKeyVectors = 3;
+/// With AMX (usesAmx) a tile has 16 rows, a whole tile's M: tdpbf16ps
+/// costs about the same for 8 rows as for 16. Scratch is laid out for the
+/// larger tile.
+constexpr int64_t kAmxTileRows = 16;
+constexpr int64_t kMaxTileRows = kAmxTileRows;
 
 /// The tiled softmax path reads k transposed and packed as f32
 /// [B][Hkv][kvLenPadded / tile keys][D][tile keys], kvLenPadded a multiple of
