@@ -54,6 +54,7 @@ std::string compare(const std::vector<double> &got, const std::vector<double> &w
 }
 
 int agreedErrors = 0; // cases where both sides reported the same bad read
+int amxKernels = 0;   // kernels compiled for AMX tiles (usesAmx)
 
 /// Runs one case; empty on success, else what went wrong.
 std::string runCase(const diff::GeneratedCase &c, const Compiler &compiler) {
@@ -75,6 +76,7 @@ std::string runCase(const diff::GeneratedCase &c, const Compiler &compiler) {
   Expected<Kernel> kernel = compiler.compile(c.text, c.name, c.name + ".attn");
   if (!kernel)
     return "compile failed: " + kernel.error();
+  amxKernels += usesAmx(kernel->signature());
   InvokeOptions options;
   options.threads = c.threads;
   Expected<ReferenceOutput> got = runOnHost(*kernel, args, k.returnLse, options);
@@ -163,8 +165,8 @@ int main(int argc, char **argv) {
     std::printf("%s%s %d", first ? "" : ", ", kind.c_str(), count);
     first = false;
   }
-  std::printf("; grouped heads %d, bf16/f16 %d, cross %d; %d with an out-of-range read both sides reported) in "
-              "%.1f s: %d failed\n",
-              gqa, half, cross, agreedErrors, secs, failures);
+  std::printf("; grouped heads %d, bf16/f16 %d, on AMX tiles %d, cross %d; %d with an out-of-range read both sides "
+              "reported) in %.1f s: %d failed\n",
+              gqa, half, amxKernels, cross, agreedErrors, secs, failures);
   return failures == 0 ? 0 : 1;
 }
