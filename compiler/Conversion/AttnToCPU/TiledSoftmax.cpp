@@ -114,14 +114,13 @@ private:
     if (k.bf16Dot)
       vPairsBase = k.mul(k.mul(bh, bb.create<arith::DivSIOp>(loc, padded, k.i64c(2))), k.vDim);
     packQTile();
-    for (int r = 0; r < R; ++r)
-      k.vectorLoop(k.vDim, [&](Value d, bool vec) {
-        Value at = k.add(accRow[r], d);
-        if (vec)
-          k.storeVecF32(zeroVec(), acc, at, k.f32);
-        else
-          k.storeF32(k.f32c(0), acc, at, k.f32);
-      });
+    // acc is R rows of vDim, contiguous: one loop zeroes them all.
+    k.vectorLoop(k.mul(k.i64c(R), k.vDim), [&](Value at, bool vec) {
+      if (vec)
+        k.storeVecF32(zeroVec(), acc, at, k.f32);
+      else
+        k.storeF32(k.f32c(0), acc, at, k.f32);
+    });
 
     // Per row: (m, l) of the online softmax, or (count, saw NaN) of top-K.
     SmallVector<Value> init;
@@ -172,11 +171,17 @@ private:
           });
       final = SmallVector<Value>(spans.getResults());
     }
-    for (int r = 0; r < R; ++r) {
-      if (!topK) {
-        finishRow(r, final[r], final[R + r]);
-        continue;
+    if (!topK) {
+      // Each row's m and l lanes into S (free once the blocks are done), so
+      // the rows finish in a loop: one copy of that code, not R.
+      for (int r = 0; r < R; ++r) {
+        k.storeF32(final[r], S, k.i64c(r), k.f32);
+        k.storeVecF32(final[R + r], S, k.i64c(R + r * k.width), k.f32);
       }
+      forRows([&](Value r, Value head, Value row) { finishRow(r, head, row); });
+      return;
+    }
+    for (int r = 0; r < R; ++r) {
       bb.create<scf::IfOp>(loc, valid[r], [&](OpBuilder &, Location) {
         Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(heads[r], k.oStr[1])), k.mul(rows[r], k.oStr[2]));
         if (k.sig.weights == Weights::Argmax)
@@ -808,14 +813,20 @@ private:
         });
   }
 
-  void finishRow(int r, Value m, Value lanes) {
-    bb.create<scf::IfOp>(loc, valid[r], [&](OpBuilder &, Location) {
+  /// o (and lse) of tile row r, at (head, row), from acc and the row's m
+  /// and l lanes that emitGroup left in S.
+  void finishRow(Value r, Value head, Value row) {
+    Value isValid = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, k.add(tileStart, r), tileEnd);
+    bb.create<scf::IfOp>(loc, isValid, [&](OpBuilder &, Location) {
+      Value m = k.loadF32(S, r, k.f32);
+      Value lanes = k.loadVecF32(S, k.add(k.i64c(R), k.mul(r, k.i64c(k.width))), k.f32);
       Value l = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, lanes);
       Value empty = cmpf(arith::CmpFPredicate::OEQ, l, k.f32c(0));
       Value inv = bb.create<arith::DivFOp>(loc, k.f32c(1), l);
-      Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(heads[r], k.oStr[1])), k.mul(rows[r], k.oStr[2]));
+      Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(head, k.oStr[1])), k.mul(row, k.oStr[2]));
+      Value accAt = k.mul(r, k.vDim);
       k.vectorLoop(k.vDim, [&](Value d, bool vec) {
-        Value at = k.add(accRow[r], d);
+        Value at = k.add(accAt, d);
         if (vec) {
           Value x = bb.create<arith::MulFOp>(loc, k.loadVecF32(acc, at, k.f32), splat(inv));
           k.storeVecF32(select(empty, zeroVec(), x), k.oPtr, k.add(oOff, d), k.qType);
@@ -826,7 +837,7 @@ private:
       });
       if (k.sig.returnLse) {
         Value lse = bb.create<arith::AddFOp>(loc, m, bb.create<math::LogOp>(loc, l));
-        k.storeLse(select(empty, k.f32c(-kInf), lse), b, heads[r], rows[r]);
+        k.storeLse(select(empty, k.f32c(-kInf), lse), b, head, row);
       }
       bb.create<scf::YieldOp>(loc);
     });
