@@ -171,11 +171,15 @@ uint32_t *workspace(WorkspaceSlot slot, size_t words) {
 uint32_t bf16Pair(uint16_t lo, uint16_t hi) { return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16; }
 
 /// v in bf16 pairs of keys (see usesBf16Dot): [B][Hkv][padded Lk / 2][Dv].
-uint32_t *packVPairs(const KernelSignature &sig, const BoundDims &d, const TensorView &v) {
+/// `finite`: whether every element is (no inf or NaN: bf16 exponent bits
+/// not all ones).
+uint32_t *packVPairs(const KernelSignature &sig, const BoundDims &d, const TensorView &v, bool &finite) {
   int64_t pairs = paddedKvLen(sig.schedule, d.kvLen) / 2;
   uint32_t *vp = workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * pairs * d.vDim)));
   const uint16_t *src = static_cast<const uint16_t *>(v.data);
+  std::atomic<bool> nonFinite{false};
   ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
+    uint32_t exponents = 0; // OR of (pair & exponent mask) == mask, per element pair
     for (int64_t bh = begin; bh < end; ++bh) {
       int64_t base = bh / d.kvHeads * v.strides[0] + bh % d.kvHeads * v.strides[1];
       for (int64_t jp = 0; jp < pairs; ++jp) {
@@ -183,11 +187,17 @@ uint32_t *packVPairs(const KernelSignature &sig, const BoundDims &d, const Tenso
         int64_t j = 2 * jp;
         const uint16_t *lo = j < d.kvLen ? src + base + j * v.strides[2] : nullptr;
         const uint16_t *hi = j + 1 < d.kvLen ? src + base + (j + 1) * v.strides[2] : nullptr;
-        for (int64_t c = 0; c < d.vDim; ++c)
-          dst[c] = bf16Pair(lo ? lo[c * v.strides[3]] : 0, hi ? hi[c * v.strides[3]] : 0);
+        for (int64_t c = 0; c < d.vDim; ++c) {
+          uint32_t pair = bf16Pair(lo ? lo[c * v.strides[3]] : 0, hi ? hi[c * v.strides[3]] : 0);
+          dst[c] = pair;
+          exponents |= ((pair & 0x7f80u) == 0x7f80u) | ((pair & 0x7f800000u) == 0x7f800000u);
+        }
       }
     }
+    if (exponents)
+      nonFinite = true;
   });
+  finite = !nonFinite;
   return vp;
 }
 
@@ -355,8 +365,11 @@ std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
            "process to use; compile it for this machine (--target host) instead";
   if (tiled && usesBf16Dot(sig)) {
     ptrs[ParamLayout::KTransposed] = packKPairs(sig, *dims, qkv[1]);
-    if (sig.weights == Weights::Softmax) // top-K reads v itself
-      ptrs[ParamLayout::VPairs] = packVPairs(sig, *dims, qkv[2]);
+    if (sig.weights == Weights::Softmax) { // top-K reads v itself
+      bool finite = false;
+      ptrs[ParamLayout::VPairs] = packVPairs(sig, *dims, qkv[2], finite);
+      params[ParamLayout::VFinite] = finite;
+    }
   } else if (tiled) {
     ptrs[ParamLayout::KTransposed] = packTransposedK(sig, *dims, qkv[1]);
   }

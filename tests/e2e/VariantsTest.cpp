@@ -226,6 +226,8 @@ TEST(Variants, AmxTilesKeepNaNOfMaskedKeysOut) {
   // NaN in one key, in the v of a key that is masked for the rows before it
   // (its block takes the f32 P V, which skips masked keys), and in one
   // query, with the tiles of AMX.
+  // With a non-finite v the masked blocks keep the f32 P V (see
+  // ParamLayout::VFinite); an inf alone in a masked v must stay out too.
   for (const char *weights : {"softmax", "topk(5)"}) {
     std::string name = std::string("amx_nan_") + (weights[0] == 't' ? "topk" : "softmax");
     std::string text = fixedDimsSpec(name, 32, 16, std::string("mask: j <= i\nweights: ") + weights);
@@ -235,6 +237,10 @@ TEST(Variants, AmxTilesKeepNaNOfMaskedKeysOut) {
     args["q"].data[(100 + 5) * 32] = NAN; // head 1, row 5
     expectMatchesReference(text, name, args);
   }
+  std::string text = fixedDimsSpec("amx_inf", 32, 16, "mask: j <= i");
+  ArgumentMap args = inputsFor(text, "amx_inf", {1, 2, 2, 100, 100, 0, 0});
+  args["v"].data[70 * 16 + 1] = INFINITY; // masked for rows < 70; inf from row 70 on
+  expectMatchesReference(text, "amx_inf", args);
 }
 
 TEST(Variants, AmxOnlyForWholeTiles) {

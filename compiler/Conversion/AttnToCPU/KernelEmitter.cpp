@@ -235,6 +235,8 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module) {
   ktPtr = loadPointer(ParamLayout::KTransposed);
   bf16Dot = usesBf16Dot(sig);
   amx = usesAmx(sig);
+  if (amx)
+    vFinite = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loadParam(ParamLayout::VFinite), i64c(0));
   if (bf16Dot)
     vPairsPtr = loadPointer(ParamLayout::VPairs);
   auto strides = [&](int tensor, int rank, SmallVector<Value, 4> &out) {

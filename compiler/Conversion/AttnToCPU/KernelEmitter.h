@@ -120,6 +120,7 @@ public:
   mlir::Value vPairsPtr; // v in key pairs, with bf16Dot
   bool bf16Dot = false; // usesBf16Dot(sig)
   bool amx = false;     // usesAmx(sig): the tiled path's products on AMX tiles
+  mlir::Value vFinite;  // with amx: the call's v has no inf or NaN (i1)
   llvm::SmallVector<mlir::Value, 4> qStr, kStr, vStr, oStr, lseStr;
   mlir::Value scale; // f32
   std::map<std::string, mlir::Value> dims, scalars;

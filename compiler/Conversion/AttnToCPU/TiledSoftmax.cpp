@@ -588,8 +588,15 @@ private:
                bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowsType, 0.0f))));
     for (int r = 0; r < R; ++r)
       next[R + r] = fma(splat(bb.create<vector::ExtractOp>(loc, corr, r)), ml[R + r], pSums[r]);
+    // On AMX tiles with a v free of inf and NaN, blocks with masked keys
+    // take the tiles too: their p = 0 adds exactly nothing.
+    Value slowPath = anyMasked;
+    if (k.amx && k.sig.weights == Weights::Softmax)
+      slowPath = bb.create<arith::AndIOp>(
+          loc, anyMasked,
+          bb.create<arith::XOrIOp>(loc, k.vFinite, bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true))));
     bb.create<scf::IfOp>(
-        loc, anyMasked,
+        loc, slowPath,
         [&](OpBuilder &, Location) {
           // Only the keys some row keeps: at a window's edges or the
           // diagonal that is about half the block. (Without mask or score

@@ -93,7 +93,10 @@ std::optional<BoundDims> bindShapes(const KernelSignature &sig,
 /// (only with usesBf16Dot), then the extra tensors in order.
 class ParamLayout {
 public:
-  enum Fixed { Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, NumFixed };
+  /// VFinite: 1 when the call's v packed in key pairs holds no inf or NaN
+  /// (with AMX, blocks with masked keys may then run P V on the tiles too:
+  /// a masked key's p = 0 can only turn a non-finite v into NaN).
+  enum Fixed { Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, VFinite, NumFixed };
   enum Tensor { Q = 0, K = 1, V = 2, O = 3, Lse = 4, FirstExtra = 5 };
   /// The pointer slot of the packed, transposed k.
   static constexpr int KTransposed = 5;
