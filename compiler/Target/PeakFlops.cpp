@@ -22,20 +22,34 @@ namespace {
 
 constexpr int kChains = 12; // independent accumulators: hides the FMA latency
 
+/// The function `void fma_loop(i64 iterations, float *state)` in a new
+/// module, with its entry, loop and exit blocks (empty).
+struct LoopFunction {
+  std::unique_ptr<llvm::Module> m;
+  llvm::Value *n, *state;
+  llvm::BasicBlock *entry, *loop, *exit;
+  LoopFunction(llvm::LLVMContext &ctx, const char *name) : m(std::make_unique<llvm::Module>(name, ctx)) {
+    llvm::Type *ptr = llvm::PointerType::get(ctx, 0), *i64 = llvm::Type::getInt64Ty(ctx);
+    auto *fn = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {i64, ptr}, false),
+                                      llvm::GlobalValue::ExternalLinkage, "fma_loop", *m);
+    n = fn->getArg(0);
+    state = fn->getArg(1);
+    entry = llvm::BasicBlock::Create(ctx, "entry", fn);
+    loop = llvm::BasicBlock::Create(ctx, "loop", fn);
+    exit = llvm::BasicBlock::Create(ctx, "exit", fn);
+  }
+};
+
 /// void fma_loop(i64 iterations, float *state): kChains vector FMA chains;
 /// with `bf16`, chains of vdpbf16ps (acc += a.even * b.even + a.odd * b.odd
 /// over 2 x width bf16 values).
 std::unique_ptr<llvm::Module> buildLoop(llvm::LLVMContext &ctx, int width, bool bf16) {
-  auto m = std::make_unique<llvm::Module>("peak", ctx);
+  LoopFunction f(ctx, "peak");
+  std::unique_ptr<llvm::Module> &m = f.m;
+  llvm::Value *n = f.n, *state = f.state;
+  llvm::BasicBlock *entry = f.entry, *loop = f.loop, *exit = f.exit;
   llvm::IRBuilder<> b(ctx);
   llvm::Type *vec = llvm::FixedVectorType::get(b.getFloatTy(), width);
-  llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
-  auto *fn = llvm::Function::Create(llvm::FunctionType::get(b.getVoidTy(), {b.getInt64Ty(), ptr}, false),
-                                    llvm::GlobalValue::ExternalLinkage, "fma_loop", *m);
-  llvm::Value *n = fn->getArg(0), *state = fn->getArg(1);
-  auto *entry = llvm::BasicBlock::Create(ctx, "entry", fn);
-  auto *loop = llvm::BasicBlock::Create(ctx, "loop", fn);
-  auto *exit = llvm::BasicBlock::Create(ctx, "exit", fn);
   b.SetInsertPoint(entry);
   std::vector<llvm::Value *> init;
   for (int c = 0; c < kChains; ++c)
@@ -67,7 +81,7 @@ std::unique_ptr<llvm::Module> buildLoop(llvm::LLVMContext &ctx, int width, bool 
   for (int c = 0; c < kChains; ++c)
     b.CreateAlignedStore(next[c], b.CreateConstGEP1_32(vec, state, c), llvm::Align(4));
   b.CreateRetVoid();
-  return m;
+  return std::move(m);
 }
 
 /// void fma_loop(i64 iterations, float *state) on AMX tiles: state holds the
@@ -76,15 +90,11 @@ std::unique_ptr<llvm::Module> buildLoop(llvm::LLVMContext &ctx, int width, bool 
 /// Each iteration is four independent tdpbf16ps (16 x 16 x 32 products).
 constexpr int kAmxChains = 4;
 std::unique_ptr<llvm::Module> buildAmxLoop(llvm::LLVMContext &ctx) {
-  auto m = std::make_unique<llvm::Module>("peak_amx", ctx);
+  LoopFunction f(ctx, "peak_amx");
+  std::unique_ptr<llvm::Module> &m = f.m;
+  llvm::Value *n = f.n, *state = f.state;
+  llvm::BasicBlock *entry = f.entry, *loop = f.loop, *exit = f.exit;
   llvm::IRBuilder<> b(ctx);
-  llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
-  auto *fn = llvm::Function::Create(llvm::FunctionType::get(b.getVoidTy(), {b.getInt64Ty(), ptr}, false),
-                                    llvm::GlobalValue::ExternalLinkage, "fma_loop", *m);
-  llvm::Value *n = fn->getArg(0), *state = fn->getArg(1);
-  auto *entry = llvm::BasicBlock::Create(ctx, "entry", fn);
-  auto *loop = llvm::BasicBlock::Create(ctx, "loop", fn);
-  auto *exit = llvm::BasicBlock::Create(ctx, "exit", fn);
   auto intrinsic = [&](llvm::Intrinsic::ID id) { return llvm::Intrinsic::getDeclaration(m.get(), id); };
   b.SetInsertPoint(entry);
   llvm::Value *data = b.CreateConstGEP1_32(b.getInt8Ty(), state, 64);
@@ -110,7 +120,7 @@ std::unique_ptr<llvm::Module> buildAmxLoop(llvm::LLVMContext &ctx) {
                  {b.getInt8(c), b.CreateConstGEP1_32(b.getInt8Ty(), state, 64 + 1024 + 1024 * c), stride});
   b.CreateCall(intrinsic(llvm::Intrinsic::x86_tilerelease), {});
   b.CreateRetVoid();
-  return m;
+  return std::move(m);
 }
 
 /// Palette 1, every tile 16 rows of 64 bytes (the largest).
@@ -156,13 +166,11 @@ Expected<PeakLoop> compileLoop(llvm::TargetMachine &tm, int width, bool bf16, bo
   return loop;
 }
 
-/// GFLOP/s of `loop` on n threads (best of 3); `flopsPerLane` per lane of
-/// each chain's step (2 for an FMA, 4 for vdpbf16ps).
-double timeLoop(const PeakLoop &loop, unsigned n, int width, double flopsPerLane) {
-  const int64_t iters = 20'000'000;
-  std::vector<std::vector<float>> states(n, std::vector<float>((kChains + 2) * width, 1e-3f));
-  for (auto &s : states)
-    std::fill(s.begin() + kChains * width, s.end(), 0.999f);
+/// GFLOP/s of `loop` on n threads, each on its own state, `iters`
+/// iterations of `flopsPerIteration` (best of 3).
+double timeRuns(const PeakLoop &loop, std::vector<std::vector<float>> &states, int64_t iters,
+                double flopsPerIteration) {
+  unsigned n = static_cast<unsigned>(states.size());
   double best = 0;
   for (int rep = 0; rep < 3; ++rep) {
     auto t0 = std::chrono::steady_clock::now();
@@ -172,31 +180,28 @@ double timeLoop(const PeakLoop &loop, unsigned n, int width, double flopsPerLane
     for (auto &t : pool)
       t.join();
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, flopsPerLane * kChains * width * iters * n / s / 1e9);
+    best = std::max(best, flopsPerIteration * iters * n / s / 1e9);
   }
   return best;
 }
 
-/// GFLOP/s of the AMX loop on n threads (best of 3).
+/// GFLOP/s of a vector loop on n threads; `flopsPerLane` per lane of each
+/// chain's step (2 for an FMA, 4 for vdpbf16ps).
+double timeLoop(const PeakLoop &loop, unsigned n, int width, double flopsPerLane) {
+  std::vector<std::vector<float>> states(n, std::vector<float>((kChains + 2) * width, 1e-3f));
+  for (auto &s : states)
+    std::fill(s.begin() + kChains * width, s.end(), 0.999f);
+  return timeRuns(loop, states, 20'000'000, flopsPerLane * kChains * width);
+}
+
+/// GFLOP/s of the AMX loop on n threads.
 double timeAmxLoop(const PeakLoop &loop, unsigned n) {
-  const int64_t iters = 2'000'000;
   std::vector<std::vector<float>> states(n, std::vector<float>((64 + 1024 + 4 * 1024) / 4, 0.0f));
   for (auto &s : states) {
     amxConfig(reinterpret_cast<uint8_t *>(s.data()));
     std::fill(s.begin() + 16, s.begin() + 16 + 256, 0.5f); // bf16 pairs of normal numbers
   }
-  double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
-    auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::thread> pool;
-    for (unsigned t = 0; t < n; ++t)
-      pool.emplace_back([&, t] { loop.fn(iters, states[t].data()); });
-    for (auto &t : pool)
-      t.join();
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, 2.0 * 16 * 16 * 32 * kAmxChains * iters * n / s / 1e9);
-  }
-  return best;
+  return timeRuns(loop, states, 2'000'000, 2.0 * 16 * 16 * 32 * kAmxChains);
 }
 
 } // namespace
