@@ -50,10 +50,7 @@ static Expected<mlir::OwningOpRef<mlir::ModuleOp>> lowerSpec(mlir::MLIRContext &
   return module;
 }
 
-/// The target machine, and the schedule with a zero vector width replaced by
-/// the target's native width.
-static Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &target,
-                                                                    Schedule &schedule) {
+Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &target, Schedule &schedule) {
   Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine(target);
   if (tm && schedule.vectorWidth == 0)
     schedule.vectorWidth = nativeVectorWidth(**tm);

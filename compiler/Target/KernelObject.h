@@ -31,6 +31,11 @@ struct LLVMKernel {
   KernelSignature signature;
 };
 
+/// The target machine, and `schedule` as kernels for it get it: a zero
+/// vector width replaced by the target's native width, bf16Dot and amx from
+/// its features (and, for `host`, from whether the OS grants the tiles).
+Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &target, Schedule &schedule);
+
 /// Runs `spec` through the whole pipeline to optimized LLVM IR in `context`.
 Expected<LLVMKernel> compileToLLVM(const AttentionSpec &spec, const std::string &fileName,
                                    const std::string &target, Schedule schedule,

@@ -1,7 +1,7 @@
 //===- TilesCommand.cpp - attnc emit --stage tiles: the block mask ---------===//
 //
 // The tile map of a kernel for given sizes: one character per tile of the
-// CPU kernel's tiled path (kTileRows query rows x 3 vectors of keys), for
+// CPU kernel's tiled path (8 query rows, 16 on AMX tiles, x 3 vectors of keys), for
 // batch 0 and query head 0: '#' every position kept, '.' every position
 // masked (the kernel never visits it), '+' mixed (the mask is evaluated per
 // key). Inputs are the demo's random data (document ids in four runs).
@@ -14,7 +14,9 @@
 #include "compiler/Reference/Interpreter.h"
 #include "compiler/Reference/RandomInputs.h"
 #include "compiler/Support/Png.h"
+#include "compiler/Frontend/SpecSignature.h"
 #include "compiler/Target/CodeGen.h"
+#include "compiler/Target/KernelObject.h"
 
 #include <algorithm>
 #include <iostream>
@@ -31,12 +33,15 @@ int runTiles(const Options &opts, const AttentionSpec &kernel) {
     }
     dims[name] = size;
   }
-  Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine(opts.target);
+  Schedule schedule{16, 64, 0};
+  Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(opts.target, schedule);
   if (!tm) {
     std::cerr << "attnc: error: " << tm.error() << "\n";
     return 1;
   }
-  int64_t rows = kTileRows, keys = kTileKeyVectors * nativeVectorWidth(**tm);
+  // The tiles the kernel for this target runs: 16 rows on AMX tiles.
+  int64_t rows = usesAmx(signatureOf(kernel, schedule)) ? kAmxTileRows : kTileRows;
+  int64_t keys = kTileKeyVectors * schedule.vectorWidth;
   ArgumentMap args = makeInputs(kernel, dims, 1);
   Expected<std::vector<uint8_t>> tiles = maskTiles(kernel, args, 0, 0, rows, keys);
   if (!tiles) {
