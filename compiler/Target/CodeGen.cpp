@@ -8,6 +8,7 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -77,19 +78,16 @@ std::string hostDescription() {
   return description;
 }
 
-bool hasBf16Dot(const llvm::TargetMachine &tm) {
-  return tm.getTargetFeatureString().contains("+avx512bf16") || tm.getTargetCPU() == "sapphirerapids";
-}
+// The subtarget's features: the CPU's own (x86-64-amx names only a CPU)
+// and those the feature string adds (host).
+bool hasBf16Dot(const llvm::TargetMachine &tm) { return tm.getMCSubtargetInfo()->checkFeatures("+avx512bf16"); }
 
 bool hasAmxBf16(const llvm::TargetMachine &tm) {
-  llvm::StringRef f = tm.getTargetFeatureString();
-  return (f.contains("+amx-bf16") && f.contains("+amx-tile")) || tm.getTargetCPU() == "sapphirerapids";
+  return tm.getMCSubtargetInfo()->checkFeatures("+amx-bf16,+amx-tile");
 }
 
 int64_t nativeVectorWidth(const llvm::TargetMachine &tm) {
-  llvm::StringRef f = tm.getTargetFeatureString();
-  bool avx512 = tm.getTargetCPU().contains("avx512") || tm.getTargetCPU() == "sapphirerapids" || f.contains("+avx512f");
-  return avx512 ? 16 : 8;
+  return tm.getMCSubtargetInfo()->checkFeatures("+avx512f") ? 16 : 8;
 }
 
 /// -O2 without loop unrolling and without LLVM's vectorizers: the kernels

@@ -4,6 +4,8 @@
 
 #include "compiler/Support/Expected.h"
 
+#include "attn/Signature.h"
+
 namespace attn {
 
 struct PeakFlops {
@@ -15,6 +17,22 @@ struct PeakFlops {
   double amxAllThreads = 0;
   unsigned threads = 0;
   int vectorWidth = 0;
+
+  /// The peak a kernel is held to on `threads` threads (1, or all): the AMX
+  /// peak for one on AMX tiles, the bf16 dot peak for one that multiplies
+  /// bf16 pairs, else the fp32 FMA peak.
+  struct Held {
+    double gflops;
+    const char *what;
+  };
+  Held forKernel(const KernelSignature &sig, unsigned threads) const {
+    bool one = threads == 1;
+    if (usesAmx(sig) && amxAllThreads > 0)
+      return {one ? amxOneThread : amxAllThreads, "bf16 AMX tiles (tdpbf16ps)"};
+    if (usesBf16Dot(sig) && bf16AllThreads > 0)
+      return {one ? bf16OneThread : bf16AllThreads, "bf16 dot (vdpbf16ps)"};
+    return {one ? gflopsOneThread : gflopsAllThreads, "fp32 FMA"};
+  }
 };
 
 /// JIT-compiles a loop of independent vector FMAs for the host (through

@@ -300,15 +300,10 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   std::sort(times.begin(), times.end());
   r.minMs = times.front();
   r.medMs = times[times.size() / 2];
-  // bf16 rows against the peak of what multiplies them: AMX tiles, or
-  // vdpbf16ps where the host has it.
-  r.amx = usesAmx(kernel->signature()) && peak.amxAllThreads > 0;
-  if (r.amx)
-    r.peak = threads == 1 ? peak.amxOneThread : peak.amxAllThreads;
-  else if (r.dtype == "bf16" && peak.bf16AllThreads > 0)
-    r.peak = threads == 1 ? peak.bf16OneThread : peak.bf16AllThreads;
-  else
-    r.peak = threads == 1 ? peak.gflopsOneThread : peak.gflopsAllThreads;
+  // bf16 rows against the peak of what multiplies them (AMX tiles, or
+  // vdpbf16ps where the host has it).
+  r.amx = usesAmx(kernel->signature());
+  r.peak = peak.forKernel(kernel->signature(), threads).gflops;
   // The naive unfused baseline: one (batch, head) timed, times B x Hq,
   // divided over the threads (heads are independent).
   if (k.weights == WeightsKind::Softmax && q[2] > 1)

@@ -86,13 +86,8 @@ int runBench(const Options &opts, CheckedSpec &spec) {
   double dense = 2.0 * q[0] * q[1] * q[2] * k[2] * (q[3] + v[3]) / 1e9;
   double work = dense * *density;
   unsigned threads = opts.threads ? opts.threads : peak->threads;
-  // A kernel that multiplies bf16 pairs is held to the bf16 dot peak, one
-  // on AMX tiles to the tdpbf16ps peak.
-  bool amx = usesAmx(sig) && peak->amxAllThreads > 0;
-  bool bf16 = usesBf16Dot(sig) && peak->bf16AllThreads > 0;
-  double peakGflops = amx    ? (threads == 1 ? peak->amxOneThread : peak->amxAllThreads)
-                      : bf16 ? (threads == 1 ? peak->bf16OneThread : peak->bf16AllThreads)
-                             : (threads == 1 ? peak->gflopsOneThread : peak->gflopsAllThreads);
+  PeakFlops::Held held = peak->forKernel(sig, threads);
+  double peakGflops = held.gflops;
   fmt::print("kernel {} ({}): B={} H={}/{} Lq={} Lk={} D={} Dv={}, threads {}\n", kernel->name,
              dtypeName(sig.inputs[0].dtype), q[0], q[1], k[1], q[2], k[2], q[3], v[3], threads);
   fmt::print("  time       min {:.3f} ms, median {:.3f} ms over {} runs\n", minMs, medMs, times.size());
@@ -101,7 +96,7 @@ int runBench(const Options &opts, CheckedSpec &spec) {
   fmt::print("  rate       {:.1f} GFLOP/s unmasked, {:.1f} GFLOP/s dense-equivalent\n", work / (minMs / 1e3),
              dense / (minMs / 1e3));
   fmt::print("  peak       {:.1f} GFLOP/s {} on {} thread{} (measured, {}-wide vectors)\n", peakGflops,
-             amx ? "bf16 AMX tiles (tdpbf16ps)" : bf16 ? "bf16 dot (vdpbf16ps)" : "fp32 FMA", threads, threads == 1 ? "" : "s", peak->vectorWidth);
+             held.what, threads, threads == 1 ? "" : "s", peak->vectorWidth);
   fmt::print("  fraction   {:.1f}% of peak\n", 100 * work / (minMs / 1e3) / peakGflops);
   fmt::print("  compile    {:.1f} ms{}\n", compiled->compileMillis(), compiled->fromCache() ? " (cached)" : "");
   return 0;

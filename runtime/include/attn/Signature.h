@@ -196,7 +196,7 @@ inline bool usesBf16Dot(const KernelSignature &sig) {
 }
 
 /// The tiled path's Q Kt and P V of full blocks run on AMX tiles
-/// (tdpbf16ps: a tile of kTileRows q rows x 32 bf16 of D against 16 keys
+/// (tdpbf16ps: a tile of kAmxTileRows q rows x 32 bf16 of D against 16 keys
 /// of the same k pairs usesBf16Dot packs, and P in bf16 against v pairs):
 /// the target has AMX-BF16, and the spec fixes D to a multiple of 32 and
 /// Dv to a multiple of 16, so every tile is whole and the kernel needs no
