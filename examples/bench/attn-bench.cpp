@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 #include <tuple>
 
@@ -412,6 +413,7 @@ std::vector<std::string> targetLines(const std::vector<Result> &results, unsigne
 
 int main(int argc, char **argv) {
   std::string out = "bench-results", casesOut, torchCsv;
+  std::vector<std::string> only; // case names containing one of these; empty: all
   bool quick = false;
   for (int n = 1; n < argc; ++n) {
     std::string a = argv[n];
@@ -423,8 +425,13 @@ int main(int argc, char **argv) {
       casesOut = argv[++n];
     else if (a == "--torch" && n + 1 < argc)
       torchCsv = argv[++n];
-    else {
-      std::cerr << "usage: attn-bench [--out DIR] [--quick] [--torch TORCH.csv]\n"
+    else if (a == "--only" && n + 1 < argc) {
+      std::stringstream names(argv[++n]);
+      for (std::string name; std::getline(names, name, ',');)
+        only.push_back(name);
+    } else {
+      std::cerr << "usage: attn-bench [--out DIR] [--quick] [--torch TORCH.csv] [--only NAME,...]\n"
+                   "       (--only: the cases whose name contains one of the NAMEs, e.g. --only \"dense,bf16\")\n"
                    "       attn-bench --write-cases CASES.tsv [--quick]   (the cases for torch_baselines.py)\n";
       return 1;
     }
@@ -492,6 +499,10 @@ int main(int argc, char **argv) {
     for (unsigned threads : {cores, 1u}) {
       const Case &c = cases[id];
       if (threads == 1 && !c.oneThread)
+        continue;
+      if (!only.empty() && std::none_of(only.begin(), only.end(), [&](const std::string &name) {
+            return c.name.find(name) != std::string::npos;
+          }))
         continue;
       Result r = runCase(c, threads, *peak);
       if (auto t = torch.ms.find({id, threads}); t != torch.ms.end())

@@ -143,10 +143,13 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
                 2 * kMaxTileRows * kTileKeyVectors * s.vectorWidth);
   // Insertion reads one element before a row's slots (TopK.cpp): a spare
   // 64 bytes before each array keeps that read inside the array's region.
-  l.topScores = align(l.acc + 4 * kMaxTileRows * vDim) + 64;
-  l.topIndex = align(l.topScores + 4 * kMaxTileRows * topKSlots(topk)) + 64;
-  l.qTile = align(l.topIndex + 8 * kMaxTileRows * topKSlots(topk));
-  l.bytes = align(l.qTile + 4 * kMaxTileRows * headDim);
+  int64_t rows = qBlockRows(s);
+  l.topScores = align(l.acc + 4 * rows * vDim) + 64;
+  l.topIndex = align(l.topScores + 4 * rows * topKSlots(topk)) + 64;
+  l.qTile = align(l.topIndex + 8 * rows * topKSlots(topk));
+  l.tileState = align(l.qTile + 4 * rows * headDim);
+  // The most tiles of the smaller size, each with its state.
+  l.bytes = align(l.tileState + 64 * (rows / kTileRows) * kTileStateSlots(kTileRows));
   return l;
 }
 

@@ -443,7 +443,7 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
       op.erase();
     }
   }
-  Option<int64_t> blockQ{*this, "block-q", llvm::cl::desc("query rows per work item"), llvm::cl::init(16)};
+  Option<int64_t> blockQ{*this, "block-q", llvm::cl::desc("query rows per work item"), llvm::cl::init(64)};
   Option<int64_t> blockK{*this, "block-k", llvm::cl::desc("keys per online-softmax block"), llvm::cl::init(64)};
   Option<int64_t> vectorWidth{*this, "vector-width", llvm::cl::desc("f32 lanes per vector"), llvm::cl::init(8)};
   Option<bool> bf16Dot{*this, "bf16-dot", llvm::cl::desc("multiply bf16 q, k, v with vdpbf16ps (AVX512-BF16)"),

@@ -35,13 +35,83 @@ public:
   TileEmitter(KernelEmitter &k, Value b, Value hk)
       : k(k), bb(k.b), loc(k.loc), b(b), hk(hk), topK(keptKeys(k.sig) > 0) {}
 
+  /// The q block [i0, i1) of the kv head's group (a work item, at most
+  /// blockQ rows) in tiles of R rows: each K/V block is taken by every tile
+  /// in turn while it is in L1 and L2 (one tile at a time streamed the
+  /// head's whole K and V per tile from memory). A tile's online-softmax
+  /// state waits in scratch between its blocks (kTileStateSlots).
   void emitRows(Value i0, Value i1) {
-    Value step = k.i64c(R);
-    bb.create<scf::ForOp>(loc, k.idx(i0), k.idx(i1), k.idx(step), ValueRange{},
-                          [&](OpBuilder &, Location, Value start, ValueRange) {
-                            emitGroup(k.i64(start), i1);
-                            bb.create<scf::YieldOp>(loc);
-                          });
+    qBlockStart = i0;
+    tileEnd = i1;
+    ScratchLayout layout = ScratchLayout::compute(k.sig.schedule, 0, 0);
+    int64_t bk = blockKeys(), blockRows = qBlockRows(k.sig.schedule);
+    S = scratchF32(layout.tile);
+    P = scratchF32(layout.tile + 4 * R * bk);
+    corrBuf = scratchF32(layout.tile + 8 * R * bk);
+    P16 = scratchF32(layout.tile + 8 * R * bk + 4 * R);
+    // The per-row parts, at the offsets ScratchLayout::compute gives them.
+    TopKOffsets offsets = topKOffsets(k);
+    topScoresAt = offsets.scores;
+    topIndexAt = offsets.index;
+    qTileAt = k.align64(k.add(offsets.index, k.i64c(8 * blockRows * topKSlots(keptKeys(k.sig)))));
+    stateAt = k.align64(k.add(qTileAt, k.mul(k.headDim, k.i64c(4 * blockRows))));
+    Value tiles = bb.create<arith::CeilDivSIOp>(loc, bb.create<arith::SubIOp>(loc, i1, i0), k.i64c(R));
+    for (int r = 0; r < R; ++r)
+      accRow[r] = k.mul(k.i64c(r), k.vDim);
+    Value padded = k.mul(bb.create<arith::CeilDivSIOp>(loc, k.kvLen, BK()), BK());
+    Value bh = k.add(k.mul(b, k.kvHeads), hk);
+    // f32 per element, or bf16 pairs of head-dim elements (see usesBf16Dot).
+    ktDepth = k.bf16Dot ? bb.create<arith::CeilDivSIOp>(loc, k.headDim, k.i64c(2)).getResult() : k.headDim;
+    ktBase = k.mul(k.mul(bh, ktDepth), padded);
+    vBase = k.add(k.mul(b, k.vStr[0]), k.mul(hk, k.vStr[1]));
+    if (k.bf16Dot)
+      vPairsBase = k.mul(k.mul(bh, bb.create<arith::DivSIOp>(loc, padded, k.i64c(2))), k.vDim);
+
+    // Set up every tile; the block's query positions are the union of theirs.
+    auto setup = bb.create<scf::ForOp>(
+        loc, k.idx(k.i64c(0)), k.idx(tiles), k.idx(k.i64c(1)),
+        ValueRange{k.i64c(std::numeric_limits<int64_t>::max()), k.i64c(-1)},
+        [&](OpBuilder &, Location, Value t, ValueRange bounds) {
+          bindTile(k.i64(t));
+          setupTile();
+          bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::MinSIOp>(loc, bounds[0], iLo),
+                                                  bb.create<arith::MaxSIOp>(loc, bounds[1], iHi)});
+        });
+    Value blockILo = setup.getResult(0), blockIHi = setup.getResult(1);
+    Value blockHLo = k.add(k.mul(hk, k.group), bb.create<arith::DivSIOp>(loc, i0, k.qLen));
+    Value blockHHi = k.add(k.mul(hk, k.group),
+                           bb.create<arith::DivSIOp>(loc, bb.create<arith::SubIOp>(loc, i1, k.i64c(1)), k.qLen));
+
+    auto blocksOf = [&](Value from, Value to) {
+      bb.create<scf::ForOp>(loc, k.idx(from), k.idx(to), k.idx(BK()), ValueRange{},
+                            [&](OpBuilder &, Location, Value j0, ValueRange) {
+                              forTiles(tiles, [&] { blockOfTile(k.i64(j0)); });
+                              bb.create<scf::YieldOp>(loc);
+                            });
+    };
+    if (k.maskIsTrue()) {
+      blocksOf(k.i64c(0), k.kvLen);
+    } else {
+      // Blocks in spans of kSpanBlocks: a span the mask rules out for the
+      // whole q block is skipped with one classification (long windows and
+      // causal rows skip most keys).
+      constexpr int64_t kSpanBlocks = 16;
+      Value span = k.i64c(kSpanBlocks * blockKeys());
+      bb.create<scf::ForOp>(
+          loc, k.idx(k.i64c(0)), k.idx(k.kvLen), k.idx(span), ValueRange{},
+          [&](OpBuilder &, Location, Value s0Idx, ValueRange) {
+            Value s0 = k.i64(s0Idx);
+            Value s1 = bb.create<arith::MinSIOp>(loc, k.add(s0, span), k.kvLen);
+            TileClass cls = classifyTile(k, b, blockHLo, blockHHi, blockILo, blockIHi, s0,
+                                         bb.create<arith::SubIOp>(loc, s1, k.i64c(1)));
+            bb.create<scf::IfOp>(loc, cls.canBeTrue, [&](OpBuilder &, Location) {
+              blocksOf(s0, s1);
+              bb.create<scf::YieldOp>(loc);
+            });
+            bb.create<scf::YieldOp>(loc);
+          });
+    }
+    forTiles(tiles, [&] { finishTile(); });
   }
 
 private:
@@ -87,32 +157,93 @@ private:
         .getResult(0);
   }
 
-  void emitGroup(Value start, Value i1) {
-    tileStart = start;
-    tileEnd = i1;
-    ScratchLayout layout = ScratchLayout::compute(k.sig.schedule, 0, 0);
-    int64_t bk = blockKeys();
-    S = scratchF32(layout.tile);
-    P = scratchF32(layout.tile + 4 * R * bk);
-    corrBuf = scratchF32(layout.tile + 8 * R * bk);
-    P16 = scratchF32(layout.tile + 8 * R * bk + 4 * R);
-    acc = scratchF32(layout.acc);
+  /// body() for each tile of the q block, bound by bindTile.
+  void forTiles(Value tiles, const std::function<void()> &body) {
+    bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(tiles), k.idx(k.i64c(1)), ValueRange{},
+                          [&](OpBuilder &, Location, Value t, ValueRange) {
+                            bindTile(k.i64(t));
+                            body();
+                            bb.create<scf::YieldOp>(loc);
+                          });
+  }
+
+  /// Tile t of the q block: its first row and its parts of scratch.
+  void bindTile(Value t) {
+    tileStart = k.add(qBlockStart, k.mul(t, k.i64c(R)));
+    Value firstRow = k.mul(t, k.i64c(R));
+    acc = k.gep(k.scratch, k.add(k.i64c(ScratchLayout::compute(k.sig.schedule, 0, 0).acc),
+                                 k.mul(k.mul(firstRow, k.vDim), k.i64c(4))),
+                bb.getI8Type());
+    qTile = k.gep(k.scratch, k.add(qTileAt, k.mul(k.mul(firstRow, k.headDim), k.i64c(4))), bb.getI8Type());
+    state = k.gep(k.scratch, k.add(stateAt, k.mul(t, k.i64c(64 * kTileStateSlots(R)))), bb.getI8Type());
+    if (!topK)
+      return;
+    int64_t slots = topKSlots(keptKeys(k.sig));
     for (int r = 0; r < R; ++r) {
-      valid[r] = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, k.add(start, k.i64c(r)), i1);
+      Value row = k.add(firstRow, k.i64c(r));
+      top[r] = {k.gep(k.scratch, k.add(topScoresAt, k.mul(row, k.i64c(4 * slots))), bb.getI8Type()),
+                k.gep(k.scratch, k.add(topIndexAt, k.mul(row, k.i64c(8 * slots))), bb.getI8Type())};
+    }
+  }
+
+  /// The bound tile's rows: query head, position, where q's row starts.
+  void bindRows() {
+    for (int r = 0; r < R; ++r) {
+      valid[r] = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, k.add(tileStart, k.i64c(r)), tileEnd);
       std::tie(heads[r], rows[r]) = groupRow(k.i64c(r));
       qOff[r] = qRowOffset(heads[r], rows[r]);
-      accRow[r] = k.mul(k.i64c(r), k.vDim);
       iLo = r ? bb.create<arith::MinSIOp>(loc, iLo, rows[r]).getResult() : rows[r];
       iHi = r ? bb.create<arith::MaxSIOp>(loc, iHi, rows[r]).getResult() : rows[r];
     }
-    Value padded = k.mul(bb.create<arith::CeilDivSIOp>(loc, k.kvLen, BK()), BK());
-    Value bh = k.add(k.mul(b, k.kvHeads), hk);
-    // f32 per element, or bf16 pairs of head-dim elements (see usesBf16Dot).
-    ktDepth = k.bf16Dot ? bb.create<arith::CeilDivSIOp>(loc, k.headDim, k.i64c(2)).getResult() : k.headDim;
-    ktBase = k.mul(k.mul(bh, ktDepth), padded);
-    vBase = k.add(k.mul(b, k.vStr[0]), k.mul(hk, k.vStr[1]));
-    if (k.bf16Dot)
-      vPairsBase = k.mul(k.mul(bh, bb.create<arith::DivSIOp>(loc, padded, k.i64c(2))), k.vDim);
+    tileHLo = heads[0];
+    tileHHi = heads[R - 1];
+  }
+
+  /// The tile's running state in scratch: slot i holds value i (see
+  /// initialState); the slot after them the tile's mask bounds.
+  Value stateSlot(Value i) { return k.gep(state, k.mul(i, k.i64c(64)), bb.getI8Type()); }
+  void storeState(ValueRange values) {
+    for (auto [i, v] : llvm::enumerate(values)) {
+      Value x = v.getType().isInteger(1) ? bb.create<arith::ExtUIOp>(loc, bb.getI8Type(), v).getResult() : v;
+      bb.create<LLVM::StoreOp>(loc, x, stateSlot(k.i64c(i)), 4);
+    }
+  }
+  SmallVector<Value> loadState() {
+    SmallVector<Value> values;
+    for (int i = 0; i < 2 * R; ++i) {
+      bool first = i < R;
+      Type type = topK ? (first ? k.i64Type : bb.getI8Type()) : (first ? k.f32 : k.vecType());
+      Value x = bb.create<LLVM::LoadOp>(loc, type, stateSlot(k.i64c(i)), 4);
+      values.push_back(topK && !first ? bb.create<arith::TruncIOp>(loc, bb.getI1Type(), x).getResult() : x);
+    }
+    return values;
+  }
+  /// Per row: (m, l) of the online softmax, l per lane (reduced once when
+  /// the row ends, not once per block); or (count, saw NaN) of top-K.
+  SmallVector<Value> initialState() {
+    SmallVector<Value> init;
+    for (int r = 0; r < R; ++r)
+      init.push_back(topK ? k.i64c(0) : k.f32c(-kInf));
+    for (int r = 0; r < R; ++r)
+      init.push_back(topK ? bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false)).getResult() : zeroVec());
+    return init;
+  }
+  void storeBounds() {
+    Value at = stateSlot(k.i64c(2 * R));
+    Value bounds[] = {tileHLo, tileHHi, iLo, iHi};
+    for (int i = 0; i < 4; ++i)
+      bb.create<LLVM::StoreOp>(loc, bounds[i], k.gep(at, k.i64c(i), k.i64Type), 8);
+  }
+  void loadBounds() {
+    Value at = stateSlot(k.i64c(2 * R));
+    Value *bounds[] = {&tileHLo, &tileHHi, &iLo, &iHi};
+    for (int i = 0; i < 4; ++i)
+      *bounds[i] = bb.create<LLVM::LoadOp>(loc, k.i64Type, k.gep(at, k.i64c(i), k.i64Type), 8);
+  }
+
+  /// The bound tile before its first block: q packed, acc zeroed, state.
+  void setupTile() {
+    bindRows();
     packQTile();
     // acc is R rows of vDim, contiguous: one loop zeroes them all.
     k.vectorLoop(k.mul(k.i64c(R), k.vDim), [&](Value at, bool vec) {
@@ -121,66 +252,28 @@ private:
       else
         k.storeF32(k.f32c(0), acc, at, k.f32);
     });
-
-    // Per row: (m, l) of the online softmax, or (count, saw NaN) of top-K.
-    SmallVector<Value> init;
-    if (topK) {
-      TopKOffsets offsets = topKOffsets(k);
-      int64_t slots = topKSlots(keptKeys(k.sig));
-      for (int r = 0; r < R; ++r) {
-        top[r] = {k.gep(k.scratch, k.add(offsets.scores, k.i64c(4 * r * slots)), bb.getI8Type()),
-                  k.gep(k.scratch, k.add(offsets.index, k.i64c(8 * r * slots)), bb.getI8Type())};
+    if (topK)
+      for (int r = 0; r < R; ++r)
         emitTopKInit(k, top[r]);
-      }
-      for (int r = 0; r < R; ++r)
-        init.push_back(k.i64c(0));
-      for (int r = 0; r < R; ++r)
-        init.push_back(bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false)));
-    } else {
-      for (int r = 0; r < R; ++r)
-        init.push_back(k.f32c(-kInf));
-      // l per lane: reduced once when the row ends, not once per block.
-      for (int r = 0; r < R; ++r)
-        init.push_back(zeroVec());
-    }
-    // Blocks in spans of kSpanBlocks: a span the mask rules out is skipped
-    // with one classification (long windows and causal rows skip most keys).
-    constexpr int64_t kSpanBlocks = 16;
-    auto blocksOf = [&](Value from, Value to, ValueRange ml) {
-      auto loop = bb.create<scf::ForOp>(loc, k.idx(from), k.idx(to), k.idx(BK()), ml,
-                                        [&](OpBuilder &, Location, Value j0, ValueRange it) {
-                                          bb.create<scf::YieldOp>(loc, emitBlock(k.i64(j0), it));
-                                        });
-      return SmallVector<Value>(loop.getResults());
-    };
-    SmallVector<Value> final;
-    if (k.maskIsTrue()) {
-      final = blocksOf(k.i64c(0), k.kvLen, init);
-    } else {
-      Value span = k.i64c(kSpanBlocks * blockKeys());
-      auto spans = bb.create<scf::ForOp>(
-          loc, k.idx(k.i64c(0)), k.idx(k.kvLen), k.idx(span), init,
-          [&](OpBuilder &, Location, Value s0Idx, ValueRange ml) {
-            Value s0 = k.i64(s0Idx);
-            Value s1 = bb.create<arith::MinSIOp>(loc, k.add(s0, span), k.kvLen);
-            TileClass cls = classifyTile(k, b, heads[0], heads[R - 1], iLo, iHi, s0, bb.create<arith::SubIOp>(loc, s1, k.i64c(1)));
-            auto live = bb.create<scf::IfOp>(
-                loc, cls.canBeTrue, [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, blocksOf(s0, s1, ml)); },
-                [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ml); });
-            bb.create<scf::YieldOp>(loc, live.getResults());
-          });
-      final = SmallVector<Value>(spans.getResults());
-    }
+    storeState(initialState());
+    storeBounds();
+  }
+
+  /// The bound tile's part of the K/V block at j0.
+  void blockOfTile(Value j0) {
+    loadBounds();
+    storeState(emitBlock(j0, loadState()));
+  }
+
+  /// The bound tile after its last block: o (and lse) of its valid rows.
+  void finishTile() {
     if (!topK) {
-      // Each row's m and l lanes into S (free once the blocks are done), so
-      // the rows finish in a loop: one copy of that code, not R.
-      for (int r = 0; r < R; ++r) {
-        k.storeF32(final[r], S, k.i64c(r), k.f32);
-        k.storeVecF32(final[R + r], S, k.i64c(R + r * k.width), k.f32);
-      }
+      // In a loop over the rows: one copy of that code, not R.
       forRows([&](Value r, Value head, Value row) { finishRow(r, head, row); });
       return;
     }
+    bindRows();
+    SmallVector<Value> final = loadState();
     for (int r = 0; r < R; ++r) {
       bb.create<scf::IfOp>(loc, valid[r], [&](OpBuilder &, Location) {
         Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(heads[r], k.oStr[1])), k.mul(rows[r], k.oStr[2]));
@@ -195,8 +288,6 @@ private:
       });
     }
   }
-
-
 
   /// Top-K: each row offers the block's keys to its running top-K. Only keys
   /// above the row's K-th best at the start of the block (or NaN) are
@@ -255,7 +346,7 @@ private:
     if (k.maskIsTrue())
       return emitLiveBlock(j0, n, ml, Value());
     Value jHi = k.add(j0, bb.create<arith::SubIOp>(loc, n, k.i64c(1)));
-    TileClass cls = classifyTile(k, b, heads[0], heads[R - 1], iLo, iHi, j0, jHi);
+    TileClass cls = classifyTile(k, b, tileHLo, tileHHi, iLo, iHi, j0, jHi);
     auto live = bb.create<scf::IfOp>(
         loc, cls.canBeTrue,
         [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, emitLiveBlock(j0, n, ml, cls.canBeFalse)); },
@@ -268,9 +359,6 @@ private:
   /// LLVM rotate registers through the loop: 16 moves per 24 FMAs). f32
   /// rows carry the scale; bf16 rows are pairs (see dotsBf16), scaled later.
   void packQTile() {
-    TopKOffsets offsets = topKOffsets(k);
-    Value at = k.align64(k.add(offsets.index, k.i64c(8 * R * topKSlots(keptKeys(k.sig)))));
-    qTile = k.gep(k.scratch, at, bb.getI8Type());
     if (k.amx) {
       packQRows();
       prefetchNextQTile();
@@ -656,7 +744,7 @@ private:
   /// body(r, head, row) for each row r of the tile, in a loop rather than
   /// unrolled: mask and score code is emitted once, not once per row (it
   /// was most of the compile time of specs with long masks). A row past the
-  /// group's end repeats the last one, as in emitGroup.
+  /// q block's end repeats the last one, as in groupRow.
   void forRows(const std::function<void(Value, Value, Value)> &body) {
     bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(R)), k.idx(k.i64c(1)), ValueRange{},
                           [&](OpBuilder &, Location, Value rIdx, ValueRange) {
@@ -744,15 +832,6 @@ private:
                   Value off = k.add(vOff, k.i64c(c * k.width));
                   vs.push_back(vec ? k.loadVecF32(k.vPtr, off, k.vType) : k.loadF32(k.vPtr, off, k.vType));
                 }
-                // The same part of the next block's rows, into L2: a pass
-                // over a block reads a few columns of each strided v row,
-                // which the hardware prefetchers miss (these loads were a
-                // quarter of a dense kernel's samples). Into L1 too, or k
-                // prefetched the same way, measured slower.
-                if (vec)
-                  for (int c = 0; c < perRow; ++c)
-                    k.prefetch(k.vPtr, k.add(k.add(vOff, k.mul(BK(), k.vStr[2])), k.i64c(c * k.width)), k.vType,
-                               /*locality=*/2);
                 SmallVector<Value> out;
                 for (int r = 0; r < R; ++r) {
                   Value at = k.add(k.i64c(r * blockKeys()), jj);
@@ -821,12 +900,12 @@ private:
   }
 
   /// o (and lse) of tile row r, at (head, row), from acc and the row's m
-  /// and l lanes that emitGroup left in S.
+  /// and l lanes in the tile's state.
   void finishRow(Value r, Value head, Value row) {
     Value isValid = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, k.add(tileStart, r), tileEnd);
     bb.create<scf::IfOp>(loc, isValid, [&](OpBuilder &, Location) {
-      Value m = k.loadF32(S, r, k.f32);
-      Value lanes = k.loadVecF32(S, k.add(k.i64c(R), k.mul(r, k.i64c(k.width))), k.f32);
+      Value m = bb.create<LLVM::LoadOp>(loc, k.f32, stateSlot(r), 4);
+      Value lanes = bb.create<LLVM::LoadOp>(loc, k.vecType(), stateSlot(k.add(r, k.i64c(R))), 4);
       Value l = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, lanes);
       Value empty = cmpf(arith::CmpFPredicate::OEQ, l, k.f32c(0));
       Value inv = bb.create<arith::DivFOp>(loc, k.f32c(1), l);
@@ -855,8 +934,12 @@ private:
   Location loc;
   Value b, hk;
   Value rows[R], heads[R], valid[R], qOff[R], accRow[R];
-  Value iLo, iHi; // the tile's query positions
-  Value tileStart, tileEnd; // its first row in the kv head's group, and the group's end
+  Value iLo, iHi;         // the tile's query positions
+  Value tileHLo, tileHHi; // and query heads
+  Value qBlockStart;      // the q block's first row in the kv head's group
+  Value tileStart, tileEnd; // the tile's first row, and the q block's end
+  Value topScoresAt, topIndexAt, qTileAt, stateAt; // byte offsets in scratch of the per-row parts
+  Value state;            // the tile's state slots
   Value ktBase, ktDepth, vBase, vPairsBase;
   bool topK = false;
   TopKBuffers top[R];

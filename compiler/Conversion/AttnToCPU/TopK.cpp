@@ -23,12 +23,12 @@ static void storeIndex(KernelEmitter &k, Value value, Value base, Value at) {
 }
 
 TopKOffsets topKOffsets(KernelEmitter &k) {
-  // As ScratchLayout::compute: f32[kMaxTileRows x Dv] from `acc`, then the
+  // As ScratchLayout::compute: f32[qBlockRows x Dv] from `acc`, then the
   // arrays, each after 64 spare bytes.
-  int64_t slots = topKSlots(keptKeys(k.sig));
+  int64_t slots = topKSlots(keptKeys(k.sig)), rows = qBlockRows(k.sig.schedule);
   ScratchLayout fixed = ScratchLayout::compute(k.sig.schedule, 0, 0);
-  Value scores = k.add(k.align64(k.add(k.i64c(fixed.acc), k.mul(k.vDim, k.i64c(4 * kMaxTileRows)))), k.i64c(64));
-  Value index = k.add(k.align64(k.add(scores, k.i64c(4 * kMaxTileRows * slots))), k.i64c(64));
+  Value scores = k.add(k.align64(k.add(k.i64c(fixed.acc), k.mul(k.vDim, k.i64c(4 * rows)))), k.i64c(64));
+  Value index = k.add(k.align64(k.add(scores, k.i64c(4 * rows * slots))), k.i64c(64));
   return {scores, index};
 }
 

@@ -39,7 +39,7 @@ enum class Weights { Softmax = 0, Sigmoid = 1, TopK = 2, Argmax = 3 };
 
 /// Tile sizes and vector width: how the loops are cut, not what they compute.
 struct Schedule {
-  int64_t blockQ = 16;  // query rows per work item
+  int64_t blockQ = 64;  // query rows per work item (the tiled path's q block)
   int64_t blockK = 64;  // keys per block of the online softmax
   int64_t vectorWidth = 8;
   /// The target has AVX512-BF16 (vdpbf16ps): bf16 q, k and v are multiplied
@@ -125,12 +125,14 @@ private:
 struct ScratchLayout {
   int64_t scores = 0;   // f32[kRowHeads x blockK]
   int64_t weights = 0;  // f32[(kRowHeads + 1) x blockK], then f32[3 x kRowHeads]
-  // Tile parts, for kMaxTileRows rows (a tile of fewer uses the start):
+  // Tile parts: one tile's block (kMaxTileRows rows; a tile of fewer uses
+  // the start), then per row of the q block (qBlockRows, tile after tile):
   int64_t tile = 0;     // f32[rows x tile keys] x 2, f32[rows], bf16[rows x tile keys]
   int64_t acc = 0;      // f32[rows x vDim]
   int64_t topScores = 0; // f32[rows x topKSlots(K)], after one spare f32
   int64_t topIndex = 0;  // i64[rows x topKSlots(K)], after one spare i64
-  int64_t qTile = 0;     // 32-bit [D][rows]: the tile's q rows, d-major (AMX: bf16 [rows][D])
+  int64_t qTile = 0;     // per tile 32-bit [D][tile rows]: its q rows, d-major (AMX: bf16 [rows][D])
+  int64_t tileState = 0; // per tile kTileStateSlots(rows) slots of 64 bytes (TiledSoftmax.cpp)
   int64_t bytes = 0;
   static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk, int64_t headDim = 0);
 };
@@ -153,6 +155,18 @@ constexpr int64_t kTileKeyVectors = 3;
 /// larger tile.
 constexpr int64_t kAmxTileRows = 16;
 constexpr int64_t kMaxTileRows = kAmxTileRows;
+/// A work item of the tiled path is a q block of blockQ rows: its tiles
+/// take each K/V block in turn while it is in L1 and L2, so K and V stream
+/// from memory once per q block, not once per tile. Scratch holds the
+/// block's rows rounded up to whole tiles of either size.
+inline int64_t qBlockRows(const Schedule &s) {
+  int64_t rows = (s.blockQ + kMaxTileRows - 1) / kMaxTileRows * kMaxTileRows;
+  return rows > kMaxTileRows ? rows : kMaxTileRows;
+}
+/// A tile's running state between its K/V blocks, in 64-byte slots: per row
+/// the softmax max and sum lanes (or top-K's count and NaN flag), then its
+/// mask bounds (first and last query head and position).
+constexpr int64_t kTileStateSlots(int64_t tileRows) { return 2 * tileRows + 1; }
 
 /// The tiled softmax path reads k transposed and packed as f32
 /// [B][Hkv][kvLenPadded / tile keys][D][tile keys], kvLenPadded a multiple of
