@@ -24,7 +24,7 @@ namespace attn {
 
 struct CompileOptions {
   std::string target = "host";
-  Schedule schedule{16, 64, 0}; // vectorWidth 0: the target's native width
+  Schedule schedule = nativeSchedule();
   /// Cache folder; empty: $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attn, else
   /// ~/.cache/attn.
   std::string cacheDir;

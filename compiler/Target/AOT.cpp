@@ -113,7 +113,7 @@ static void addWrapper(llvm::Module &m, const AttentionSpec &spec, const std::st
 Expected<bool> compileAheadOfTime(const AttentionSpec &spec, const std::string &fileName,
                                   const std::string &target, const std::string &outDir) {
   llvm::LLVMContext context;
-  Expected<LLVMKernel> k = compileToLLVM(spec, fileName, target, Schedule{16, 64, 0}, context);
+  Expected<LLVMKernel> k = compileToLLVM(spec, fileName, target, nativeSchedule(), context);
   if (!k)
     return k.takeError();
   addWrapper(*k->module, spec, serializeSignature(k->signature));

@@ -111,7 +111,11 @@ static void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm) {
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
-  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2);
+  llvm::ModulePassManager mpm;
+  if (const char *p = getenv("ATTN_XPIPE")) { // TEMP experiment
+    if (auto err = pb.parsePassPipeline(mpm, p)) { llvm::errs() << toString(std::move(err)) << "\n"; abort(); }
+  } else
+    mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2);
   mpm.run(module, mam);
 }
 

@@ -105,7 +105,7 @@ int runEmit(const Options &opts, CheckedSpec &spec) {
     return 0;
   }
   for (const AttentionSpec &k : spec.module.kernels) {
-    Expected<StageOutput> out = compileKernel(k, opts.file, opts.target, Schedule{16, 64, 0}, stage->second);
+    Expected<StageOutput> out = compileKernel(k, opts.file, opts.target, nativeSchedule(), stage->second);
     if (!out) {
       std::cerr << "attnc: error: " << out.error() << "\n";
       return 1;

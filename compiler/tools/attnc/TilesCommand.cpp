@@ -33,7 +33,7 @@ int runTiles(const Options &opts, const AttentionSpec &kernel) {
     }
     dims[name] = size;
   }
-  Schedule schedule{16, 64, 0};
+  Schedule schedule = nativeSchedule();
   Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(opts.target, schedule);
   if (!tm) {
     std::cerr << "attnc: error: " << tm.error() << "\n";

@@ -51,6 +51,15 @@ struct Schedule {
   bool amx = false;
 };
 
+/// The schedule kernels are compiled with unless a caller chooses one: the
+/// default tiles and a zero vector width, which resolveTarget replaces with
+/// the target's native width.
+inline Schedule nativeSchedule() {
+  Schedule s;
+  s.vectorWidth = 0;
+  return s;
+}
+
 struct KernelSignature {
   std::string name;
   std::vector<InputSig> inputs; // q, k, v, then extra inputs in spec order
