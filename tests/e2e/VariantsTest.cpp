@@ -257,6 +257,45 @@ TEST(Variants, AmxOnlyForWholeTiles) {
   EXPECT_FALSE(usesAmx(compiled(spec("amx_named", "bf16", ""), "amx_named").signature()));
 }
 
+TEST(Variants, QBlocksOfSeveralTiles) {
+  // A work item of the tiled path is a q block of blockQ rows whose tiles (8
+  // rows, 16 on AMX) take each K/V block in turn, their state in scratch:
+  // q blocks of 2.5 tiles, of whole tiles, and one q block for a kv head's
+  // whole group, whose rows span query heads (row f of the group is head
+  // f / L at position f % L); masks that skip, keep and cut blocks; top-K's
+  // integer state; AMX tiles where the host has them.
+  struct Case {
+    std::string name, text;
+    InputSizes sizes;
+  };
+  std::vector<Case> cases = {
+      {"qb_causal", spec("qb_causal", "f32", "mask: j <= i\noutputs: o, lse"), {1, 8, 2, 45, 45, 24, 17}},
+      {"qb_window_topk", spec("qb_window_topk", "f32", "mask: j <= i && i - j < 30\nweights: topk(5)"),
+       {2, 4, 1, 37, 37, 16, 16}},
+      {"qb_amx", fixedDimsSpec("qb_amx", 32, 16, "mask: j <= i + 3\noutputs: o, lse"), {1, 4, 1, 45, 60, 0, 0}},
+  };
+  for (int64_t blockQ : {20, 24, 64, 400})
+    for (const Case &c : cases) {
+      CompileOptions options;
+      options.schedule.blockQ = blockQ;
+      options.useCache = false;
+      Expected<Kernel> kernel = Compiler(options).compile(c.text, c.name, "t.attn");
+      ASSERT_TRUE(kernel) << kernel.error();
+      EXPECT_EQ(kernel->signature().schedule.blockQ, blockQ);
+      CheckedSpec parsed = parseAndCheck("t.attn", c.text);
+      const AttentionSpec &k = *parsed.module.find(c.name);
+      ArgumentMap args = inputsFor(c.text, c.name, c.sizes);
+      Expected<ReferenceOutput> ref = runReference(k, args);
+      ASSERT_TRUE(ref) << ref.error();
+      Expected<ReferenceOutput> got = runOnHost(*kernel, args, k.returnLse, InvokeOptions{});
+      ASSERT_TRUE(got) << got.error();
+      EXPECT_TRUE(matches(got->o, ref->o, ref->oShape, tolerance(k, ref->o))) << c.name << " blockQ " << blockQ;
+      if (k.returnLse)
+        EXPECT_TRUE(matches(got->lse, ref->lse, ref->lseShape, tolerance(k, ref->lse)))
+            << c.name << " blockQ " << blockQ;
+    }
+}
+
 TEST(Variants, F16) { check("f16", "outputs: o, lse", {2, 4, 2, 45, 70, 24, 17}, "f16"); }
 
 TEST(Variants, FullyMaskedRowsAreZeroWithMinusInfLse) {
