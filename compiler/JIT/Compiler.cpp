@@ -96,6 +96,20 @@ Compiler::Compiler(CompileOptions options) : options_(std::move(options)) {}
 
 std::string Compiler::cacheDir() const { return resolveCacheDir(options_.cacheDir); }
 
+std::string Compiler::targetKey() const {
+  return options_.target == "host" ? "host " + hostDescription() : options_.target;
+}
+
+std::string Compiler::tunedKey(const std::string &specText, const std::string &kernelName) const {
+  return cacheKey({compilerIdentity(), targetKey(), "tuned schedule", kernelName, specText});
+}
+
+bool Compiler::storeTunedSchedule(const std::string &specText, const std::string &kernelName,
+                                  const Schedule &schedule) const {
+  return ObjectCache(options_.useCache ? cacheDir() : std::string())
+      .storeTuned(tunedKey(specText, kernelName), schedule);
+}
+
 Expected<Kernel> Compiler::compile(const std::string &specText, const std::string &kernelName,
                                    const std::string &fileName) const {
   auto start = std::chrono::steady_clock::now();
@@ -116,10 +130,16 @@ Expected<Kernel> Compiler::compile(const std::string &specText, const std::strin
 
   Kernel kernel;
   std::string symbol = "attn_kernel_" + chosen->name;
-  std::string target = options_.target == "host" ? "host " + hostDescription() : options_.target;
-  std::string key = cacheKey({compilerIdentity(), target, scheduleKey(options_.schedule),
-                              chosen->name, specText});
   ObjectCache cache(options_.useCache ? cacheDir() : std::string());
+  // A caller that left the schedule alone gets the one `attnc tune` chose
+  // for this spec, if it chose one; a caller's own schedule stays.
+  Schedule schedule = options_.schedule;
+  if (scheduleKey(schedule) == scheduleKey(nativeSchedule()))
+    if (std::optional<Schedule> tuned = cache.loadTuned(tunedKey(specText, chosen->name))) {
+      schedule = *tuned;
+      kernel.tuned_ = true;
+    }
+  std::string key = cacheKey({compilerIdentity(), targetKey(), scheduleKey(schedule), chosen->name, specText});
   std::optional<CachedKernel> cached = cache.load(key);
   if (cached) {
     auto loaded = loadObject(cached->object, symbol);
@@ -132,7 +152,7 @@ Expected<Kernel> Compiler::compile(const std::string &specText, const std::strin
   }
   if (!kernel.fn_) {
     Expected<StageOutput> object =
-        compileKernel(*chosen, fileName, options_.target, options_.schedule, Stage::Object);
+        compileKernel(*chosen, fileName, options_.target, schedule, Stage::Object);
     if (!object)
       return object.takeError();
     auto loaded = loadObject(object->text, symbol);

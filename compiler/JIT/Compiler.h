@@ -24,6 +24,8 @@ namespace attn {
 
 struct CompileOptions {
   std::string target = "host";
+  /// The default (nativeSchedule()) means: the tuned one where `attnc tune`
+  /// stored one for the spec in the cache, else the default.
   Schedule schedule = nativeSchedule();
   /// Cache folder; empty: $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attn, else
   /// ~/.cache/attn.
@@ -41,6 +43,8 @@ public:
   /// (or loading) it took.
   bool fromCache() const { return fromCache_; }
   double compileMillis() const { return compileMillis_; }
+  /// Whether its schedule is the one `attnc tune` stored for its spec.
+  bool tunedSchedule() const { return tuned_; }
 
   /// Runs the kernel on named inputs; every argument is checked first.
   /// Returns an empty string on success, else the error.
@@ -53,6 +57,7 @@ private:
   attn_kernel_fn fn_ = nullptr;
   std::shared_ptr<LoadedObject> object_;
   bool fromCache_ = false;
+  bool tuned_ = false;
   double compileMillis_ = 0;
 };
 
@@ -66,7 +71,16 @@ public:
   const CompileOptions &options() const { return options_; }
   std::string cacheDir() const;
 
+  /// Stores `schedule` in the cache as the tuned one for kernel `kernelName`
+  /// of `specText` on this compiler and target (what `attnc tune` does):
+  /// later compiles of that kernel with the default schedule use it. False
+  /// when it could not be stored (no usable cache folder).
+  bool storeTunedSchedule(const std::string &specText, const std::string &kernelName,
+                          const Schedule &schedule) const;
+
 private:
+  std::string targetKey() const;
+  std::string tunedKey(const std::string &specText, const std::string &kernelName) const;
   CompileOptions options_;
 };
 

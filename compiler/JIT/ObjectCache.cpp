@@ -62,32 +62,55 @@ std::string resolveCacheDir(const std::string &configured) {
   return {};
 }
 
-std::optional<CachedKernel> ObjectCache::load(const std::string &key) const {
+std::optional<std::string> ObjectCache::readEntry(const std::string &path) const {
   if (dir_.empty())
     return std::nullopt;
-  std::string path = pathOf(key);
   struct stat st;
-  // Never load code that another user could have written.
+  // Never load code (or a schedule) that another user could have written.
   if (::stat(path.c_str(), &st) != 0 || st.st_uid != ::geteuid() || (st.st_mode & 022))
     return std::nullopt;
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   std::string data = ss.str();
-  // magic, SHA-256 of the rest, 8-byte signature length, signature, object
-  if (data.size() < 48 || data.compare(0, 8, kMagic, 8) != 0)
+  // magic, SHA-256 of the rest, the body
+  if (data.size() < 40 || data.compare(0, 8, kMagic, 8) != 0)
     return std::nullopt;
   std::string body = data.substr(40);
   if (sha256(body) != data.substr(8, 32))
     return std::nullopt;
-  uint64_t sigLen = 0;
-  std::memcpy(&sigLen, body.data(), 8);
-  if (sigLen > body.size() - 8)
+  return body;
+}
+
+std::optional<CachedKernel> ObjectCache::load(const std::string &key) const {
+  // body: 8-byte signature length, signature, object
+  std::optional<std::string> body = readEntry(pathOf(key));
+  if (!body || body->size() < 8)
     return std::nullopt;
-  std::optional<KernelSignature> sig = parseSignature(body.substr(8, sigLen));
+  uint64_t sigLen = 0;
+  std::memcpy(&sigLen, body->data(), 8);
+  if (sigLen > body->size() - 8)
+    return std::nullopt;
+  std::optional<KernelSignature> sig = parseSignature(body->substr(8, sigLen));
   if (!sig)
     return std::nullopt;
-  return CachedKernel{*sig, body.substr(8 + sigLen)};
+  return CachedKernel{*sig, body->substr(8 + sigLen)};
+}
+
+std::optional<Schedule> ObjectCache::loadTuned(const std::string &key) const {
+  std::optional<std::string> body = readEntry(tunedPathOf(key));
+  if (!body)
+    return std::nullopt;
+  std::istringstream in(*body);
+  std::string word;
+  Schedule s = nativeSchedule();
+  if (!(in >> word >> s.blockQ) || word != "blockQ" || s.blockQ < 1 || s.blockQ > 4096)
+    return std::nullopt;
+  return s;
+}
+
+bool ObjectCache::storeTuned(const std::string &key, const Schedule &schedule) const {
+  return writeEntry(key, tunedPathOf(key), "blockQ " + std::to_string(schedule.blockQ) + "\n");
 }
 
 static bool ensurePrivateDir(const std::string &dir) {
@@ -108,13 +131,17 @@ static bool ensurePrivateDir(const std::string &dir) {
 }
 
 bool ObjectCache::store(const std::string &key, const CachedKernel &entry) const {
-  if (dir_.empty() || !ensurePrivateDir(dir_))
-    return false;
   std::string sig = serializeSignature(entry.signature);
   uint64_t sigLen = sig.size();
   std::string body(reinterpret_cast<const char *>(&sigLen), 8);
   body += sig;
   body += entry.object;
+  return writeEntry(key, pathOf(key), body);
+}
+
+bool ObjectCache::writeEntry(const std::string &key, const std::string &path, const std::string &body) const {
+  if (dir_.empty() || !ensurePrivateDir(dir_))
+    return false;
   std::string data(kMagic, 8);
   data += sha256(body);
   data += body;
@@ -131,7 +158,7 @@ bool ObjectCache::store(const std::string &key, const CachedKernel &entry) const
   }
   bool ok = written == data.size() && ::fsync(fd) == 0;
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), pathOf(key).c_str()) != 0) {
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
     return false;
   }

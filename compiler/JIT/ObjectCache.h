@@ -36,7 +36,18 @@ public:
   bool store(const std::string &key, const CachedKernel &entry) const;
   std::string pathOf(const std::string &key) const { return dir_ + "/" + key + ".attnobj"; }
 
+  /// The schedule `attnc tune` chose for a kernel (see Compiler::tunedKey),
+  /// kept beside the objects with the same checks.
+  std::optional<Schedule> loadTuned(const std::string &key) const;
+  bool storeTuned(const std::string &key, const Schedule &schedule) const;
+  std::string tunedPathOf(const std::string &key) const { return dir_ + "/" + key + ".attntune"; }
+
 private:
+  /// An entry's body, when the file is this user's, not writable by others,
+  /// and intact (magic, SHA-256 of the body).
+  std::optional<std::string> readEntry(const std::string &path) const;
+  /// Writes magic, SHA-256 and body to a temporary file renamed into place.
+  bool writeEntry(const std::string &key, const std::string &path, const std::string &body) const;
   std::string dir_;
 };
 

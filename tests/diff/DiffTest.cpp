@@ -15,7 +15,7 @@
 #include "compiler/Frontend/Sema.h"
 #include "compiler/JIT/HostRun.h"
 #include "compiler/Reference/Interpreter.h"
-#include "tests/support/Tolerance.h"
+#include "compiler/Reference/Tolerance.h"
 
 #include <chrono>
 #include <cmath>
@@ -28,8 +28,8 @@
 #include <string>
 
 using namespace attn;
-using attn::test::firstMismatch;
-using attn::test::tolerance;
+using attn::firstMismatch;
+using attn::tolerance;
 
 namespace {
 

@@ -137,6 +137,53 @@ TEST_F(Cache, DifferentSpecsDifferentEntries) {
   EXPECT_EQ(entries().size(), 2u);
 }
 
+TEST_F(Cache, TunedScheduleIsUsedByDefaultCompiles) {
+  // What `attnc tune` stores: compiles with the default schedule take it;
+  // a caller's own schedule stays; a damaged or foreign entry is ignored.
+  CompileOptions options;
+  options.cacheDir = dir.string();
+  Schedule tuned = nativeSchedule();
+  tuned.blockQ = 24;
+  ASSERT_TRUE(Compiler(options).storeTunedSchedule(kSpec, "c", tuned));
+  Expected<Kernel> k = compile();
+  ASSERT_TRUE(k) << k.error();
+  EXPECT_TRUE(k->tunedSchedule());
+  EXPECT_EQ(k->signature().schedule.blockQ, 24);
+  expectWorks(*k);
+  EXPECT_TRUE(compile()->fromCache()) << "the tuned kernel is cached under its schedule";
+
+  CompileOptions own = options;
+  own.schedule.blockQ = 32;
+  Expected<Kernel> mine = Compiler(own).compile(kSpec, "c");
+  ASSERT_TRUE(mine) << mine.error();
+  EXPECT_FALSE(mine->tunedSchedule());
+  EXPECT_EQ(mine->signature().schedule.blockQ, 32);
+
+  fs::path entry;
+  for (const fs::path &p : entries())
+    if (p.extension() == ".attntune")
+      entry = p;
+  ASSERT_FALSE(entry.empty());
+  fs::permissions(entry, fs::perms::others_write, fs::perm_options::add);
+  EXPECT_FALSE(compile()->tunedSchedule()) << "writable by others";
+  fs::permissions(entry, fs::perms::others_write, fs::perm_options::remove);
+  EXPECT_TRUE(compile()->tunedSchedule());
+  {
+    std::fstream f(entry, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(45);
+    f.put('9');
+  }
+  Expected<Kernel> damaged = compile();
+  ASSERT_TRUE(damaged) << damaged.error();
+  EXPECT_FALSE(damaged->tunedSchedule());
+  EXPECT_EQ(damaged->signature().schedule.blockQ, nativeSchedule().blockQ);
+  expectWorks(*damaged);
+
+  CompileOptions none = options;
+  none.useCache = false;
+  EXPECT_FALSE(Compiler(none).storeTunedSchedule(kSpec, "c", tuned)) << "no cache, nowhere to store it";
+}
+
 TEST(CacheFormat, SignatureRoundTrip) {
   KernelSignature sig;
   sig.name = "k";

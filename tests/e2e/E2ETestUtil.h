@@ -5,7 +5,7 @@
 #include "compiler/Frontend/Sema.h"
 #include "compiler/JIT/HostRun.h"
 #include "compiler/Reference/RandomInputs.h"
-#include "tests/support/Tolerance.h"
+#include "compiler/Reference/Tolerance.h"
 
 #include <gtest/gtest.h>
 

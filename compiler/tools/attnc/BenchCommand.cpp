@@ -23,23 +23,53 @@
 
 namespace attn {
 
-int runBench(const Options &opts, CheckedSpec &spec) {
-  const AttentionSpec *kernel = selectKernel(opts, spec.module);
-  if (!kernel)
-    return 1;
-  std::map<std::string, int64_t> dims = chooseDims(*kernel, InputSizes{});
+std::optional<std::map<std::string, int64_t>> sizedDims(const Options &opts, const AttentionSpec &kernel) {
+  std::map<std::string, int64_t> dims = chooseDims(kernel, InputSizes{});
   for (const auto &[name, size] : opts.sizes) {
     if (!dims.count(name)) {
       std::string names;
       for (const auto &[n, _] : dims)
         names += (names.empty() ? "" : ", ") + n;
       std::cerr << "attnc: error: --size names '" << name << "', which is not a named dimension of '"
-                << kernel->name << "' (" << names << ")\n";
-      return 1;
+                << kernel.name << "' (" << names << ")\n";
+      return std::nullopt;
     }
     dims[name] = size;
   }
-  ArgumentMap args = makeInputs(*kernel, dims, 1);
+  return dims;
+}
+
+Expected<std::vector<double>> timeCalls(const Kernel &compiled, const ArgumentMap &args, const Options &opts) {
+  // Typed buffers once; the timed loop is the kernel call alone.
+  Expected<HostCall> call = prepareCall(compiled, args);
+  if (!call)
+    return call.takeError();
+  InvokeOptions iopts;
+  iopts.threads = static_cast<unsigned>(opts.threads);
+  std::vector<double> times;
+  auto start = std::chrono::steady_clock::now();
+  for (int r = 0; r < std::max(1, opts.reps) || std::chrono::steady_clock::now() - start <
+                                                     std::chrono::milliseconds(300); ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::string err = call->run(compiled, false, iopts);
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    if (!err.empty())
+      return Error{err};
+    if (r > 1000)
+      break;
+  }
+  std::sort(times.begin(), times.end());
+  return times;
+}
+
+int runBench(const Options &opts, CheckedSpec &spec) {
+  const AttentionSpec *kernel = selectKernel(opts, spec.module);
+  if (!kernel)
+    return 1;
+  std::optional<std::map<std::string, int64_t>> dims = sizedDims(opts, *kernel);
+  if (!dims)
+    return 1;
+  ArgumentMap args = makeInputs(*kernel, *dims, 1);
   Expected<Kernel> compiled = compileForOptions(opts, *kernel);
   if (!compiled) {
     std::cerr << "attnc: error: " << compiled.error() << "\n";
@@ -56,32 +86,14 @@ int runBench(const Options &opts, CheckedSpec &spec) {
     std::cerr << "attnc: error: " << density.error() << "\n";
     return 1;
   }
-
-  // Typed buffers once; the timed loop is the kernel call alone.
   const KernelSignature &sig = compiled->signature();
-  Expected<HostCall> call = prepareCall(*compiled, args);
-  if (!call) {
-    std::cerr << "attnc: error: " << call.error() << "\n";
+  Expected<std::vector<double>> timed = timeCalls(*compiled, args, opts);
+  if (!timed) {
+    std::cerr << "attnc: error: " << timed.error() << "\n";
     return 1;
   }
+  const std::vector<double> &times = *timed;
   const auto &q = args.at("q").shape, &k = args.at("k").shape, &v = args.at("v").shape;
-  InvokeOptions iopts;
-  iopts.threads = static_cast<unsigned>(opts.threads);
-  std::vector<double> times;
-  auto start = std::chrono::steady_clock::now();
-  for (int r = 0; r < std::max(1, opts.reps) || std::chrono::steady_clock::now() - start <
-                                                     std::chrono::milliseconds(300); ++r) {
-    auto t0 = std::chrono::steady_clock::now();
-    std::string err = call->run(*compiled, false, iopts);
-    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    if (!err.empty()) {
-      std::cerr << "attnc: error: " << err << "\n";
-      return 1;
-    }
-    if (r > 1000)
-      break;
-  }
-  std::sort(times.begin(), times.end());
   double minMs = times.front(), medMs = times[times.size() / 2];
   double dense = 2.0 * q[0] * q[1] * q[2] * k[2] * (q[3] + v[3]) / 1e9;
   double work = dense * *density;
@@ -98,7 +110,8 @@ int runBench(const Options &opts, CheckedSpec &spec) {
   fmt::print("  peak       {:.1f} GFLOP/s {} on {} thread{} (measured, {}-wide vectors)\n", peakGflops,
              held.what, threads, threads == 1 ? "" : "s", peak->vectorWidth);
   fmt::print("  fraction   {:.1f}% of peak\n", 100 * work / (minMs / 1e3) / peakGflops);
-  fmt::print("  compile    {:.1f} ms{}\n", compiled->compileMillis(), compiled->fromCache() ? " (cached)" : "");
+  fmt::print("  compile    {:.1f} ms{}{}\n", compiled->compileMillis(), compiled->fromCache() ? " (cached)" : "",
+             compiled->tunedSchedule() ? fmt::format(", tuned schedule (blockQ {})", sig.schedule.blockQ) : "");
   return 0;
 }
 

@@ -17,7 +17,9 @@ const char *usage() {
          "            [--input NAME=FILE.npy|NUMBER ...] --output o.npy [--lse lse.npy]\n"
          "            [--backend mlir|reference] [--threads N] [--target T]\n"
          "            [--cache-dir DIR] [--no-cache]\n"
-         "  attnc bench FILE [--kernel NAME] --size B=1,L=4096 [--threads N] [--reps N]\n";
+         "  attnc bench FILE [--kernel NAME] --size B=1,L=4096 [--threads N] [--reps N]\n"
+         "  attnc tune FILE [--kernel NAME] --size B=1,L=4096 [--threads N] [--reps N]\n"
+         "            [--target T] [--cache-dir DIR]   (stores the fastest schedule in the cache)\n";
 }
 
 Expected<Options> parseOptions(int argc, char **argv) {
@@ -27,7 +29,7 @@ Expected<Options> parseOptions(int argc, char **argv) {
     return Error{"no command given"};
   opts.command = args[0];
   if (opts.command != "check" && opts.command != "emit" && opts.command != "run" &&
-      opts.command != "compile" && opts.command != "bench")
+      opts.command != "compile" && opts.command != "bench" && opts.command != "tune")
     return Error{"unknown command '" + opts.command + "'"};
   for (size_t n = 1; n < args.size(); ++n) {
     const std::string &a = args[n];

@@ -77,15 +77,23 @@ int runCompiled(const Options &opts, const AttentionSpec &kernel, const Argument
 
 } // namespace
 
-Expected<Kernel> compileForOptions(const Options &opts, const AttentionSpec &kernel) {
+std::string specText(const Options &opts) {
   std::ifstream in(opts.file, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
+  return text.str();
+}
+
+CompileOptions compileOptionsFor(const Options &opts) {
   CompileOptions copts;
   copts.target = opts.target;
   copts.cacheDir = opts.cacheDir;
   copts.useCache = !opts.noCache;
-  return Compiler(copts).compile(text.str(), kernel.name, opts.file);
+  return copts;
+}
+
+Expected<Kernel> compileForOptions(const Options &opts, const AttentionSpec &kernel) {
+  return Compiler(compileOptionsFor(opts)).compile(specText(opts), kernel.name, opts.file);
 }
 
 int runRun(const Options &opts, CheckedSpec &spec) {

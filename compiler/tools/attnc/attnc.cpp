@@ -5,6 +5,7 @@
 //   attnc compile FILE -o DIR              ahead of time: DIR/NAME.h, DIR/libNAME.a
 //   attnc run FILE --input ... --output    run a kernel on .npy arrays
 //   attnc bench FILE --size B=1,L=4096     time a kernel against the FMA peak
+//   attnc tune FILE --size B=1,L=4096      measure schedules, keep the fastest
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/tools/attnc/Commands.h"
@@ -42,6 +43,8 @@ int main(int argc, char **argv) {
       return runCompile(*opts, spec);
     if (opts->command == "bench")
       return runBench(*opts, spec);
+    if (opts->command == "tune")
+      return runTune(*opts, spec);
     return runRun(*opts, spec);
   } catch (const std::bad_alloc &) {
     std::cerr << "attnc: error: out of memory\n";

@@ -1,6 +1,11 @@
 //===- Tolerance.h - How close a kernel must come to the reference -*- C++ -*-===//
-#ifndef ATTN_TESTS_SUPPORT_TOLERANCE_H
-#define ATTN_TESTS_SUPPORT_TOLERANCE_H
+//
+// Shared by the tests, attn-difftest and `attnc tune` (which checks every
+// candidate schedule before timing it).
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_REFERENCE_TOLERANCE_H
+#define ATTN_REFERENCE_TOLERANCE_H
 
 #include "compiler/Frontend/AST.h"
 
@@ -9,7 +14,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace attn::test {
+namespace attn {
 
 /// DESIGN.md's tolerance: 1e-4 x max(1, max |ref|) for f32, 2e-2 when q, k
 /// or v is bf16/f16.
@@ -36,6 +41,6 @@ inline int64_t firstMismatch(const std::vector<double> &got, const std::vector<d
   return -1;
 }
 
-} // namespace attn::test
+} // namespace attn
 
-#endif // ATTN_TESTS_SUPPORT_TOLERANCE_H
+#endif // ATTN_REFERENCE_TOLERANCE_H
