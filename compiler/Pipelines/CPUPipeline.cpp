@@ -25,7 +25,12 @@ void buildCPUPipeline(mlir::OpPassManager &pm, const Schedule &schedule, CPUStag
   vectorOptions.amx = schedule.amx;              // the AMX intrinsics the tiled path emits stay legal
   pm.addPass(mlir::createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(mlir::createConvertMathToLLVMPass());
-  pm.addPass(mlir::arith::createArithExpandOpsPass()); // ceildivsi, maximumf, ...
+  // ceildivsi, maximumf, ...; and without AVX512-BF16 (no vcvtneps2bf16),
+  // f32 <-> bf16 as integer ops: LLVM would call compiler-rt's __truncsfbf2,
+  // which a JIT process or a program linking an AOT kernel need not have.
+  mlir::arith::ArithExpandOpsPassOptions expandOptions;
+  expandOptions.includeBf16 = !schedule.bf16Dot;
+  pm.addPass(mlir::arith::createArithExpandOpsPass(expandOptions));
   pm.addPass(mlir::createArithToLLVMConversionPass());
   pm.addPass(mlir::createConvertIndexToLLVMPass());
   pm.addPass(mlir::createConvertFuncToLLVMPass());

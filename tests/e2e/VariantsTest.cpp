@@ -3,6 +3,9 @@
 
 #include "compiler/Target/CodeGen.h"
 
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/Target/TargetMachine.h"
+
 #include <limits>
 #include <random>
 
@@ -294,6 +297,37 @@ TEST(Variants, QBlocksOfSeveralTiles) {
         EXPECT_TRUE(matches(got->lse, ref->lse, ref->lseShape, tolerance(k, ref->lse)))
             << c.name << " blockQ " << blockQ;
     }
+}
+
+TEST(Variants, BF16WithoutBf16Instructions) {
+  // Targets without AVX512-BF16 convert f32 <-> bf16 in integer code (no
+  // call to compiler-rt's __truncsfbf2, which the JIT could not resolve):
+  // rounding, a NaN row and masked keys against the reference, on the
+  // targets this host can run.
+  Expected<std::unique_ptr<llvm::TargetMachine>> host = createTargetMachine("host");
+  ASSERT_TRUE(host) << host.error();
+  std::string text = spec("bf16_plain", "bf16", "mask: j <= i\noutputs: o, lse");
+  CheckedSpec parsed = parseAndCheck("t.attn", text);
+  const AttentionSpec &k = *parsed.module.find("bf16_plain");
+  ArgumentMap args = inputsFor(text, "bf16_plain", {2, 4, 2, 45, 70, 24, 17});
+  args["q"].data[3 * 24] = NAN; // batch 0, head 0, row 3
+  Expected<ReferenceOutput> ref = runReference(k, args);
+  ASSERT_TRUE(ref) << ref.error();
+  for (auto [target, features] : {std::pair<const char *, const char *>{"x86-64-avx2", "+avx2,+fma,+f16c"},
+                                  {"x86-64-avx512", "+avx512f,+avx512bw,+avx512dq,+avx512vl,+avx512cd"}}) {
+    CompileOptions options;
+    options.target = target;
+    options.useCache = false;
+    Expected<Kernel> kernel = Compiler(options).compile(text, "bf16_plain", "t.attn");
+    ASSERT_TRUE(kernel) << target << ": " << kernel.error();
+    EXPECT_FALSE(kernel->signature().schedule.bf16Dot) << target;
+    if (!(*host)->getMCSubtargetInfo()->checkFeatures(features))
+      continue; // compiled and loaded; this host cannot run it
+    Expected<ReferenceOutput> got = runOnHost(*kernel, args, true, InvokeOptions{});
+    ASSERT_TRUE(got) << target << ": " << got.error();
+    EXPECT_TRUE(matches(got->o, ref->o, ref->oShape, tolerance(k, ref->o))) << target;
+    EXPECT_TRUE(matches(got->lse, ref->lse, ref->lseShape, tolerance(k, ref->lse))) << target;
+  }
 }
 
 TEST(Variants, F16) { check("f16", "outputs: o, lse", {2, 4, 2, 45, 70, 24, 17}, "f16"); }
