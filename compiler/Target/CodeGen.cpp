@@ -86,6 +86,19 @@ bool hasAmxBf16(const llvm::TargetMachine &tm) {
   return tm.getMCSubtargetInfo()->checkFeatures("+amx-bf16,+amx-tile");
 }
 
+bool hostRuns(const std::string &target) {
+  Expected<std::unique_ptr<llvm::TargetMachine>> host = createTargetMachine("host");
+  if (!host)
+    return false;
+  // What each named target's CPU model adds that kernels use.
+  const char *needs = target == "host"            ? ""
+                      : target == "x86-64-avx2"   ? "+avx2,+fma,+f16c,+bmi2"
+                      : target == "x86-64-avx512" ? "+avx512f,+avx512bw,+avx512dq,+avx512vl,+avx512cd,+f16c,+bmi2"
+                      : target == "x86-64-amx"    ? "+avx512f,+avx512bw,+avx512dq,+avx512vl,+avx512bf16,+amx-bf16,+amx-tile"
+                                                  : nullptr;
+  return needs && (*host)->getMCSubtargetInfo()->checkFeatures(needs);
+}
+
 int64_t nativeVectorWidth(const llvm::TargetMachine &tm) {
   return tm.getMCSubtargetInfo()->checkFeatures("+avx512f") ? 16 : 8;
 }

@@ -24,6 +24,10 @@ int64_t nativeVectorWidth(const llvm::TargetMachine &tm);
 bool hasBf16Dot(const llvm::TargetMachine &tm);
 /// The target has AMX tiles with bf16 products (tdpbf16ps): see Schedule::amx.
 bool hasAmxBf16(const llvm::TargetMachine &tm);
+/// Whether this CPU has the instruction set of a named target ("host", or
+/// one of x86-64-avx2|avx512|amx; AMX also needs the OS's leave, which
+/// requestAmxTiles asks for).
+bool hostRuns(const std::string &target);
 /// The host CPU's name and enabled features, as one string: part of the
 /// cache key of kernels built for `host`, so a cache shared between
 /// machines never hands one a kernel built for the other's instructions.
