@@ -50,6 +50,7 @@ public:
     corrBuf = scratchF32(layout.tile + 8 * R * bk);
     P16 = scratchF32(layout.tile + 8 * R * bk + 4 * R);
     // The per-row parts, at the offsets ScratchLayout::compute gives them.
+    accAt = k.i64c(layout.acc);
     TopKOffsets offsets = topKOffsets(k);
     topScoresAt = offsets.scores;
     topIndexAt = offsets.index;
@@ -171,9 +172,7 @@ private:
   void bindTile(Value t) {
     tileStart = k.add(qBlockStart, k.mul(t, k.i64c(R)));
     Value firstRow = k.mul(t, k.i64c(R));
-    acc = k.gep(k.scratch, k.add(k.i64c(ScratchLayout::compute(k.sig.schedule, 0, 0).acc),
-                                 k.mul(k.mul(firstRow, k.vDim), k.i64c(4))),
-                bb.getI8Type());
+    acc = k.gep(k.scratch, k.add(accAt, k.mul(k.mul(firstRow, k.vDim), k.i64c(4))), bb.getI8Type());
     qTile = k.gep(k.scratch, k.add(qTileAt, k.mul(k.mul(firstRow, k.headDim), k.i64c(4))), bb.getI8Type());
     state = k.gep(k.scratch, k.add(stateAt, k.mul(t, k.i64c(64 * kTileStateSlots(R)))), bb.getI8Type());
     if (!topK)
@@ -938,7 +937,7 @@ private:
   Value tileHLo, tileHHi; // and query heads
   Value qBlockStart;      // the q block's first row in the kv head's group
   Value tileStart, tileEnd; // the tile's first row, and the q block's end
-  Value topScoresAt, topIndexAt, qTileAt, stateAt; // byte offsets in scratch of the per-row parts
+  Value accAt, topScoresAt, topIndexAt, qTileAt, stateAt; // byte offsets in scratch of the per-row parts
   Value state;            // the tile's state slots
   Value ktBase, ktDepth, vBase, vPairsBase;
   bool topK = false;

@@ -23,6 +23,9 @@ int runBench(const Options &opts, CheckedSpec &spec);
 int runTune(const Options &opts, CheckedSpec &spec);
 int runTiles(const Options &opts, const AttentionSpec &kernel);
 
+/// Prints "attnc: error: MESSAGE" to stderr; returns the exit code 1.
+int fail(const std::string &message);
+
 /// The spec file's text, and the compile options --target, --cache-dir and
 /// --no-cache give.
 std::string specText(const Options &opts);

@@ -48,11 +48,6 @@ std::vector<float> toFloat(const std::vector<double> &v) {
   return std::vector<float>(v.begin(), v.end());
 }
 
-int fail(const std::string &message) {
-  std::cerr << "attnc: error: " << message << "\n";
-  return 1;
-}
-
 int writeOutputs(const Options &opts, const ReferenceOutput &out) {
   if (Expected<bool> ok = writeNpyFile(opts.output, out.oShape, toFloat(out.o)); !ok)
     return fail(ok.error());
@@ -76,6 +71,11 @@ int runCompiled(const Options &opts, const AttentionSpec &kernel, const Argument
 }
 
 } // namespace
+
+int fail(const std::string &message) {
+  std::cerr << "attnc: error: " << message << "\n";
+  return 1;
+}
 
 std::string specText(const Options &opts) {
   std::ifstream in(opts.file, std::ios::binary);

@@ -24,15 +24,9 @@
 namespace attn {
 
 int runTiles(const Options &opts, const AttentionSpec &kernel) {
-  std::map<std::string, int64_t> dims = chooseDims(kernel, InputSizes{});
-  for (const auto &[name, size] : opts.sizes) {
-    if (!dims.count(name)) {
-      std::cerr << "attnc: error: --size names '" << name << "', which is not a named dimension of '"
-                << kernel.name << "'\n";
-      return 1;
-    }
-    dims[name] = size;
-  }
+  std::optional<std::map<std::string, int64_t>> dims = sizedDims(opts, kernel);
+  if (!dims)
+    return 1;
   Schedule schedule = nativeSchedule();
   Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(opts.target, schedule);
   if (!tm) {
@@ -42,7 +36,7 @@ int runTiles(const Options &opts, const AttentionSpec &kernel) {
   // The tiles the kernel for this target runs: 16 rows on AMX tiles.
   int64_t rows = usesAmx(signatureOf(kernel, schedule)) ? kAmxTileRows : kTileRows;
   int64_t keys = kTileKeyVectors * schedule.vectorWidth;
-  ArgumentMap args = makeInputs(kernel, dims, 1);
+  ArgumentMap args = makeInputs(kernel, *dims, 1);
   Expected<std::vector<uint8_t>> tiles = maskTiles(kernel, args, 0, 0, rows, keys);
   if (!tiles) {
     std::cerr << "attnc: error: " << tiles.error() << "\n";

@@ -27,11 +27,6 @@ namespace {
 
 constexpr int64_t kCandidateBlockQ[] = {16, 32, 64, 128};
 
-int fail(const std::string &message) {
-  std::cerr << "attnc: error: " << message << "\n";
-  return 1;
-}
-
 /// The kernel's output at a small size (odd lengths) against the reference.
 std::string checkCandidate(const Kernel &compiled, const AttentionSpec &kernel) {
   ArgumentMap small = makeInputs(kernel, chooseDims(kernel, InputSizes{}), 7);
