@@ -36,6 +36,11 @@ protected:
     ASSERT_EQ(k.run({{"q", {qv}}, {"k", {qv}}, {"v", {vv}}}, ov), "");
     EXPECT_FLOAT_EQ(o[4], 3.0f); // row 1 averages v rows 0 and 1
   }
+  static void overwriteByte(const fs::path &file, std::streamoff at, char byte) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(at);
+    f.put(byte);
+  }
   std::vector<fs::path> entries() {
     std::vector<fs::path> out;
     for (const auto &e : fs::directory_iterator(dir))
@@ -61,11 +66,7 @@ TEST_F(Cache, MissThenHit) {
 TEST_F(Cache, CorruptedEntryIsRecompiled) {
   ASSERT_TRUE(compile());
   fs::path entry = entries().at(0);
-  {
-    std::fstream f(entry, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(200);
-    f.put('\x5a');
-  }
+  overwriteByte(entry, 200, '\x5a');
   Expected<Kernel> k = compile();
   ASSERT_TRUE(k) << k.error();
   EXPECT_FALSE(k->fromCache());
@@ -168,11 +169,7 @@ TEST_F(Cache, TunedScheduleIsUsedByDefaultCompiles) {
   EXPECT_FALSE(compile()->tunedSchedule()) << "writable by others";
   fs::permissions(entry, fs::perms::others_write, fs::perm_options::remove);
   EXPECT_TRUE(compile()->tunedSchedule());
-  {
-    std::fstream f(entry, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(45);
-    f.put('9');
-  }
+  overwriteByte(entry, 45, '9');
   Expected<Kernel> damaged = compile();
   ASSERT_TRUE(damaged) << damaged.error();
   EXPECT_FALSE(damaged->tunedSchedule());
