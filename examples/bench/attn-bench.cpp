@@ -17,6 +17,7 @@
 #include "compiler/Frontend/Sema.h"
 #include "compiler/JIT/HostRun.h"
 #include "compiler/Reference/RandomInputs.h"
+#include "attn/KeySplits.h"
 #include "compiler/Target/PeakFlops.h"
 
 #include <fmt/core.h>
@@ -89,6 +90,10 @@ std::vector<Case> suite(bool quick) {
        {{"B", 2}, {"M", 93}}, false, true, {"dense"}},
       {"decode Lk=32k", attention("decode32k", qkv("f32", 32, 8, 128, "1", "M")), {{"B", 8}, {"M", 32768 / s}},
        {{"B", 2}, {"M", 93}}, false, true, {"dense"}},
+      // One sequence on one kv head: a single work item unless its keys
+      // are split (KeySplits.h).
+      {"decode B=1 Lk=128k", attention("decode1", qkv("f32", 4, 1, 128, "1", "M")), {{"B", 1}, {"M", 131072 / s}},
+       {{"B", 1}, {"M", 1000}}, false, true, {"dense"}},
       {"bf16 dense", attention("bf16dense", qkv("bf16", 16, 16, 128)), dims(1, 2048), small, false, true, {"dense"}},
       {"bf16 causal", attention("bf16causal", qkv("bf16", 16, 16, 128) + "  mask: j <= i\n"), dims(1, 2048), small, false, true, {"causal"}},
   };
@@ -108,6 +113,8 @@ struct Result {
   int64_t seq = 0;
   double minMs = 0, medMs = 0, gflop = 0, denseGflop = 0, peak = 0, naiveMs = 0, onednnMs = 0, bytes = 0;
   double coldCompileMs = 0, cachedLoadMs = 0;
+  double unsplitMs = 0; // decode: the min time with keys not split (0: the call does not split them)
+  int64_t keySplits = 1; // the parts the cost model split each row's keys into
   double sdpaMs = 0, flexMs = 0; // PyTorch's, from torch_baselines.py (0: not run)
   bool sweep = false;
   bool amx = false; // ran on AMX tiles (its % peak is of the AMX peak)
@@ -284,23 +291,42 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
     r.check = "error: " + call.error();
     return r;
   }
+  // Sorted times of repeated calls (at least 3, up to 20 within a second).
+  auto timeCalls = [&](const InvokeOptions &options, std::vector<double> &times) -> std::string {
+    if (std::string err = call->run(*kernel, false, options); !err.empty()) // warm up: caches, packing buffers
+      return err;
+    auto start = std::chrono::steady_clock::now();
+    while (times.size() < 3 || (millis(start) < 1000 && times.size() < 20)) {
+      auto t0 = std::chrono::steady_clock::now();
+      std::string err = call->run(*kernel, false, options);
+      times.push_back(millis(t0));
+      if (!err.empty())
+        return err;
+    }
+    std::sort(times.begin(), times.end());
+    return "";
+  };
   InvokeOptions options;
   options.threads = threads;
-  call->run(*kernel, false, options); // warm up: caches, packing buffers
   std::vector<double> times;
-  auto start = std::chrono::steady_clock::now();
-  while (times.size() < 3 || (millis(start) < 1000 && times.size() < 20)) {
-    auto t0 = std::chrono::steady_clock::now();
-    std::string err = call->run(*kernel, false, options);
-    times.push_back(millis(t0));
-    if (!err.empty()) {
-      r.check = "run error: " + err;
-      return r;
-    }
+  if (std::string err = timeCalls(options, times); !err.empty()) {
+    r.check = "run error: " + err;
+    return r;
   }
-  std::sort(times.begin(), times.end());
   r.minMs = times.front();
   r.medMs = times[times.size() / 2];
+  // Where the cost model splits the keys, the same call unsplit.
+  BoundDims bound;
+  bound.batch = q[0], bound.qHeads = q[1], bound.kvHeads = kk[1], bound.qLen = q[2], bound.kvLen = kk[2];
+  bool tiled = takesTiledPath(kernel->signature(), q[1] / kk[1], q[2]);
+  r.keySplits = chooseKeySplits(kernel->signature(), bound, tiled, threads);
+  if (r.keySplits > 1) {
+    InvokeOptions unsplit = options;
+    unsplit.keySplits = 1;
+    std::vector<double> unsplitTimes;
+    if (timeCalls(unsplit, unsplitTimes).empty())
+      r.unsplitMs = unsplitTimes.front();
+  }
   // bf16 rows against the peak of what multiplies them (AMX tiles, or
   // vdpbf16ps where the host has it).
   r.amx = usesAmx(kernel->signature());
@@ -352,7 +378,7 @@ std::vector<std::string> targetLines(const std::vector<Result> &results, unsigne
   if (causal && topk)
     lines.push_back(fmt::format("5. top-k(32) causal / causal time: {:.2f} (<= 1.5): {}", topk->minMs / causal->minMs,
                                 mark(topk->minMs <= 1.5 * causal->minMs)));
-  for (const char *name : {"decode Lk=4k", "decode Lk=32k"})
+  for (const char *name : {"decode Lk=4k", "decode Lk=32k", "decode B=1 Lk=128k"})
     if (const Result *d = find(name)) {
       double share = d->bytes / (d->minMs / 1e3) / bandwidth;
       lines.push_back(fmt::format("6. {}: K+V at {:.0f}% of the measured bandwidth (>= 80%): {}", name, 100 * share,
@@ -507,9 +533,12 @@ int main(int argc, char **argv) {
       Result r = runCase(c, threads, *peak);
       if (auto t = torch.ms.find({id, threads}); t != torch.ms.end())
         std::tie(r.sdpaMs, r.flexMs) = t->second;
+      std::string split = r.unsplitMs > 0 ? fmt::format("; keys in {} parts, {:.2f}x unsplit", r.keySplits,
+                                                          r.unsplitMs / r.minMs)
+                                          : "";
       std::string extra = r.name.rfind("decode", 0) == 0
-                              ? fmt::format(" (K+V {:.1f} GB/s, {:.0f}% of bandwidth)", r.bytes / (r.minMs / 1e3) / 1e9,
-                                            100 * r.bytes / (r.minMs / 1e3) / bw)
+                              ? fmt::format(" (K+V {:.1f} GB/s, {:.0f}% of bandwidth{})", r.bytes / (r.minMs / 1e3) / 1e9,
+                                            100 * r.bytes / (r.minMs / 1e3) / bw, split)
                               : "";
       std::string row = fmt::format(
           "| {:<18} | {:>3} | {:<8} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {:>10} | {:>9} "

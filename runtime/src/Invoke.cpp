@@ -2,6 +2,7 @@
 #include "attn/Invoke.h"
 
 #include "attn/Half.h"
+#include "attn/KeySplits.h"
 #include "attn/ThreadPool.h"
 
 #include <algorithm>
@@ -155,7 +156,7 @@ float loadAsFloat(const void *base, int64_t offset, attn_dtype dtype) {
 /// between calls and grown to the largest: a fresh allocation per call
 /// (134 MB for 16 heads of 16k keys) cost its page faults and zeroing every
 /// time, 10-20% of a windowed attention (measured with perf).
-enum WorkspaceSlot { kPackedK = 0, kPackedV = 1, kNumWorkspaces };
+enum WorkspaceSlot { kPackedK = 0, kPackedV = 1, kPartials = 2, kNumWorkspaces };
 uint32_t *workspace(WorkspaceSlot slot, size_t words) {
   thread_local std::unique_ptr<uint32_t[]> buffers[kNumWorkspaces];
   thread_local size_t capacity[kNumWorkspaces] = {};
@@ -270,6 +271,9 @@ namespace {
 std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
                           const std::vector<ArgValue> &inputs, const TensorView &o,
                           const TensorView *lse, const InvokeOptions &options) {
+  if (options.keySplits < 0)
+    return "kernel '" + sig.name + "': InvokeOptions::keySplits is " + std::to_string(options.keySplits) +
+           "; it must be 0 (the cost model chooses) or a number of parts";
   if (inputs.size() != sig.inputs.size())
     return "kernel '" + sig.name + "' takes " + std::to_string(sig.inputs.size()) +
            " inputs, got " + std::to_string(inputs.size());
@@ -359,7 +363,22 @@ std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
     setStrides(n, qkv[n]);
   }
   bool tiled = takesTiledPath(sig, dims->qHeads / dims->kvHeads, dims->qLen);
-  int64_t items = numWorkItems(sig, *dims, tiled);
+  ThreadPool &pool = ThreadPool::global();
+  unsigned threads = options.threads == 0 ? pool.size() : std::min(options.threads, pool.size());
+  int64_t splits = 1;
+  if (!tiled && splitsKeys(sig)) {
+    int64_t blocks = (dims->kvLen + sig.schedule.blockK - 1) / sig.schedule.blockK;
+    splits = options.keySplits > 0 ? std::clamp<int64_t>(options.keySplits, 1, std::max<int64_t>(1, blocks))
+                                   : chooseKeySplits(sig, *dims, tiled, threads);
+  }
+  params[ParamLayout::KeySplits] = splits;
+  float *partials = nullptr;
+  if (splits > 1) {
+    int64_t floats = dims->batch * dims->qHeads * dims->qLen * splits * partialFloats(dims->vDim);
+    partials = reinterpret_cast<float *>(workspace(kPartials, static_cast<size_t>(floats)));
+    ptrs[ParamLayout::Partials] = partials;
+  }
+  int64_t items = numWorkItems(sig, *dims, tiled, splits);
   if (tiled && usesAmx(sig) && !requestAmxTiles())
     return "kernel '" + sig.name + "' was compiled for AMX tiles, which this CPU or OS does not allow this "
            "process to use; compile it for this machine (--target host) instead";
@@ -390,7 +409,6 @@ std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
     params[layout.scalar(n)] = scalarBits(sig.inputs[n], inputs[n].scalar);
 
   // 6. Run: each worker has its own scratch; the first error wins.
-  ThreadPool &pool = ThreadPool::global();
   ScratchLayout scratch = ScratchLayout::compute(sig.schedule, dims->vDim, keptKeys(sig), dims->headDim);
   std::vector<std::unique_ptr<char[]>> scratchBufs(pool.size());
   std::vector<void *> scratchPtrs(pool.size());
@@ -412,6 +430,14 @@ std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
       return "an index computed by the spec is out of range for tensor '" + name +
              "'; nothing was read or written outside any tensor, but o is not valid";
     }
+  if (splits > 1) {
+    MergeTarget to{out.data, out.dtype, out.strides.data()};
+    if (lse) {
+      to.lse = static_cast<float *>(lc.view.data);
+      to.lseStrides = lc.view.strides.data();
+    }
+    mergeKeySplits(*dims, splits, partials, to, threads);
+  }
   if (packOut)
     unpack(out, oc.view);
   return {};

@@ -118,7 +118,7 @@ ParamLayout::ParamLayout(const KernelSignature &sig) {
     strideBase_.push_back(next);
     next += rank;
   }
-  int pointer = VPairs + 1;
+  int pointer = Partials + 1;
   for (int n : sig.extraTensors()) {
     strideBase_.push_back(next);
     next += static_cast<int>(sig.inputs[n].dims.size());

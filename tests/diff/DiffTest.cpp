@@ -82,6 +82,7 @@ std::string runCase(const diff::GeneratedCase &c, const Compiler &compiler) {
   amxKernels += usesAmx(kernel->signature());
   InvokeOptions options;
   options.threads = c.threads;
+  options.keySplits = c.keySplits;
   Expected<ReferenceOutput> got = runOnHost(*kernel, args, k.returnLse, options);
   if (!ref) { // a bad index the reference evaluates: the kernel must report one too
     if (got)

@@ -30,6 +30,7 @@ struct GeneratedCase {
   std::string text;    // the spec file
   ArgumentMap args;    // q, k, v and every extra input (round to the declared types before use)
   unsigned threads = 0;
+  int64_t keySplits = 0;   // InvokeOptions::keySplits (used where a call can split keys)
   bool badIndices = false; // some index data may leave its tensor
   std::string summary; // weights, heads, sizes: one line for reports
 };

@@ -58,14 +58,12 @@ inline ::testing::AssertionResult matches(const std::vector<double> &got,
 /// Runs the kernel named `name` of `text` and the reference on `args`;
 /// expects equal o (and lse when the kernel returns it).
 inline void expectMatchesReference(const std::string &text, const std::string &name,
-                                   const ArgumentMap &args, unsigned threads = 0) {
+                                   const ArgumentMap &args, const InvokeOptions &options) {
   CheckedSpec spec = parseAndCheck("test.attn", text);
   ASSERT_TRUE(spec.ok);
   const AttentionSpec &k = *spec.module.find(name);
   Expected<ReferenceOutput> ref = runReference(k, args);
   ASSERT_TRUE(ref) << ref.error();
-  InvokeOptions options;
-  options.threads = threads;
   Expected<ReferenceOutput> got = runOnHost(compiled(text, name), args, k.returnLse, options);
   ASSERT_TRUE(got) << got.error();
   EXPECT_TRUE(matches(got->o, ref->o, ref->oShape, tolerance(k, ref->o))) << "o of " << name;
@@ -73,6 +71,13 @@ inline void expectMatchesReference(const std::string &text, const std::string &n
     EXPECT_TRUE(matches(got->lse, ref->lse, ref->lseShape, tolerance(k, ref->lse)))
         << "lse of " << name;
   }
+}
+
+inline void expectMatchesReference(const std::string &text, const std::string &name,
+                                   const ArgumentMap &args, unsigned threads = 0) {
+  InvokeOptions options;
+  options.threads = threads;
+  expectMatchesReference(text, name, args, options);
 }
 
 } // namespace attn::test

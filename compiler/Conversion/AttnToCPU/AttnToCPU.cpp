@@ -86,9 +86,22 @@ public:
     Value headsPerItem = select(grouped, k.i64c(kRowHeads), k.i64c(1));
     Value headItems = b.create<arith::DivSIOp>(loc, k.qHeads, headsPerItem);
     Value nTiles = b.create<arith::CeilDivSIOp>(loc, k.qLen, k.i64c(k.sig.schedule.blockQ));
+    // keysPerSplit: whole blocks per part.
+    Value blockKc = k.i64c(k.sig.schedule.blockK), partKeys;
+    if (splitsKeys(k.sig))
+      partKeys = k.mul(b.create<arith::CeilDivSIOp>(loc, b.create<arith::CeilDivSIOp>(loc, k.kvLen, blockKc),
+                                                    k.keySplits),
+                       blockKc);
     b.create<scf::ForOp>(loc, k.idx(k.begin), k.idx(k.end), k.idx(k.i64c(1)), ValueRange{},
                          [&](OpBuilder &, Location, Value itemIdx, ValueRange) {
                            Value item = k.i64(itemIdx);
+                           keys = {k.i64c(0), k.kvLen, Value()};
+                           if (partKeys) {
+                             keys.part = b.create<arith::RemSIOp>(loc, item, k.keySplits);
+                             item = b.create<arith::DivSIOp>(loc, item, k.keySplits);
+                             keys.begin = k.mul(keys.part, partKeys);
+                             keys.end = b.create<arith::MinSIOp>(loc, k.add(keys.begin, partKeys), k.kvLen);
+                           }
                            Value tile = b.create<arith::RemSIOp>(loc, item, nTiles);
                            Value bh = b.create<arith::DivSIOp>(loc, item, nTiles);
                            h = k.mul(b.create<arith::RemSIOp>(loc, bh, headItems), headsPerItem);
@@ -108,13 +121,13 @@ public:
 
   void emitRowOfItem(Value row, Value grouped, bool canGroup, bool canSingle) {
     if (!canSingle)
-      return emitGroupedSoftmaxRow(k, bIdx, h, hk, row);
+      return emitGroupedSoftmaxRow(k, bIdx, h, hk, row, keys);
     if (!canGroup)
       return emitRow(row);
     b.create<scf::IfOp>(
         loc, grouped,
         [&](OpBuilder &, Location) {
-          emitGroupedSoftmaxRow(k, bIdx, h, hk, row);
+          emitGroupedSoftmaxRow(k, bIdx, h, hk, row, keys);
           b.create<scf::YieldOp>(loc);
         },
         [&](OpBuilder &, Location) {
@@ -272,17 +285,13 @@ private:
     int64_t blockK = k.sig.schedule.blockK;
     Value blockKc = k.i64c(blockK);
     auto blocks = b.create<scf::ForOp>(
-        loc, k.idx(k.i64c(0)), k.idx(k.kvLen), k.idx(blockKc), ValueRange{k.f32c(-kInf), k.f32c(0)},
+        loc, k.idx(keys.begin), k.idx(keys.end), k.idx(blockKc), ValueRange{k.f32c(-kInf), k.f32c(0)},
         [&](OpBuilder &, Location, Value j0Idx, ValueRange ml) {
           Value j0 = k.i64(j0Idx);
-          Value n = b.create<arith::MinSIOp>(loc, blockKc, b.create<arith::SubIOp>(loc, k.kvLen, j0));
+          Value n = b.create<arith::MinSIOp>(loc, blockKc, b.create<arith::SubIOp>(loc, keys.end, j0));
           b.create<scf::YieldOp>(loc, ifLive(j0, k.add(j0, n), ml, [&] { return softmaxBlock(j0, n, ml); }));
         });
-    Value m = blocks.getResult(0), l = blocks.getResult(1);
-    Value empty = cmpf(arith::CmpFPredicate::OEQ, l, k.f32c(0));
-    storeO(b.create<arith::DivFOp>(loc, k.f32c(1), l), empty);
-    Value lse = b.create<arith::AddFOp>(loc, m, b.create<math::LogOp>(loc, l));
-    storeLse(select(empty, k.f32c(-kInf), lse));
+    k.finishSoftmaxRow(acc, blocks.getResult(0), blocks.getResult(1), bIdx, h, i, keys);
   }
 
   /// One block of keys [j0, j0 + n) of the online softmax: the new (m, l).
@@ -402,6 +411,7 @@ private:
   Location loc;
   Value bIdx, h, hk, i;
   Value qOff, kBase, vBase, oOff;
+  RowKeys keys; // of the current row-path item
   Value scores, weights, acc, topScores, topIndex;
   bool maskNeeded = true;
 };

@@ -26,8 +26,8 @@ const float kInf = std::numeric_limits<float>::infinity();
 /// scratch, which keeps the kernel, and its compile time, small.
 class GroupedRow {
 public:
-  GroupedRow(KernelEmitter &k, Value b, Value h0, Value hk, Value i)
-      : k(k), bb(k.b), loc(k.loc), b(b), h0(h0), hk(hk), i(i),
+  GroupedRow(KernelEmitter &k, Value b, Value h0, Value hk, Value i, const RowKeys &keys)
+      : k(k), bb(k.b), loc(k.loc), b(b), h0(h0), hk(hk), i(i), keys(keys),
         fixed(ScratchLayout::compute(k.sig.schedule, 0, 0)) {
     for (int g = 0; g < NH; ++g) {
       heads[g] = k.add(h0, k.i64c(g));
@@ -49,22 +49,17 @@ public:
       k.storeF32(k.f32c(0), state, k.add(g, k.i64c(NH)), k.f32);
     });
     Value blockKc = k.i64c(k.sig.schedule.blockK);
-    bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.kvLen), k.idx(blockKc), ValueRange{},
+    bb.create<scf::ForOp>(loc, k.idx(keys.begin), k.idx(keys.end), k.idx(blockKc), ValueRange{},
                           [&](OpBuilder &, Location, Value j0Idx, ValueRange) {
                             Value j0 = k.i64(j0Idx);
                             Value n = bb.create<arith::MinSIOp>(loc, blockKc,
-                                                                bb.create<arith::SubIOp>(loc, k.kvLen, j0));
+                                                                bb.create<arith::SubIOp>(loc, keys.end, j0));
                             ifLive(j0, n);
                             bb.create<scf::YieldOp>(loc);
                           });
     forHeads([&](Value g) {
       Value m = k.loadF32(state, g, k.f32), l = k.loadF32(state, k.add(g, k.i64c(NH)), k.f32);
-      Value h = k.add(h0, g);
-      Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(h, k.oStr[1])), k.mul(i, k.oStr[2]));
-      Value empty = cmpf(arith::CmpFPredicate::OEQ, l, k.f32c(0));
-      k.rowStoreO(accOf(g), bb.create<arith::DivFOp>(loc, k.f32c(1), l), empty, oOff);
-      Value lse = bb.create<arith::AddFOp>(loc, m, bb.create<math::LogOp>(loc, l));
-      k.storeLse(select(empty, k.f32c(-kInf), lse), b, h, i);
+      k.finishSoftmaxRow(accOf(g), m, l, b, k.add(h0, g), i, keys);
     });
   }
 
@@ -418,6 +413,7 @@ private:
   OpBuilder &bb;
   Location loc;
   Value b, h0, hk, i;
+  RowKeys keys;
   ScratchLayout fixed;
   Value heads[NH], qOff[NH], scores[NH], weights[NH];
   Value allTakePart, state, kBase, vBase;
@@ -425,8 +421,8 @@ private:
 
 } // namespace
 
-void emitGroupedSoftmaxRow(KernelEmitter &k, Value b, Value h0, Value hk, Value i) {
-  GroupedRow(k, b, h0, hk, i).emit();
+void emitGroupedSoftmaxRow(KernelEmitter &k, Value b, Value h0, Value hk, Value i, const RowKeys &keys) {
+  GroupedRow(k, b, h0, hk, i, keys).emit();
 }
 
 } // namespace attn

@@ -12,8 +12,10 @@ namespace attn {
 /// attention. Each k row is loaded once for all the heads' dot products
 /// (reduced at the end), and each v row once for all their accumulators;
 /// the online softmax, the mask and the score run per head, with the rules
-/// of the reference (a NaN in a masked key's v never reaches o).
-void emitGroupedSoftmaxRow(KernelEmitter &k, mlir::Value b, mlir::Value h0, mlir::Value hk, mlir::Value i);
+/// of the reference (a NaN in a masked key's v never reaches o). Only the
+/// item's keys: all of them, or its part where the call splits them.
+void emitGroupedSoftmaxRow(KernelEmitter &k, mlir::Value b, mlir::Value h0, mlir::Value hk, mlir::Value i,
+                           const RowKeys &keys);
 
 } // namespace attn
 

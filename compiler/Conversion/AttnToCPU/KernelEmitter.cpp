@@ -8,6 +8,7 @@
 #include "mlir/IR/IRMapping.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 namespace ad = ::mlir::attn;
@@ -239,6 +240,10 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module) {
     vFinite = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loadParam(ParamLayout::VFinite), i64c(0));
   if (bf16Dot)
     vPairsPtr = loadPointer(ParamLayout::VPairs);
+  if (splitsKeys(sig)) {
+    keySplits = loadParam(ParamLayout::KeySplits);
+    partialsPtr = loadPointer(ParamLayout::Partials);
+  }
   auto strides = [&](int tensor, int rank, SmallVector<Value, 4> &out) {
     for (int d = 0; d < rank; ++d)
       out.push_back(loadParam(layout.strides(tensor) + d));
@@ -320,6 +325,41 @@ void KernelEmitter::rowStoreO(Value acc, Value factor, Value empty, Value oOffse
       storeF32(b.create<arith::SelectOp>(loc, empty, f32c(0), x), oPtr, add(oOffset, d), qType);
     }
   });
+}
+
+void KernelEmitter::finishSoftmaxRow(Value acc, Value m, Value l, Value bIdx, Value h, Value i,
+                                     const RowKeys &keys) {
+  auto store = [&] {
+    Value empty = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, l, f32c(0));
+    Value oOff = add(add(mul(bIdx, oStr[0]), mul(h, oStr[1])), mul(i, oStr[2]));
+    rowStoreO(acc, b.create<arith::DivFOp>(loc, f32c(1), l), empty, oOff);
+    Value lse = b.create<arith::AddFOp>(loc, m, b.create<math::LogOp>(loc, l));
+    storeLse(b.create<arith::SelectOp>(loc, empty, f32c(-std::numeric_limits<float>::infinity()), lse), bIdx, h,
+             i);
+  };
+  if (!keys.part)
+    return store();
+  Value split = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, keySplits, i64c(1));
+  b.create<scf::IfOp>(
+      loc, split,
+      [&](OpBuilder &, Location) {
+        Value row = add(mul(add(mul(bIdx, qHeads), h), qLen), i);
+        Value at = mul(add(mul(row, keySplits), keys.part), add(vDim, i64c(2)));
+        storeF32(m, partialsPtr, at, f32);
+        storeF32(l, partialsPtr, add(at, i64c(1)), f32);
+        Value accAt = add(at, i64c(2));
+        vectorLoop(vDim, [&](Value d, bool vec) {
+          if (vec)
+            storeVecF32(loadVecF32(acc, d, f32), partialsPtr, add(accAt, d), f32);
+          else
+            storeF32(loadF32(acc, d, f32), partialsPtr, add(accAt, d), f32);
+        });
+        b.create<scf::YieldOp>(loc);
+      },
+      [&](OpBuilder &, Location) {
+        store();
+        b.create<scf::YieldOp>(loc);
+      });
 }
 
 void KernelEmitter::storeLse(Value value, Value bIdx, Value h, Value i) {

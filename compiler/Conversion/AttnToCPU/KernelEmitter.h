@@ -27,6 +27,13 @@ namespace attn {
 /// The runtime signature of an attn.attention op.
 KernelSignature signatureOf(mlir::attn::AttentionOp op, const Schedule &schedule);
 
+/// The keys [begin, end) of a row-path work item (i64), and which part of
+/// the row's keys they are when the call splits them (see splitsKeys);
+/// `part` is null in a kernel that never splits.
+struct RowKeys {
+  mlir::Value begin, end, part;
+};
+
 class KernelEmitter {
 public:
   KernelEmitter(mlir::OpBuilder &b, mlir::attn::AttentionOp op, const KernelSignature &sig);
@@ -90,6 +97,12 @@ public:
   /// o[oOffset + d] = empty ? 0 : acc[d] * factor, in q's element type.
   void rowStoreO(mlir::Value acc, mlir::Value factor, mlir::Value empty, mlir::Value oOffset);
 
+  /// The end of a softmax row with running max m, sum l and accumulator
+  /// acc: o and lse, or, where the call splits the row's keys, the part's
+  /// (m, l, acc) in the partial results for the runtime to merge.
+  void finishSoftmaxRow(mlir::Value acc, mlir::Value m, mlir::Value l, mlir::Value b, mlir::Value h,
+                        mlir::Value i, const RowKeys &keys);
+
   /// lse[b, h, i] = value, when the kernel returns lse and the caller asked.
   void storeLse(mlir::Value value, mlir::Value b, mlir::Value h, mlir::Value i);
 
@@ -121,6 +134,7 @@ public:
   bool bf16Dot = false; // usesBf16Dot(sig)
   bool amx = false;     // usesAmx(sig): the tiled path's products on AMX tiles
   mlir::Value vFinite;  // with amx: the call's v has no inf or NaN (i1)
+  mlir::Value keySplits, partialsPtr; // with splitsKeys(sig): parts per row's keys, their results
   llvm::SmallVector<mlir::Value, 4> qStr, kStr, vStr, oStr, lseStr;
   mlir::Value scale; // f32
   std::map<std::string, mlir::Value> dims, scalars;

@@ -30,6 +30,11 @@ struct ArgValue {
 
 struct InvokeOptions {
   unsigned threads = 0; // 0: every core
+  /// Parts each row's keys are split into where a call can split them (a
+  /// softmax kernel on its row path: see splitsKeys); 0: the cost model
+  /// chooses (chooseKeySplits), 1: never split. More parts than the keys
+  /// have blocks are as many parts as blocks.
+  int64_t keySplits = 0;
 };
 
 /// Checks every argument against `sig` before touching any memory, then runs

@@ -99,18 +99,23 @@ std::optional<BoundDims> bindShapes(const KernelSignature &sig,
 ///   scalars  one per scalar input: i32 as int64, f32 as its bit pattern
 /// `ptrs` holds q, k, v, o, lse (null when not requested), k transposed
 /// (null unless the runtime packed it: see paddedKvLen), v in key pairs
-/// (only with usesBf16Dot), then the extra tensors in order.
+/// (only with usesBf16Dot), the partial results of split keys (only when the
+/// call splits them: see keysPerSplit), then the extra tensors in order.
 class ParamLayout {
 public:
   /// VFinite: 1 when the call's v packed in key pairs holds no inf or NaN
   /// (with AMX, blocks with masked keys may then run P V on the tiles too:
   /// a masked key's p = 0 can only turn a non-finite v into NaN).
-  enum Fixed { Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, VFinite, NumFixed };
+  /// KeySplits: the parts the row path splits each row's keys into (>= 1;
+  /// see keysPerSplit).
+  enum Fixed { Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, VFinite, KeySplits, NumFixed };
   enum Tensor { Q = 0, K = 1, V = 2, O = 3, Lse = 4, FirstExtra = 5 };
   /// The pointer slot of the packed, transposed k.
   static constexpr int KTransposed = 5;
   /// The pointer slot of v packed in key pairs (see usesBf16Dot).
   static constexpr int VPairs = 6;
+  /// The pointer slot of the partial results of split keys (KeySplits > 1).
+  static constexpr int Partials = 7;
 
   explicit ParamLayout(const KernelSignature &sig);
   /// First stride slot of tensor `t` (a Tensor value, or FirstExtra + n).
@@ -243,17 +248,33 @@ inline int64_t rowHeadsPerItem(const KernelSignature &sig, int64_t group) {
   return sig.weights == Weights::Softmax && group % kRowHeads == 0 ? kRowHeads : 1;
 }
 
+/// Split keys (decoding: few query rows against a long cache, too few
+/// work items to give every core one): the row path of a softmax kernel can
+/// cut each row's keys [0, kvLen) into KeySplits parts of whole blockK
+/// blocks, one work item each. An item then stores its part's running max m,
+/// sum l and unnormalized accumulator, partialFloats(vDim) floats at
+///   partials[((b * Hq + h) * Lq + i) * KeySplits + part]  as [m, l, acc...],
+/// instead of o and lse, and the runtime merges the parts of each row
+/// (mergeKeySplits in KeySplits.h). Hard selection would need its top-K
+/// lists merged, sigmoid no merge at all; only softmax splits for now.
+inline bool splitsKeys(const KernelSignature &sig) { return sig.weights == Weights::Softmax; }
+inline int64_t keysPerSplit(const Schedule &s, int64_t kvLen, int64_t splits) {
+  int64_t blocks = (kvLen + s.blockK - 1) / s.blockK;
+  return (blocks + splits - 1) / splits * s.blockK;
+}
+inline int64_t partialFloats(int64_t vDim) { return vDim + 2; }
+
 /// Work items. Row path: (batch, run of rowHeadsPerItem query heads, tile of
-/// blockQ query rows). Tiled path: (batch, kv head, tile of blockQ rows of
-/// the kv head's group), where the group's rows are (query head in group,
-/// query position) pairs, so the query heads that share a kv head share its
-/// K and V loads.
-inline int64_t numWorkItems(const KernelSignature &sig, const BoundDims &d, bool tiled) {
+/// blockQ query rows, part of the keys: see splitsKeys). Tiled path: (batch,
+/// kv head, tile of blockQ rows of the kv head's group), where the group's
+/// rows are (query head in group, query position) pairs, so the query heads
+/// that share a kv head share its K and V loads.
+inline int64_t numWorkItems(const KernelSignature &sig, const BoundDims &d, bool tiled, int64_t keySplits = 1) {
   int64_t rows = tiled ? (d.qHeads / d.kvHeads) * d.qLen : d.qLen;
   int64_t tiles = (rows + sig.schedule.blockQ - 1) / sig.schedule.blockQ;
   if (tiled)
     return d.batch * d.kvHeads * tiles;
-  return d.batch * (d.qHeads / rowHeadsPerItem(sig, d.qHeads / d.kvHeads)) * tiles;
+  return d.batch * (d.qHeads / rowHeadsPerItem(sig, d.qHeads / d.kvHeads)) * tiles * keySplits;
 }
 
 } // namespace attn
