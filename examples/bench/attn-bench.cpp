@@ -94,6 +94,10 @@ std::vector<Case> suite(bool quick) {
       // are split (KeySplits.h).
       {"decode B=1 Lk=128k", attention("decode1", qkv("f32", 4, 1, 128, "1", "M")), {{"B", 1}, {"M", 131072 / s}},
        {{"B", 1}, {"M", 1000}}, false, true, {"dense"}},
+      // Eight draft tokens verified against a long cache: 64 rows of one kv
+      // head's group, one q block of the tiled path unless keys are split.
+      {"verify 8 Lk=32k", attention("verify8", qkv("f32", 8, 1, 128, "8", "M") + "  mask: j <= i + (M - 8)\n"),
+       {{"B", 1}, {"M", 32768 / s}}, {{"B", 1}, {"M", 1000}}, false, true},
       {"bf16 dense", attention("bf16dense", qkv("bf16", 16, 16, 128)), dims(1, 2048), small, false, true, {"dense"}},
       {"bf16 causal", attention("bf16causal", qkv("bf16", 16, 16, 128) + "  mask: j <= i\n"), dims(1, 2048), small, false, true, {"causal"}},
   };
@@ -533,13 +537,15 @@ int main(int argc, char **argv) {
       Result r = runCase(c, threads, *peak);
       if (auto t = torch.ms.find({id, threads}); t != torch.ms.end())
         std::tie(r.sdpaMs, r.flexMs) = t->second;
-      std::string split = r.unsplitMs > 0 ? fmt::format("; keys in {} parts, {:.2f}x unsplit", r.keySplits,
-                                                          r.unsplitMs / r.minMs)
-                                          : "";
-      std::string extra = r.name.rfind("decode", 0) == 0
-                              ? fmt::format(" (K+V {:.1f} GB/s, {:.0f}% of bandwidth{})", r.bytes / (r.minMs / 1e3) / 1e9,
-                                            100 * r.bytes / (r.minMs / 1e3) / bw, split)
-                              : "";
+      std::vector<std::string> notes;
+      if (r.name.rfind("decode", 0) == 0)
+        notes.push_back(fmt::format("K+V {:.1f} GB/s, {:.0f}% of bandwidth", r.bytes / (r.minMs / 1e3) / 1e9,
+                                    100 * r.bytes / (r.minMs / 1e3) / bw));
+      if (r.unsplitMs > 0)
+        notes.push_back(fmt::format("keys in {} parts, {:.2f}x unsplit", r.keySplits, r.unsplitMs / r.minMs));
+      std::string extra;
+      for (size_t n = 0; n < notes.size(); ++n)
+        extra += (n ? "; " : " (") + notes[n] + (n + 1 == notes.size() ? ")" : "");
       std::string row = fmt::format(
           "| {:<18} | {:>3} | {:<8} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {:>10} | {:>9} "
           "| {:>9} | {:>7} | {:>9} | {:>7} | {}{} |",

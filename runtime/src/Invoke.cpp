@@ -366,8 +366,9 @@ std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
   ThreadPool &pool = ThreadPool::global();
   unsigned threads = options.threads == 0 ? pool.size() : std::min(options.threads, pool.size());
   int64_t splits = 1;
-  if (!tiled && splitsKeys(sig)) {
-    int64_t blocks = (dims->kvLen + sig.schedule.blockK - 1) / sig.schedule.blockK;
+  if (splitsKeys(sig)) {
+    int64_t unit = splitBlockKeys(sig.schedule, tiled);
+    int64_t blocks = (dims->kvLen + unit - 1) / unit;
     splits = options.keySplits > 0 ? std::clamp<int64_t>(options.keySplits, 1, std::max<int64_t>(1, blocks))
                                    : chooseKeySplits(sig, *dims, tiled, threads);
   }

@@ -2,9 +2,10 @@
 //
 // The row path of a softmax kernel can split each row's keys into parts, one
 // work item each, merged by the runtime (KeySplits.h). Every split count
-// here is checked against the reference: parts that the mask empties, parts
-// of fewer keys than a block, more parts than blocks, NaN, bf16 and f16
-// outputs; and the cost model's choices.
+// here is checked against the reference, on the row path and the tiled
+// path: parts that the mask empties, parts of fewer keys than a block, more
+// parts than blocks, NaN, bf16 and f16 outputs, AMX tiles; and the cost
+// model's choices.
 //
 //===----------------------------------------------------------------------===//
 #include "E2ETestUtil.h"
@@ -58,6 +59,28 @@ void checkSplits(const std::string &name, const std::string &fields, Shape shape
 TEST(KeySplits, GroupedHeads) { checkSplits("split_grouped", "outputs: o, lse", {2, 8, 2, 1, 1000, 32, 20}); }
 TEST(KeySplits, SingleHeads) { checkSplits("split_single", "outputs: o, lse", {1, 3, 1, 3, 1000, 24, 17}); }
 TEST(KeySplits, FewKeys) { checkSplits("split_few", "outputs: o, lse", {1, 4, 1, 1, 70, 16, 16}); }
+
+// Enough rows per kv head for the tiled path (a few draft tokens, or a
+// chunk of a prompt, against a long cache): parts of whole 48-key blocks,
+// q blocks of several tiles and a partial last tile.
+TEST(KeySplits, TiledPath) {
+  checkSplits("split_tiled", "outputs: o, lse", {2, 8, 2, 5, 1000, 32, 20});
+  checkSplits("split_tiled_rows", "mask: j <= i + (M - L)\noutputs: o, lse", {1, 4, 1, 40, 700, 16, 24}, "f32",
+              {1, 2, 5, 100});
+  checkSplits("split_tiled_window", "mask: j <= i + (M - L) && i + (M - L) - j < 200\nscore: 20 * tanh(s / 20)",
+              {1, 2, 2, 17, 1500, 16, 16}, "f32", {1, 3, 9});
+  checkSplits("split_tiled_bf16", "score: 8 * s\noutputs: o, lse", {1, 4, 1, 8, 900, 32, 32}, "bf16", {1, 4});
+}
+
+// bf16 with D and Dv fixed to whole AMX tiles: on a host with AMX-BF16 the
+// parts run on tiles.
+TEST(KeySplits, TiledPathOnAmxTiles) {
+  std::string text = "attention split_amx {\n q: bf16[B, Hq, L, 64]\n k: bf16[B, Hkv, M, 64]\n v: bf16[B, Hkv, M, 32]\n"
+                     " mask: j <= i + (M - L)\n score: 8 * s\n outputs: o, lse\n}\n";
+  ArgumentMap args = decodeInputs(text, "split_amx", {{"B", 1}, {"Hq", 8}, {"Hkv", 2}, {"L", 6}, {"M", 1100}});
+  for (int64_t p : {1, 3, 8})
+    expectMatchesReference(text, "split_amx", args, splitInto(p));
+}
 
 // Parts the mask empties entirely, or partly: padding per batch (one batch
 // with no keys at all), a window at the end of the cache, a score change.
@@ -127,7 +150,11 @@ TEST(KeySplits, CostModel) {
   // Too few keys to be worth a part each, one thread, the tiled path.
   EXPECT_EQ(chooseKeySplits(softmax, bound(1, 4, 1, 1, 300), false, 2), 1);
   EXPECT_EQ(chooseKeySplits(softmax, bound(1, 4, 1, 1, 32768), false, 1), 1);
-  EXPECT_EQ(chooseKeySplits(softmax, bound(1, 4, 1, 1, 32768), true, 2), 1);
+  // The tiled path: a prefill has items enough; eight draft tokens of eight
+  // heads on one kv head are 64 rows, one q block.
+  EXPECT_EQ(chooseKeySplits(softmax, bound(1, 16, 16, 2048, 2048), true, 2), 1);
+  EXPECT_EQ(chooseKeySplits(softmax, bound(1, 8, 1, 8, 32768), true, 2), 2);
+  EXPECT_EQ(chooseKeySplits(softmax, bound(1, 8, 1, 8, 32768), true, 16), 16);
   // Never more parts than kMaxKeySplits.
   EXPECT_EQ(chooseKeySplits(softmax, bound(1, 4, 1, 1, 1 << 20), false, 256), kMaxKeySplits);
   // Hard selection and sigmoid do not split.

@@ -86,22 +86,10 @@ public:
     Value headsPerItem = select(grouped, k.i64c(kRowHeads), k.i64c(1));
     Value headItems = b.create<arith::DivSIOp>(loc, k.qHeads, headsPerItem);
     Value nTiles = b.create<arith::CeilDivSIOp>(loc, k.qLen, k.i64c(k.sig.schedule.blockQ));
-    // keysPerSplit: whole blocks per part.
-    Value blockKc = k.i64c(k.sig.schedule.blockK), partKeys;
-    if (splitsKeys(k.sig))
-      partKeys = k.mul(b.create<arith::CeilDivSIOp>(loc, b.create<arith::CeilDivSIOp>(loc, k.kvLen, blockKc),
-                                                    k.keySplits),
-                       blockKc);
     b.create<scf::ForOp>(loc, k.idx(k.begin), k.idx(k.end), k.idx(k.i64c(1)), ValueRange{},
                          [&](OpBuilder &, Location, Value itemIdx, ValueRange) {
                            Value item = k.i64(itemIdx);
-                           keys = {k.i64c(0), k.kvLen, Value()};
-                           if (partKeys) {
-                             keys.part = b.create<arith::RemSIOp>(loc, item, k.keySplits);
-                             item = b.create<arith::DivSIOp>(loc, item, k.keySplits);
-                             keys.begin = k.mul(keys.part, partKeys);
-                             keys.end = b.create<arith::MinSIOp>(loc, k.add(keys.begin, partKeys), k.kvLen);
-                           }
+                           keys = k.itemKeys(item, splitBlockKeys(k.sig.schedule, false));
                            Value tile = b.create<arith::RemSIOp>(loc, item, nTiles);
                            Value bh = b.create<arith::DivSIOp>(loc, item, nTiles);
                            h = k.mul(b.create<arith::RemSIOp>(loc, bh, headItems), headsPerItem);
@@ -154,6 +142,7 @@ public:
     b.create<scf::ForOp>(loc, k.idx(k.begin), k.idx(k.end), k.idx(k.i64c(1)), ValueRange{},
                          [&](OpBuilder &, Location, Value itemIdx, ValueRange) {
                            Value item = k.i64(itemIdx);
+                           RowKeys itemKeys = k.itemKeys(item, splitBlockKeys(k.sig.schedule, true));
                            Value tile = b.create<arith::RemSIOp>(loc, item, nTiles);
                            Value bhk = b.create<arith::DivSIOp>(loc, item, nTiles);
                            Value kvHead = b.create<arith::RemSIOp>(loc, bhk, k.kvHeads);
@@ -161,7 +150,7 @@ public:
                            Value f0 = k.mul(tile, k.i64c(k.sig.schedule.blockQ));
                            Value f1 = b.create<arith::MinSIOp>(
                                loc, k.add(f0, k.i64c(k.sig.schedule.blockQ)), groupRows);
-                           emitTiledRows(k, batch, kvHead, f0, f1);
+                           emitTiledRows(k, batch, kvHead, f0, f1, itemKeys);
                            b.create<scf::YieldOp>(loc);
                          });
   }

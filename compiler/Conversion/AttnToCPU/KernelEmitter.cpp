@@ -327,6 +327,20 @@ void KernelEmitter::rowStoreO(Value acc, Value factor, Value empty, Value oOffse
   });
 }
 
+RowKeys KernelEmitter::itemKeys(Value &item, int64_t blockKeys) {
+  if (!splitsKeys(sig))
+    return {i64c(0), kvLen, Value()};
+  Value unit = i64c(blockKeys);
+  Value blocks = b.create<arith::CeilDivSIOp>(loc, kvLen, unit);
+  Value partKeys = mul(b.create<arith::CeilDivSIOp>(loc, blocks, keySplits), unit);
+  RowKeys keys;
+  keys.part = b.create<arith::RemSIOp>(loc, item, keySplits);
+  item = b.create<arith::DivSIOp>(loc, item, keySplits);
+  keys.begin = mul(keys.part, partKeys);
+  keys.end = b.create<arith::MinSIOp>(loc, add(keys.begin, partKeys), kvLen);
+  return keys;
+}
+
 void KernelEmitter::finishSoftmaxRow(Value acc, Value m, Value l, Value bIdx, Value h, Value i,
                                      const RowKeys &keys) {
   auto store = [&] {

@@ -97,6 +97,11 @@ public:
   /// o[oOffset + d] = empty ? 0 : acc[d] * factor, in q's element type.
   void rowStoreO(mlir::Value acc, mlir::Value factor, mlir::Value empty, mlir::Value oOffset);
 
+  /// The keys of work item `item`: all of them, or where the kernel can
+  /// split them (splitsKeys) part item % KeySplits, in whole blocks of
+  /// `blockKeys` (keysPerSplit); `item` becomes the item without its part.
+  RowKeys itemKeys(mlir::Value &item, int64_t blockKeys);
+
   /// The end of a softmax row with running max m, sum l and accumulator
   /// acc: o and lse, or, where the call splits the row's keys, the part's
   /// (m, l, acc) in the partial results for the runtime to merge.

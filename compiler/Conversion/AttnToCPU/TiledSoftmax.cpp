@@ -32,8 +32,8 @@ static_assert(KV * 16 <= 64, "a tile's keys must fit a 64-bit mask");
 /// R query rows at a time: kTileRows, or kAmxTileRows on AMX tiles.
 template <int R> class TileEmitter {
 public:
-  TileEmitter(KernelEmitter &k, Value b, Value hk)
-      : k(k), bb(k.b), loc(k.loc), b(b), hk(hk), topK(keptKeys(k.sig) > 0) {}
+  TileEmitter(KernelEmitter &k, Value b, Value hk, const RowKeys &keys)
+      : k(k), bb(k.b), loc(k.loc), b(b), hk(hk), keys(keys), topK(keptKeys(k.sig) > 0) {}
 
   /// The q block [i0, i1) of the kv head's group (a work item, at most
   /// blockQ rows) in tiles of R rows: each K/V block is taken by every tile
@@ -91,7 +91,7 @@ public:
                             });
     };
     if (k.maskIsTrue()) {
-      blocksOf(k.i64c(0), k.kvLen);
+      blocksOf(keys.begin, keys.end);
     } else {
       // Blocks in spans of kSpanBlocks: a span the mask rules out for the
       // whole q block is skipped with one classification (long windows and
@@ -99,10 +99,10 @@ public:
       constexpr int64_t kSpanBlocks = 16;
       Value span = k.i64c(kSpanBlocks * blockKeys());
       bb.create<scf::ForOp>(
-          loc, k.idx(k.i64c(0)), k.idx(k.kvLen), k.idx(span), ValueRange{},
+          loc, k.idx(keys.begin), k.idx(keys.end), k.idx(span), ValueRange{},
           [&](OpBuilder &, Location, Value s0Idx, ValueRange) {
             Value s0 = k.i64(s0Idx);
-            Value s1 = bb.create<arith::MinSIOp>(loc, k.add(s0, span), k.kvLen);
+            Value s1 = bb.create<arith::MinSIOp>(loc, k.add(s0, span), keys.end);
             TileClass cls = classifyTile(k, b, blockHLo, blockHHi, blockILo, blockIHi, s0,
                                          bb.create<arith::SubIOp>(loc, s1, k.i64c(1)));
             bb.create<scf::IfOp>(loc, cls.canBeTrue, [&](OpBuilder &, Location) {
@@ -906,24 +906,7 @@ private:
       Value m = bb.create<LLVM::LoadOp>(loc, k.f32, stateSlot(r), 4);
       Value lanes = bb.create<LLVM::LoadOp>(loc, k.vecType(), stateSlot(k.add(r, k.i64c(R))), 4);
       Value l = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, lanes);
-      Value empty = cmpf(arith::CmpFPredicate::OEQ, l, k.f32c(0));
-      Value inv = bb.create<arith::DivFOp>(loc, k.f32c(1), l);
-      Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(head, k.oStr[1])), k.mul(row, k.oStr[2]));
-      Value accAt = k.mul(r, k.vDim);
-      k.vectorLoop(k.vDim, [&](Value d, bool vec) {
-        Value at = k.add(accAt, d);
-        if (vec) {
-          Value x = bb.create<arith::MulFOp>(loc, k.loadVecF32(acc, at, k.f32), splat(inv));
-          k.storeVecF32(select(empty, zeroVec(), x), k.oPtr, k.add(oOff, d), k.qType);
-        } else {
-          Value x = bb.create<arith::MulFOp>(loc, k.loadF32(acc, at, k.f32), inv);
-          k.storeF32(select(empty, k.f32c(0), x), k.oPtr, k.add(oOff, d), k.qType);
-        }
-      });
-      if (k.sig.returnLse) {
-        Value lse = bb.create<arith::AddFOp>(loc, m, bb.create<math::LogOp>(loc, l));
-        k.storeLse(select(empty, k.f32c(-kInf), lse), b, head, row);
-      }
+      k.finishSoftmaxRow(k.gep(acc, k.mul(r, k.vDim), k.f32), m, l, b, head, row, keys);
       bb.create<scf::YieldOp>(loc);
     });
   }
@@ -932,6 +915,7 @@ private:
   OpBuilder &bb;
   Location loc;
   Value b, hk;
+  RowKeys keys; // the work item's keys
   Value rows[R], heads[R], valid[R], qOff[R], accRow[R];
   Value iLo, iHi;         // the tile's query positions
   Value tileHLo, tileHHi; // and query heads
@@ -949,11 +933,11 @@ private:
 
 } // namespace
 
-void emitTiledRows(KernelEmitter &k, Value b, Value hk, Value f0, Value f1) {
+void emitTiledRows(KernelEmitter &k, Value b, Value hk, Value f0, Value f1, const RowKeys &keys) {
   if (k.amx)
-    TileEmitter<kAmxTileRows>(k, b, hk).emitRows(f0, f1);
+    TileEmitter<kAmxTileRows>(k, b, hk, keys).emitRows(f0, f1);
   else
-    TileEmitter<kTileRows>(k, b, hk).emitRows(f0, f1);
+    TileEmitter<kTileRows>(k, b, hk, keys).emitRows(f0, f1);
 }
 
 } // namespace attn

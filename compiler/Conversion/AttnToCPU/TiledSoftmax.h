@@ -19,8 +19,10 @@ namespace attn {
 /// stored.
 /// Rows [f0, f1) of kv head hk's group: row f is query head
 /// hk * (Hq / Hkv) + f / Lq at position f % Lq, so the query heads that
-/// share a kv head share its K and V loads (grouped-query and decode).
-void emitTiledRows(KernelEmitter &k, mlir::Value b, mlir::Value hk, mlir::Value f0, mlir::Value f1);
+/// share a kv head share its K and V loads (grouped-query and decode). Only
+/// the item's keys: all, or its part where the call splits them.
+void emitTiledRows(KernelEmitter &k, mlir::Value b, mlir::Value hk, mlir::Value f0, mlir::Value f1,
+                   const RowKeys &keys);
 
 } // namespace attn
 

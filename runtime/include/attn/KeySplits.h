@@ -1,10 +1,11 @@
 //===- KeySplits.h - Splitting a row's keys across work items ---*- C++ -*-===//
 //
-// Decoding has a few query rows per kv head against a long cache: a work
-// item per row (run of heads) leaves cores idle once there are fewer items
-// than cores. Such a call splits each row's keys into parts, one work item
-// each (see splitsKeys in Signature.h), and merges the parts' partial
-// softmax results afterwards. Pure C++.
+// Decoding has a few query rows per kv head against a long cache (and so
+// has verifying a few draft tokens, or a chunk of a prompt): a work item per
+// row or q block leaves cores idle once there are fewer items than cores.
+// Such a call splits each row's keys into parts, one work item each (see
+// splitsKeys in Signature.h), and merges the parts' partial softmax results
+// afterwards. Pure C++.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTN_RUNTIME_KEYSPLITS_H
@@ -20,15 +21,15 @@ namespace attn {
 constexpr int64_t kMaxKeySplits = 64;
 
 /// The cost model: the number of parts that minimizes the time of a call on
-/// `threads` workers, where an item costs its keys plus a fixed overhead
-/// (its partial result and the merge) and the items run in waves of
-/// `threads`. 1 for a call on the tiled path, for weights other than
+/// `threads` workers, on the row path or the tiled path, where an item
+/// costs its keys plus a fixed overhead (its partial result and the merge)
+/// and the items run in waves of `threads`. 1 for weights other than
 /// softmax, on one thread, or when no split shortens the slowest wave.
 int64_t chooseKeySplits(const KernelSignature &sig, const BoundDims &d, bool tiled, unsigned threads);
 
-/// The estimated time of a row-path call split `splits` ways, in keys of
-/// one row (what chooseKeySplits minimizes; exposed for its tests).
-double keySplitCost(const KernelSignature &sig, const BoundDims &d, int64_t splits, unsigned threads);
+/// The estimated time of a call split `splits` ways, in keys of one item
+/// (what chooseKeySplits minimizes; exposed for its tests).
+double keySplitCost(const KernelSignature &sig, const BoundDims &d, bool tiled, int64_t splits, unsigned threads);
 
 /// Where the merge writes: o [B, Hq, Lq, Dv] in `oType` with its strides,
 /// and lse [B, Hq, Lq] (f32) when `lse` is not null.

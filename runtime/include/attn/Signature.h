@@ -248,32 +248,39 @@ inline int64_t rowHeadsPerItem(const KernelSignature &sig, int64_t group) {
   return sig.weights == Weights::Softmax && group % kRowHeads == 0 ? kRowHeads : 1;
 }
 
-/// Split keys (decoding: few query rows against a long cache, too few
-/// work items to give every core one): the row path of a softmax kernel can
-/// cut each row's keys [0, kvLen) into KeySplits parts of whole blockK
-/// blocks, one work item each. An item then stores its part's running max m,
-/// sum l and unnormalized accumulator, partialFloats(vDim) floats at
+/// Split keys (decoding, or a few query rows against a long cache: too few
+/// work items to give every core one): a softmax kernel can cut each row's
+/// keys [0, kvLen) into KeySplits parts of whole key blocks of its path
+/// (splitBlockKeys), one work item each. An item then stores its part's
+/// running max m, sum l and unnormalized accumulator, partialFloats(vDim)
+/// floats at
 ///   partials[((b * Hq + h) * Lq + i) * KeySplits + part]  as [m, l, acc...],
 /// instead of o and lse, and the runtime merges the parts of each row
 /// (mergeKeySplits in KeySplits.h). Hard selection would need its top-K
 /// lists merged, sigmoid no merge at all; only softmax splits for now.
 inline bool splitsKeys(const KernelSignature &sig) { return sig.weights == Weights::Softmax; }
-inline int64_t keysPerSplit(const Schedule &s, int64_t kvLen, int64_t splits) {
-  int64_t blocks = (kvLen + s.blockK - 1) / s.blockK;
-  return (blocks + splits - 1) / splits * s.blockK;
+/// The keys of the path's blocks: blockK on the row path, a tile's keys on
+/// the tiled path (k is packed in blocks of those).
+inline int64_t splitBlockKeys(const Schedule &s, bool tiled) {
+  return tiled ? kTileKeyVectors * s.vectorWidth : s.blockK;
+}
+inline int64_t keysPerSplit(const Schedule &s, bool tiled, int64_t kvLen, int64_t splits) {
+  int64_t unit = splitBlockKeys(s, tiled);
+  int64_t blocks = (kvLen + unit - 1) / unit;
+  return (blocks + splits - 1) / splits * unit;
 }
 inline int64_t partialFloats(int64_t vDim) { return vDim + 2; }
 
-/// Work items. Row path: (batch, run of rowHeadsPerItem query heads, tile of
-/// blockQ query rows, part of the keys: see splitsKeys). Tiled path: (batch,
-/// kv head, tile of blockQ rows of the kv head's group), where the group's
-/// rows are (query head in group, query position) pairs, so the query heads
-/// that share a kv head share its K and V loads.
+/// Work items, each for one part of the keys (see splitsKeys). Row path:
+/// (batch, run of rowHeadsPerItem query heads, tile of blockQ query rows).
+/// Tiled path: (batch, kv head, tile of blockQ rows of the kv head's group),
+/// where the group's rows are (query head in group, query position) pairs,
+/// so the query heads that share a kv head share its K and V loads.
 inline int64_t numWorkItems(const KernelSignature &sig, const BoundDims &d, bool tiled, int64_t keySplits = 1) {
   int64_t rows = tiled ? (d.qHeads / d.kvHeads) * d.qLen : d.qLen;
   int64_t tiles = (rows + sig.schedule.blockQ - 1) / sig.schedule.blockQ;
   if (tiled)
-    return d.batch * d.kvHeads * tiles;
+    return d.batch * d.kvHeads * tiles * keySplits;
   return d.batch * (d.qHeads / rowHeadsPerItem(sig, d.qHeads / d.kvHeads)) * tiles * keySplits;
 }
 
