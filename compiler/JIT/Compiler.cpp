@@ -2,6 +2,7 @@
 #include "compiler/JIT/Compiler.h"
 
 #include "compiler/Frontend/Sema.h"
+#include "compiler/Frontend/SpecSignature.h"
 #include "compiler/JIT/ObjectCache.h"
 #include "compiler/Target/CodeGen.h"
 #include "compiler/Target/KernelObject.h"
@@ -11,11 +12,13 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 
+#include <algorithm>
 #include <chrono>
 #include <dlfcn.h>
 #include <sys/stat.h>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 namespace attn {
 
@@ -46,8 +49,10 @@ public:
   std::unique_ptr<llvm::orc::LLJIT> jit;
 };
 
-static Expected<std::pair<std::shared_ptr<LoadedObject>, attn_kernel_fn>>
-loadObject(const std::string &bytes, const std::string &symbol) {
+/// One JIT holding `objects` (ELF bytes), and the address of each of
+/// `symbols` in them.
+static Expected<std::pair<std::shared_ptr<LoadedObject>, std::vector<attn_kernel_fn>>>
+loadObjects(const std::vector<const std::string *> &objects, const std::vector<std::string> &symbols) {
   static std::once_flag once;
   std::call_once(once, [] {
     llvm::InitializeNativeTarget();
@@ -62,15 +67,21 @@ loadObject(const std::string &bytes, const std::string &symbol) {
   if (!generator)
     return Error{"cannot search the process for symbols: " + llvm::toString(generator.takeError())};
   (*jit)->getMainJITDylib().addGenerator(std::move(*generator));
-  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(bytes, symbol);
-  if (llvm::Error err = (*jit)->addObjectFile(std::move(buffer)))
-    return Error{"cannot load the kernel's object: " + llvm::toString(std::move(err))};
-  auto address = (*jit)->lookup(symbol);
-  if (!address)
-    return Error{"the kernel's object lacks " + symbol + ": " + llvm::toString(address.takeError())};
+  for (size_t n = 0; n < objects.size(); ++n) {
+    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(*objects[n], symbols.at(n));
+    if (llvm::Error err = (*jit)->addObjectFile(std::move(buffer)))
+      return Error{"cannot load the kernel's object: " + llvm::toString(std::move(err))};
+  }
+  std::vector<attn_kernel_fn> fns;
+  for (const std::string &symbol : symbols) {
+    auto address = (*jit)->lookup(symbol);
+    if (!address)
+      return Error{"the kernel's object lacks " + symbol + ": " + llvm::toString(address.takeError())};
+    fns.push_back(address->toPtr<attn_kernel_fn>());
+  }
   auto owner = std::make_shared<LoadedObject>();
   owner->jit = std::move(*jit);
-  return std::make_pair(owner, address->toPtr<attn_kernel_fn>());
+  return std::make_pair(owner, std::move(fns));
 }
 
 std::string Kernel::run(const std::map<std::string, ArgValue> &inputs, const TensorView &o,
@@ -89,7 +100,7 @@ std::string Kernel::run(const std::map<std::string, ArgValue> &inputs, const Ten
     if (!known)
       return "unknown input '" + name + "'";
   }
-  return invokeKernel(sig_, fn_, ordered, o, lse, options);
+  return invokeKernel(sig_, entries_, ordered, o, lse, options);
 }
 
 Compiler::Compiler(CompileOptions options) : options_(std::move(options)) {}
@@ -129,7 +140,6 @@ Expected<Kernel> Compiler::compile(const std::string &specText, const std::strin
                                     : "no kernel '" + kernelName + "' in " + fileName};
 
   Kernel kernel;
-  std::string symbol = "attn_kernel_" + chosen->name;
   ObjectCache cache(options_.useCache ? cacheDir() : std::string());
   // A caller that left the schedule alone gets the one `attnc tune` chose
   // for this spec, if it chose one; a caller's own schedule stays.
@@ -140,29 +150,62 @@ Expected<Kernel> Compiler::compile(const std::string &specText, const std::strin
       kernel.tuned_ = true;
     }
   std::string key = cacheKey({compilerIdentity(), targetKey(), scheduleKey(schedule), chosen->name, specText});
-  std::optional<CachedKernel> cached = cache.load(key);
-  if (cached) {
-    auto loaded = loadObject(cached->object, symbol);
-    if (loaded) {
-      kernel.sig_ = cached->signature;
-      kernel.object_ = loaded->first;
-      kernel.fn_ = loaded->second;
-      kernel.fromCache_ = true;
-    }
+  // A kernel whose calls choose their path compiles as two objects, one per
+  // path, on two threads: code generation of one large function is most of
+  // a compile, and either path alone is a fraction of it.
+  std::vector<KernelPaths> parts = {KernelPaths::Both};
+  if (pathDecidedPerCall(signatureOf(*chosen, schedule)))
+    parts = {KernelPaths::Tiled, KernelPaths::Rows};
+  std::vector<std::string> keys, symbols;
+  for (KernelPaths p : parts) {
+    keys.push_back(p == KernelPaths::Both ? key : cacheKey({key, kernelSymbol(chosen->name, p)}));
+    symbols.push_back(kernelSymbol(chosen->name, p));
   }
-  if (!kernel.fn_) {
-    Expected<StageOutput> object =
-        compileKernel(*chosen, fileName, options_.target, schedule, Stage::Object);
-    if (!object)
-      return object.takeError();
-    auto loaded = loadObject(object->text, symbol);
-    if (!loaded)
-      return loaded.takeError();
-    kernel.sig_ = object->signature;
-    kernel.object_ = loaded->first;
-    kernel.fn_ = loaded->second;
-    cache.store(key, CachedKernel{object->signature, object->text});
+  std::vector<std::optional<CachedKernel>> objects(parts.size());
+  for (size_t n = 0; n < parts.size(); ++n)
+    objects[n] = cache.load(keys[n]);
+  // The parts not in the cache, compiled at once (at most two threads).
+  std::vector<Expected<StageOutput>> compiled;
+  for (size_t n = 0; n < parts.size(); ++n)
+    compiled.emplace_back(Error{"not compiled"});
+  std::vector<std::thread> threads;
+  for (size_t n = 0; n < parts.size(); ++n) {
+    if (objects[n])
+      continue;
+    auto work = [&, n] {
+      compiled[n] = compileKernel(*chosen, fileName, options_.target, schedule, Stage::Object, parts[n]);
+    };
+    bool last = std::none_of(objects.begin() + n + 1, objects.end(), [](const auto &o) { return !o; });
+    if (last)
+      work(); // the calling thread takes the last one
+    else
+      threads.emplace_back(work);
   }
+  for (std::thread &t : threads)
+    t.join();
+  for (size_t n = 0; n < parts.size(); ++n) {
+    if (objects[n])
+      continue;
+    if (!compiled[n])
+      return compiled[n].takeError();
+    objects[n] = CachedKernel{compiled[n]->signature, std::move(compiled[n]->text)};
+    cache.store(keys[n], *objects[n]);
+  }
+  std::vector<const std::string *> bytes;
+  for (const auto &o : objects)
+    bytes.push_back(&o->object);
+  auto loaded = loadObjects(bytes, symbols);
+  if (!loaded)
+    return loaded.takeError();
+  kernel.sig_ = objects[0]->signature;
+  kernel.object_ = loaded->first;
+  if (parts.size() == 1) {
+    kernel.entries_.both = loaded->second[0];
+  } else {
+    kernel.entries_.tiled = loaded->second[0];
+    kernel.entries_.rows = loaded->second[1];
+  }
+  kernel.fromCache_ = std::none_of(compiled.begin(), compiled.end(), [](const auto &c) { return bool(c); });
   kernel.compileMillis_ =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return kernel;

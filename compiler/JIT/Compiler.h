@@ -38,7 +38,8 @@ class LoadedObject; // the JIT that owns a kernel's code
 class Kernel {
 public:
   const KernelSignature &signature() const { return sig_; }
-  attn_kernel_fn entry() const { return fn_; }
+  /// Its code: one function, or one per path (see pathDecidedPerCall).
+  const KernelEntries &entries() const { return entries_; }
   /// Whether this kernel came from the disk cache, and how long compiling
   /// (or loading) it took.
   bool fromCache() const { return fromCache_; }
@@ -54,7 +55,7 @@ public:
 private:
   friend class Compiler;
   KernelSignature sig_;
-  attn_kernel_fn fn_ = nullptr;
+  KernelEntries entries_;
   std::shared_ptr<LoadedObject> object_;
   bool fromCache_ = false;
   bool tuned_ = false;

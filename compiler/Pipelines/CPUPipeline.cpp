@@ -11,8 +11,8 @@
 
 namespace attn {
 
-void buildCPUPipeline(mlir::OpPassManager &pm, const Schedule &schedule, CPUStage stage) {
-  pm.addPass(createConvertAttnToCPUPass(schedule));
+void buildCPUPipeline(mlir::OpPassManager &pm, const Schedule &schedule, CPUStage stage, KernelPaths paths) {
+  pm.addPass(createConvertAttnToCPUPass(schedule, paths));
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
   pm.addPass(mlir::createLoopInvariantCodeMotionPass());

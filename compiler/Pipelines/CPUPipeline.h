@@ -14,8 +14,9 @@ enum class CPUStage { Lowered, LLVMDialect };
 
 /// The CPU pipeline as a list of passes, one concept per line:
 /// attn -> loop nest -> canonicalize/CSE -> polynomial math -> LLVM dialect.
+/// `paths`: see createConvertAttnToCPUPass.
 void buildCPUPipeline(mlir::OpPassManager &pm, const Schedule &schedule,
-                      CPUStage stage = CPUStage::LLVMDialect);
+                      CPUStage stage = CPUStage::LLVMDialect, KernelPaths paths = KernelPaths::Both);
 
 /// Registers `attn-cpu-pipeline` (and the attn passes) with attn-opt.
 void registerCPUPipeline();

@@ -29,7 +29,8 @@ static std::string printOp(mlir::Operation *op) {
 static Expected<mlir::OwningOpRef<mlir::ModuleOp>> lowerSpec(mlir::MLIRContext &context,
                                                               const AttentionSpec &spec,
                                                               const std::string &fileName,
-                                                              const Schedule &schedule, Stage stage) {
+                                                              const Schedule &schedule, Stage stage,
+                                                              KernelPaths paths) {
   context.loadDialect<mlir::func::FuncDialect, mlir::scf::SCFDialect, mlir::vector::VectorDialect,
                       mlir::LLVM::LLVMDialect>();
   mlir::OwningOpRef<mlir::ModuleOp> module = buildAttnModule(context, spec, fileName);
@@ -41,7 +42,7 @@ static Expected<mlir::OwningOpRef<mlir::ModuleOp>> lowerSpec(mlir::MLIRContext &
   // The IR is verified once, after the last pass: verifying after each of
   // the pipeline's passes was a third of the lowering's instructions.
   pm.enableVerifier(false);
-  buildCPUPipeline(pm, schedule, stage == Stage::Lowered ? CPUStage::Lowered : CPUStage::LLVMDialect);
+  buildCPUPipeline(pm, schedule, stage == Stage::Lowered ? CPUStage::Lowered : CPUStage::LLVMDialect, paths);
   std::string diagnostics;
   llvm::raw_string_ostream os(diagnostics);
   mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
@@ -68,12 +69,12 @@ Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &
 
 Expected<LLVMKernel> compileToLLVM(const AttentionSpec &spec, const std::string &fileName,
                                    const std::string &target, Schedule schedule,
-                                   llvm::LLVMContext &llvmContext) {
+                                   llvm::LLVMContext &llvmContext, KernelPaths paths) {
   Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(target, schedule);
   if (!tm)
     return tm.takeError();
   mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
-  auto module = lowerSpec(context, spec, fileName, schedule, Stage::LLVMDialect);
+  auto module = lowerSpec(context, spec, fileName, schedule, Stage::LLVMDialect, paths);
   if (!module)
     return module.takeError();
   Expected<std::unique_ptr<llvm::Module>> llvmModule = translateAndOptimize(**module, llvmContext, **tm);
@@ -83,14 +84,15 @@ Expected<LLVMKernel> compileToLLVM(const AttentionSpec &spec, const std::string 
 }
 
 Expected<StageOutput> compileKernel(const AttentionSpec &spec, const std::string &fileName,
-                                    const std::string &target, Schedule schedule, Stage stage) {
+                                    const std::string &target, Schedule schedule, Stage stage,
+                                    KernelPaths paths) {
   StageOutput out;
   if (stage == Stage::Attn || stage == Stage::Lowered || stage == Stage::LLVMDialect) {
     Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(target, schedule);
     if (!tm)
       return tm.takeError();
     mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
-    auto module = lowerSpec(context, spec, fileName, schedule, stage);
+    auto module = lowerSpec(context, spec, fileName, schedule, stage, paths);
     if (!module)
       return module.takeError();
     out.text = printOp(**module);
@@ -98,7 +100,7 @@ Expected<StageOutput> compileKernel(const AttentionSpec &spec, const std::string
     return out;
   }
   llvm::LLVMContext llvmContext;
-  Expected<LLVMKernel> k = compileToLLVM(spec, fileName, target, schedule, llvmContext);
+  Expected<LLVMKernel> k = compileToLLVM(spec, fileName, target, schedule, llvmContext, paths);
   if (!k)
     return k.takeError();
   out.signature = k->signature;

@@ -37,14 +37,17 @@ struct LLVMKernel {
 Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &target, Schedule &schedule);
 
 /// Runs `spec` through the whole pipeline to optimized LLVM IR in `context`.
+/// `paths`: the whole kernel, or one of its paths (createConvertAttnToCPUPass).
 Expected<LLVMKernel> compileToLLVM(const AttentionSpec &spec, const std::string &fileName,
                                    const std::string &target, Schedule schedule,
-                                   llvm::LLVMContext &context);
+                                   llvm::LLVMContext &context, KernelPaths paths = KernelPaths::Both);
 
 /// Runs `spec` (checked) through the CPU pipeline for `target` up to `stage`.
-/// A zero vector width in `schedule` means the target's native width.
+/// A zero vector width in `schedule` means the target's native width. Safe
+/// to call from several threads at once (each call has its own contexts).
 Expected<StageOutput> compileKernel(const AttentionSpec &spec, const std::string &fileName,
-                                    const std::string &target, Schedule schedule, Stage stage);
+                                    const std::string &target, Schedule schedule, Stage stage,
+                                    KernelPaths paths = KernelPaths::Both);
 
 } // namespace attn
 

@@ -268,7 +268,7 @@ int64_t scalarBits(const InputSig &in, double value) {
 } // namespace
 
 namespace {
-std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
+std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entries,
                           const std::vector<ArgValue> &inputs, const TensorView &o,
                           const TensorView *lse, const InvokeOptions &options) {
   if (options.keySplits < 0)
@@ -419,6 +419,9 @@ std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
     uintptr_t p = reinterpret_cast<uintptr_t>(scratchBufs[w].get());
     scratchPtrs[w] = reinterpret_cast<void *>((p + 63) / 64 * 64); // cache-line aligned
   }
+  attn_kernel_fn fn = entries.forPath(tiled);
+  if (!fn)
+    return "kernel '" + sig.name + "' has no code for the " + (tiled ? "tiled" : "row") + " path";
   pool.parallelFor(items, 1, options.threads, [&](int64_t begin, int64_t end, unsigned worker) {
     fn(ptrs.data(), params.data(), begin, end, scratchPtrs[worker], &status[worker]);
   });
@@ -446,18 +449,26 @@ std::string invokeChecked(const KernelSignature &sig, attn_kernel_fn fn,
 
 } // namespace
 
-std::string invokeKernel(const KernelSignature &sig, attn_kernel_fn fn,
+std::string invokeKernel(const KernelSignature &sig, const KernelEntries &entries,
                          const std::vector<ArgValue> &inputs, const TensorView &o,
                          const TensorView *lse, const InvokeOptions &options) {
   // Kernels run inside other programs: a failed allocation (packed or
   // transposed copies, scratch) or thread start is an error, never an abort.
   try {
-    return invokeChecked(sig, fn, inputs, o, lse, options);
+    return invokeChecked(sig, entries, inputs, o, lse, options);
   } catch (const std::bad_alloc &) {
     return "kernel '" + sig.name + "': out of memory for its working buffers";
   } catch (const std::exception &e) {
     return "kernel '" + sig.name + "': " + e.what();
   }
+}
+
+std::string invokeKernel(const KernelSignature &sig, attn_kernel_fn fn,
+                         const std::vector<ArgValue> &inputs, const TensorView &o,
+                         const TensorView *lse, const InvokeOptions &options) {
+  KernelEntries entries;
+  entries.both = fn;
+  return invokeKernel(sig, entries, inputs, o, lse, options);
 }
 
 } // namespace attn

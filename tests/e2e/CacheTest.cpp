@@ -15,6 +15,8 @@ namespace {
 
 const char *kSpec = "attention c {\n q: f32[B, H, L, D]\n k: f32[B, H, L, D]\n v: f32[B, H, L, D]\n"
                     " mask: j <= i\n}";
+// Its calls choose their path (L is named): one object per path.
+constexpr size_t kEntriesPerKernel = 2;
 
 class Cache : public ::testing::Test {
 protected:
@@ -55,7 +57,7 @@ TEST_F(Cache, MissThenHit) {
   ASSERT_TRUE(cold) << cold.error();
   EXPECT_FALSE(cold->fromCache());
   expectWorks(*cold);
-  ASSERT_EQ(entries().size(), 1u);
+  ASSERT_EQ(entries().size(), kEntriesPerKernel);
   EXPECT_EQ(fs::status(dir).permissions() & fs::perms::all, fs::perms::owner_all) << "the folder is private";
   Expected<Kernel> warm = compile();
   ASSERT_TRUE(warm) << warm.error();
@@ -135,7 +137,35 @@ TEST_F(Cache, DifferentSpecsDifferentEntries) {
   std::string other = std::string(kSpec);
   other.replace(other.find("j <= i"), 6, "j < i ");
   ASSERT_TRUE(Compiler(options).compile(other, "c"));
-  EXPECT_EQ(entries().size(), 2u);
+  EXPECT_EQ(entries().size(), 2 * kEntriesPerKernel);
+}
+
+TEST_F(Cache, OneObjectPerPathEachCompiledWhereMissing) {
+  // A spec that fixes the path (Lq and the heads fixed) is one object.
+  CompileOptions options;
+  options.cacheDir = dir.string();
+  ASSERT_TRUE(Compiler(options).compile("attention f {\n q: f32[B, 2, 1, 8]\n k: f32[B, 2, M, 8]\n"
+                                        " v: f32[B, 2, M, 8]\n}", "f"));
+  ASSERT_EQ(entries().size(), 1u);
+  fs::remove_all(dir);
+  // Two objects; with one of them gone, only that one is compiled again,
+  // and the kernel still runs both paths' calls.
+  ASSERT_TRUE(compile());
+  ASSERT_EQ(entries().size(), kEntriesPerKernel);
+  fs::remove(entries().at(0));
+  Expected<Kernel> k = compile();
+  ASSERT_TRUE(k) << k.error();
+  EXPECT_FALSE(k->fromCache());
+  EXPECT_EQ(entries().size(), kEntriesPerKernel);
+  ASSERT_TRUE(k->entries().tiled && k->entries().rows && !k->entries().both);
+  expectWorks(*k); // two rows: the row path
+  std::vector<float> q(64 * 4, 0.5f), o(64 * 4);
+  TensorView qv{q.data(), ATTN_F32, {1, 1, 64, 4}, {}}, ov{o.data(), ATTN_F32, {1, 1, 64, 4}, {}};
+  ASSERT_EQ(k->run({{"q", {qv}}, {"k", {qv}}, {"v", {qv}}}, ov), ""); // 64 rows: the tiled path
+  EXPECT_FLOAT_EQ(o[63 * 4], 0.5f);
+  Expected<Kernel> warm = compile();
+  ASSERT_TRUE(warm);
+  EXPECT_TRUE(warm->fromCache());
 }
 
 TEST_F(Cache, TunedScheduleIsUsedByDefaultCompiles) {

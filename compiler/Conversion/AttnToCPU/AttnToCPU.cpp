@@ -43,8 +43,13 @@ class RowEmitter {
 public:
   RowEmitter(KernelEmitter &k) : k(k), b(k.b), loc(k.loc) {}
 
-  void emitItems() {
+  void emitItems(KernelPaths paths) {
     if (!usesTiledRows(k.sig))
+      return emitRowItems();
+    // One path of a kernel compiled as two (pathDecidedPerCall).
+    if (paths == KernelPaths::Tiled && pathDecidedPerCall(k.sig))
+      return emitTiledItems();
+    if (paths == KernelPaths::Rows && pathDecidedPerCall(k.sig))
       return emitRowItems();
     // Sizes the spec fixes may decide the path for every call.
     std::optional<int64_t> group = fixedGroup();
@@ -408,8 +413,8 @@ private:
 struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ConvertAttnToCPUPass)
   ConvertAttnToCPUPass() = default;
-  ConvertAttnToCPUPass(const ConvertAttnToCPUPass &other) : PassWrapper(other) {}
-  explicit ConvertAttnToCPUPass(const Schedule &s) {
+  ConvertAttnToCPUPass(const ConvertAttnToCPUPass &other) : PassWrapper(other), paths(other.paths) {}
+  explicit ConvertAttnToCPUPass(const Schedule &s, KernelPaths p) : paths(p) {
     blockQ = s.blockQ;
     blockK = s.blockK;
     vectorWidth = s.vectorWidth;
@@ -436,8 +441,8 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
       KernelSignature sig = signatureOf(op, schedule);
       OpBuilder b(op);
       KernelEmitter k(b, op, sig);
-      k.createFunction(module);
-      RowEmitter(k).emitItems();
+      k.createFunction(module, pathDecidedPerCall(sig) ? paths : KernelPaths::Both);
+      RowEmitter(k).emitItems(paths);
       b.create<func::ReturnOp>(op.getLoc());
       op.erase();
     }
@@ -449,12 +454,13 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
                        llvm::cl::init(false)};
   Option<bool> amx{*this, "amx", llvm::cl::desc("run Q Kt and P V of bf16 tiles on AMX (tdpbf16ps)"),
                    llvm::cl::init(false)};
+  KernelPaths paths = KernelPaths::Both; // not a textual option: the JIT sets it
 };
 
 } // namespace
 
-std::unique_ptr<Pass> createConvertAttnToCPUPass(const Schedule &schedule) {
-  return std::make_unique<ConvertAttnToCPUPass>(schedule);
+std::unique_ptr<Pass> createConvertAttnToCPUPass(const Schedule &schedule, KernelPaths paths) {
+  return std::make_unique<ConvertAttnToCPUPass>(schedule, paths);
 }
 
 void registerAttnToCPUPass() { PassRegistration<ConvertAttnToCPUPass>(); }

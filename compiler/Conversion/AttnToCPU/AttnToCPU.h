@@ -15,8 +15,11 @@ namespace attn {
 /// running max and sum (online softmax), or a running top-K / best key, the
 /// score and mask regions inlined into the key loop, vectors along the head
 /// dims. No L x L buffer: a worker's scratch holds one block of scores, one
-/// accumulator row and the top-K buffer.
-std::unique_ptr<mlir::Pass> createConvertAttnToCPUPass(const Schedule &schedule = {});
+/// accumulator row and the top-K buffer. With `paths` Tiled or Rows, a
+/// kernel whose path each call decides holds only that path's code, as
+/// kernelSymbol(name, paths).
+std::unique_ptr<mlir::Pass> createConvertAttnToCPUPass(const Schedule &schedule = {},
+                                                       KernelPaths paths = KernelPaths::Both);
 
 void registerAttnToCPUPass();
 

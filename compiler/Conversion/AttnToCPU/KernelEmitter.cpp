@@ -200,10 +200,10 @@ Value KernelEmitter::expWeights(Value d) {
   return b.create<arith::SelectOp>(loc, underflows, splat(0.0f), scaled);
 }
 
-func::FuncOp KernelEmitter::createFunction(ModuleOp module) {
+func::FuncOp KernelEmitter::createFunction(ModuleOp module, KernelPaths paths) {
   b.setInsertionPointToEnd(module.getBody());
   auto fnType = b.getFunctionType({ptrType, ptrType, i64Type, i64Type, ptrType, ptrType}, {});
-  auto fn = b.create<func::FuncOp>(loc, "attn_kernel_" + sig.name, fnType);
+  auto fn = b.create<func::FuncOp>(loc, kernelSymbol(sig.name, paths), fnType);
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
   ptrs = entry->getArgument(0);

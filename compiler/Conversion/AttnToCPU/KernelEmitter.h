@@ -38,8 +38,8 @@ class KernelEmitter {
 public:
   KernelEmitter(mlir::OpBuilder &b, mlir::attn::AttentionOp op, const KernelSignature &sig);
 
-  /// Creates the function (named `attn_kernel_<name>`) and reads the params.
-  mlir::func::FuncOp createFunction(mlir::ModuleOp module);
+  /// Creates the function (named kernelSymbol(name, paths)) and reads the params.
+  mlir::func::FuncOp createFunction(mlir::ModuleOp module, KernelPaths paths = KernelPaths::Both);
 
   /// The mask region yields `true`; the score region yields `s` itself.
   bool maskIsTrue();

@@ -37,10 +37,21 @@ struct InvokeOptions {
   int64_t keySplits = 0;
 };
 
+/// A kernel's code: one function for every call, or, for a kernel the JIT
+/// compiled as two objects (pathDecidedPerCall), one function per path.
+struct KernelEntries {
+  attn_kernel_fn both = nullptr, tiled = nullptr, rows = nullptr;
+  attn_kernel_fn forPath(bool tiledPath) const { return both ? both : tiledPath ? tiled : rows; }
+};
+
 /// Checks every argument against `sig` before touching any memory, then runs
-/// `fn` over all work items. `inputs` follows the signature's order; `lse` may
+/// `entries`' function for the call's path over all work items. `inputs` follows the signature's order; `lse` may
 /// be null. Returns an empty string on success, else a message naming the
 /// tensor and the dimension (or the input an out-of-range index read).
+std::string invokeKernel(const KernelSignature &sig, const KernelEntries &entries,
+                         const std::vector<ArgValue> &inputs, const TensorView &o,
+                         const TensorView *lse, const InvokeOptions &options = {});
+/// The same for a kernel whose one function holds both paths.
 std::string invokeKernel(const KernelSignature &sig, attn_kernel_fn fn,
                          const std::vector<ArgValue> &inputs, const TensorView &o,
                          const TensorView *lse, const InvokeOptions &options = {});

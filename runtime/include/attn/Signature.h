@@ -204,6 +204,27 @@ inline bool takesTiledPath(const KernelSignature &sig, int64_t group, int64_t qL
   return usesTiledRows(sig) && group * qLen >= 2 * kTileRows;
 }
 
+/// Whether each call decides between the tiled path and the row path
+/// (takesTiledPath): the spec fixes the group of query heads per kv head
+/// and Lq only in part, so one kernel holds both paths' code. The JIT then
+/// compiles them as two objects, on two threads (KernelPaths).
+inline bool pathDecidedPerCall(const KernelSignature &sig) {
+  if (!usesTiledRows(sig) || sig.inputs.size() < 2 || sig.inputs[0].dims.size() != 4 ||
+      sig.inputs[1].dims.size() != 4)
+    return false;
+  const DimSig &qh = sig.inputs[0].dims[1], &kh = sig.inputs[1].dims[1], &lq = sig.inputs[0].dims[2];
+  bool sameHeads = qh.fixed >= 0 ? qh.fixed == kh.fixed : kh.fixed < 0 && qh.name == kh.name;
+  bool groupFixed = sameHeads || (qh.fixed > 0 && kh.fixed > 0);
+  return !(groupFixed && lq.fixed >= 0);
+}
+
+/// Which paths a kernel function holds: both (choosing per call), or one,
+/// as `attn_kernel_<name>_tiled` / `_rows` (see pathDecidedPerCall).
+enum class KernelPaths { Both, Tiled, Rows };
+inline std::string kernelSymbol(const std::string &name, KernelPaths paths) {
+  return "attn_kernel_" + name + (paths == KernelPaths::Tiled ? "_tiled" : paths == KernelPaths::Rows ? "_rows" : "");
+}
+
 /// Keys a hard-selection row keeps while it streams: K for topk(K), 1 for
 /// argmax (a top-1 whose ties keep the lowest j), 0 otherwise.
 inline int64_t keptKeys(const KernelSignature &sig) {
