@@ -375,7 +375,11 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
   params[ParamLayout::KeySplits] = splits;
   float *partials = nullptr;
   if (splits > 1) {
-    int64_t floats = dims->batch * dims->qHeads * dims->qLen * splits * partialFloats(dims->vDim);
+    __int128 wide = static_cast<__int128>(dims->batch) * dims->qHeads * dims->qLen * splits * partialFloats(dims->vDim);
+    if (wide > INT64_MAX / 4)
+      return "kernel '" + sig.name + "': " + std::to_string(splits) + " parts of the keys need more memory than "
+             "can be addressed; split them into fewer (InvokeOptions::keySplits)";
+    int64_t floats = static_cast<int64_t>(wide);
     partials = reinterpret_cast<float *>(workspace(kPartials, static_cast<size_t>(floats)));
     ptrs[ParamLayout::Partials] = partials;
   }
