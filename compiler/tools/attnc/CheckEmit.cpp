@@ -105,7 +105,11 @@ int runEmit(const Options &opts, CheckedSpec &spec) {
     return 0;
   }
   for (const AttentionSpec &k : spec.module.kernels) {
-    Expected<StageOutput> out = compileKernel(k, opts.file, opts.target, nativeSchedule(), stage->second);
+    KernelPaths paths = opts.paths == "tiled" ? KernelPaths::Tiled
+                        : opts.paths == "rows" ? KernelPaths::Rows
+                                               : KernelPaths::Both;
+    Expected<StageOutput> out =
+        compileKernel(k, opts.file, opts.target, nativeSchedule(), stage->second, paths);
     if (!out) {
       std::cerr << "attnc: error: " << out.error() << "\n";
       return 1;

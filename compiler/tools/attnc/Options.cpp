@@ -10,7 +10,7 @@ const char *usage() {
   return "usage:\n"
          "  attnc check FILE\n"
          "  attnc emit FILE [--kernel NAME] --stage ast|attn|lowered|llvm-dialect|llvm|asm\n"
-         "            [--target host|x86-64-avx2|x86-64-avx512|x86-64-amx]\n"
+         "            [--target host|x86-64-avx2|x86-64-avx512|x86-64-amx] [--paths both|tiled|rows]\n"
          "  attnc emit FILE [--kernel NAME] --stage tiles [--size L=4096,...] [--png FILE]\n"
          "  attnc compile FILE -o DIR [--kernel NAME] [--target host|x86-64-avx2|x86-64-avx512|x86-64-amx]\n"
          "  attnc run FILE [--kernel NAME] --input q=q.npy --input k=k.npy --input v=v.npy\n"
@@ -54,7 +54,7 @@ Expected<Options> parseOptions(int argc, char **argv) {
     }
     if (flag == "--kernel" || flag == "--stage" || flag == "--backend" || flag == "--target" ||
         flag == "--cache-dir" || flag == "--output" || flag == "--lse" || flag == "--threads" ||
-        flag == "-o" || flag == "--size" || flag == "--reps" || flag == "--png") {
+        flag == "-o" || flag == "--size" || flag == "--reps" || flag == "--png" || flag == "--paths") {
       Expected<std::string> v = take();
       if (!v)
         return v.takeError();
@@ -66,6 +66,11 @@ Expected<Options> parseOptions(int argc, char **argv) {
       else if (flag == "--output" || flag == "-o") opts.output = *v;
       else if (flag == "--lse") opts.lseOutput = *v;
       else if (flag == "--png") opts.png = *v;
+      else if (flag == "--paths") {
+        if (*v != "both" && *v != "tiled" && *v != "rows")
+          return Error{"--paths needs both, tiled or rows, got '" + *v + "'"};
+        opts.paths = *v;
+      }
       else if (flag == "--size") {
         std::stringstream items(*v);
         std::string item;

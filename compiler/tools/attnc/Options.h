@@ -23,6 +23,7 @@ struct Options {
   std::string output;
   std::string lseOutput;
   std::string png; // emit --stage tiles --png FILE
+  std::string paths = "both"; // emit: one path's half of a kernel the JIT compiles as two
   int threads = 0;
   int reps = 10;
   std::vector<std::pair<std::string, int64_t>> sizes; // --size B=1,L=4096
