@@ -629,6 +629,7 @@ private:
     SmallVector<Value> pSums(R);
     // Per key lane: masked in every row of the tile.
     SmallVector<Value> allOut(KV);
+    Value maskedLanes; // lanes masked in some row, for some key vector
     for (int r = 0; r < R; ++r) {
       SmallVector<Value> sv;
       Value rowMax;
@@ -646,7 +647,7 @@ private:
       // p = exp(s - m). (Not 2^(s log2 e - m log2 e) as one FMA: with
       // scores near 1e36 the rounding of m log2 e alone is 1e29, while
       // s - m is exact for the row's largest score.)
-      Value pSum, masked;
+      Value pSum;
       for (int c = 0; c < KV; ++c) {
         Value p = k.expWeights(bb.create<arith::SubFOp>(loc, sv[c], splat(mSafe)));
         k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
@@ -656,16 +657,17 @@ private:
         if (cheapMaskTest)
           continue;
         Value isOut = cmpf(arith::CmpFPredicate::OEQ, sv[c], splat(k.f32c(-kInf)));
-        masked = c ? bb.create<arith::OrIOp>(loc, masked, isOut).getResult() : isOut;
+        maskedLanes = maskedLanes ? bb.create<arith::OrIOp>(loc, maskedLanes, isOut).getResult() : isOut;
         allOut[c] = r ? bb.create<arith::AndIOp>(loc, allOut[c], isOut).getResult() : isOut;
       }
       next[r] = mNew;
       pSums[r] = pSum;
-      if (!cheapMaskTest) {
-        Value any = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, masked);
-        anyMasked = bb.create<arith::OrIOp>(loc, anyMasked, any);
-      }
     }
+    // One reduction of the lanes masked in any row: a chain of R scalar ORs
+    // of per-row reductions made instcombine spend a quarter of an AMX
+    // kernel's optimization in isImpliedCondition.
+    if (!cheapMaskTest)
+      anyMasked = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, maskedLanes);
     Value corr = bb.create<math::ExpOp>(loc, shifts);
     bb.create<LLVM::StoreOp>(loc, corr, corrBuf, 4);
     if (k.amx) // UNE: a NaN shift rescales too, and reaches o
