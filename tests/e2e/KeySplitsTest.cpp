@@ -82,6 +82,18 @@ TEST(KeySplits, TiledPathOnAmxTiles) {
     expectMatchesReference(text, "split_amx", args, splitInto(p));
 }
 
+// A spec whose fixed sizes decide the path (one query row, fixed heads):
+// one function for both paths, as in AOT libraries.
+TEST(KeySplits, PathFixedBySpec) {
+  std::string text = "attention split_fixed {\n q: f32[B, 8, 1, 64]\n k: f32[B, 2, M, 64]\n v: f32[B, 2, M, 48]\n"
+                     " len: i32[B]\n mask: j < len[b]\n outputs: o, lse\n}\n";
+  ArgumentMap args = decodeInputs(text, "split_fixed", {{"B", 2}, {"M", 1500}});
+  args["len"].data = {1500, 700};
+  EXPECT_TRUE(compiled(text, "split_fixed").entries().both);
+  for (int64_t p : {1, 2, 6, 0})
+    expectMatchesReference(text, "split_fixed", args, splitInto(p));
+}
+
 // Parts the mask empties entirely, or partly: padding per batch (one batch
 // with no keys at all), a window at the end of the cache, a score change.
 TEST(KeySplits, MaskedParts) {
