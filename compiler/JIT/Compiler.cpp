@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <mutex>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 namespace attn {
@@ -164,37 +165,64 @@ Expected<Kernel> Compiler::compile(const std::string &specText, const std::strin
   std::vector<std::optional<CachedKernel>> objects(parts.size());
   for (size_t n = 0; n < parts.size(); ++n)
     objects[n] = cache.load(keys[n]);
-  // The parts not in the cache, compiled at once (at most two threads).
-  std::vector<Expected<StageOutput>> compiled;
-  for (size_t n = 0; n < parts.size(); ++n)
-    compiled.emplace_back(Error{"not compiled"});
-  std::vector<std::thread> threads;
-  for (size_t n = 0; n < parts.size(); ++n) {
-    if (objects[n])
-      continue;
-    auto work = [&, n] {
-      compiled[n] = compileKernel(*chosen, fileName, options_.target, schedule, Stage::Object, parts[n]);
+  bool compiledAny = false;
+  // The parts not in `objects`, compiled at once: the calling thread takes
+  // the last, a thread each the others (or the calling thread too, where
+  // no thread can be started).
+  auto compileMissing = [&]() -> std::optional<Error> {
+    std::vector<std::optional<Expected<StageOutput>>> compiled(parts.size());
+    auto work = [&](size_t n) {
+      try {
+        compiled[n] = compileKernel(*chosen, fileName, options_.target, schedule, Stage::Object, parts[n]);
+      } catch (const std::exception &e) {
+        compiled[n] = Expected<StageOutput>(Error{std::string("compiling failed: ") + e.what()});
+      }
     };
-    bool last = std::none_of(objects.begin() + n + 1, objects.end(), [](const auto &o) { return !o; });
-    if (last)
-      work(); // the calling thread takes the last one
-    else
-      threads.emplace_back(work);
+    std::vector<std::thread> threads;
+    for (size_t n = 0; n < parts.size(); ++n) {
+      if (objects[n])
+        continue;
+      bool last = std::none_of(objects.begin() + n + 1, objects.end(), [](const auto &o) { return !o; });
+      try {
+        if (!last) {
+          threads.emplace_back(work, n);
+          continue;
+        }
+      } catch (const std::system_error &) {
+      }
+      work(n);
+    }
+    for (std::thread &t : threads)
+      t.join();
+    for (size_t n = 0; n < parts.size(); ++n) {
+      if (objects[n])
+        continue;
+      if (!*compiled[n])
+        return compiled[n]->takeError();
+      objects[n] = CachedKernel{(*compiled[n])->signature, std::move((*compiled[n])->text)};
+      cache.store(keys[n], *objects[n]);
+      compiledAny = true;
+    }
+    return std::nullopt;
+  };
+  if (std::optional<Error> err = compileMissing())
+    return *err;
+  auto load = [&] {
+    std::vector<const std::string *> bytes;
+    for (const auto &o : objects)
+      bytes.push_back(&o->object);
+    return loadObjects(bytes, symbols);
+  };
+  auto loaded = load();
+  if (!loaded && !compiledAny) {
+    // A cached object that will not load (written by a build with the same
+    // identity but other code, in practice never): compile afresh.
+    for (auto &o : objects)
+      o.reset();
+    if (std::optional<Error> err = compileMissing())
+      return *err;
+    loaded = load();
   }
-  for (std::thread &t : threads)
-    t.join();
-  for (size_t n = 0; n < parts.size(); ++n) {
-    if (objects[n])
-      continue;
-    if (!compiled[n])
-      return compiled[n].takeError();
-    objects[n] = CachedKernel{compiled[n]->signature, std::move(compiled[n]->text)};
-    cache.store(keys[n], *objects[n]);
-  }
-  std::vector<const std::string *> bytes;
-  for (const auto &o : objects)
-    bytes.push_back(&o->object);
-  auto loaded = loadObjects(bytes, symbols);
   if (!loaded)
     return loaded.takeError();
   kernel.sig_ = objects[0]->signature;
@@ -205,7 +233,7 @@ Expected<Kernel> Compiler::compile(const std::string &specText, const std::strin
     kernel.entries_.tiled = loaded->second[0];
     kernel.entries_.rows = loaded->second[1];
   }
-  kernel.fromCache_ = std::none_of(compiled.begin(), compiled.end(), [](const auto &c) { return bool(c); });
+  kernel.fromCache_ = !compiledAny;
   kernel.compileMillis_ =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return kernel;
