@@ -56,8 +56,13 @@ Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const std::st
   // FMA contraction is what the kernels want; nothing relies on strict
   // rounding of a*b+c.
   options.AllowFPOpFusion = llvm::FPOpFusion::Fast;
+  // Code generation at -O1: the hot loops come out instruction for
+  // instruction as at -O2 (the Q Kt, P V, tile and bf16-pair loops of f32
+  // causal and bf16 causal on AMX, compared by opcode), the kernels' other
+  // code is 8% smaller, and a cold compile spends 8% fewer instructions
+  // (code generation is most of it).
   std::unique_ptr<llvm::TargetMachine> tm(t->createTargetMachine(
-      triple, cpu, features, options, llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Default));
+      triple, cpu, features, options, llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Less));
   if (!tm)
     return Error{"cannot create a target machine for " + triple + " (" + cpu + ")"};
   return tm;
