@@ -561,6 +561,19 @@ int main(int argc, char **argv) {
       results.push_back(r);
     }
 
+  // The FMA probe again: a VM's neighbours can take cores during the run,
+  // and the start's peak then overstates what the later rows had.
+  std::string drift;
+  if (Expected<PeakFlops> after = measurePeakFlops(cores, false)) {
+    double change = after->gflopsAllThreads / peak->gflopsAllThreads - 1;
+    drift = fmt::format("The FMA probe after the last row: {:.0f} GFLOP/s on 1 thread, {:.0f} on {} ({:+.0f}% against "
+                        "the start{}).",
+                        after->gflopsOneThread, after->gflopsAllThreads, cores, 100 * change,
+                        std::fabs(change) > 0.1 ? "; the machine's capacity moved during the run: compare rows with care"
+                                                : "");
+    fmt::print("{}\n", drift);
+  }
+
   std::filesystem::create_directories(out);
   std::ofstream md(out + "/bench.md");
   md << "attn benchmark: " << machine << "\n\nGFLOP/s counts unmasked work (top-k: Q.Kt and K keys of P.V per row; "
@@ -575,6 +588,8 @@ int main(int argc, char **argv) {
      << header << "\n" << rule << "\n";
   for (const std::string &row : rows)
     md << row << "\n";
+  if (!drift.empty())
+    md << "\n" << drift << "\n";
   std::vector<std::string> targets = targetLines(results, cores, bw, torch);
   fmt::print("\nTargets (issue 4), {} threads:\n", cores);
   md << "\nTargets (issue 4), " << cores << " threads, from this run:\n\n";
