@@ -367,8 +367,7 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
   unsigned threads = options.threads == 0 ? pool.size() : std::min(options.threads, pool.size());
   int64_t splits = 1;
   if (splitsKeys(sig)) {
-    int64_t unit = splitBlockKeys(sig.schedule, tiled);
-    int64_t blocks = (dims->kvLen + unit - 1) / unit;
+    int64_t blocks = keyBlocks(sig.schedule, tiled, dims->kvLen);
     splits = options.keySplits > 0 ? std::clamp<int64_t>(options.keySplits, 1, std::max<int64_t>(1, blocks))
                                    : chooseKeySplits(sig, *dims, tiled, threads);
   }

@@ -47,9 +47,9 @@ public:
     if (!usesTiledRows(k.sig))
       return emitRowItems();
     // One path of a kernel compiled as two (pathDecidedPerCall).
-    if (paths == KernelPaths::Tiled && pathDecidedPerCall(k.sig))
+    if (paths == KernelPaths::Tiled)
       return emitTiledItems();
-    if (paths == KernelPaths::Rows && pathDecidedPerCall(k.sig))
+    if (paths == KernelPaths::Rows)
       return emitRowItems();
     // Sizes the spec fixes may decide the path for every call.
     std::optional<int64_t> group = fixedGroup();
@@ -441,8 +441,10 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
       KernelSignature sig = signatureOf(op, schedule);
       OpBuilder b(op);
       KernelEmitter k(b, op, sig);
-      k.createFunction(module, pathDecidedPerCall(sig) ? paths : KernelPaths::Both);
-      RowEmitter(k).emitItems(paths);
+      // Only a kernel whose calls choose their path has halves.
+      KernelPaths held = pathDecidedPerCall(sig) ? paths : KernelPaths::Both;
+      k.createFunction(module, held);
+      RowEmitter(k).emitItems(held);
       b.create<func::ReturnOp>(op.getLoc());
       op.erase();
     }

@@ -358,7 +358,7 @@ void KernelEmitter::finishSoftmaxRow(Value acc, Value m, Value l, Value bIdx, Va
       loc, split,
       [&](OpBuilder &, Location) {
         Value row = add(mul(add(mul(bIdx, qHeads), h), qLen), i);
-        Value at = mul(add(mul(row, keySplits), keys.part), add(vDim, i64c(2)));
+        Value at = mul(add(mul(row, keySplits), keys.part), add(vDim, i64c(partialFloats(0))));
         storeF32(m, partialsPtr, at, f32);
         storeF32(l, partialsPtr, add(at, i64c(1)), f32);
         Value accAt = add(at, i64c(2));

@@ -285,10 +285,13 @@ inline bool splitsKeys(const KernelSignature &sig) { return sig.weights == Weigh
 inline int64_t splitBlockKeys(const Schedule &s, bool tiled) {
   return tiled ? kTileKeyVectors * s.vectorWidth : s.blockK;
 }
-inline int64_t keysPerSplit(const Schedule &s, bool tiled, int64_t kvLen, int64_t splits) {
+/// Key blocks of a row: at most this many parts.
+inline int64_t keyBlocks(const Schedule &s, bool tiled, int64_t kvLen) {
   int64_t unit = splitBlockKeys(s, tiled);
-  int64_t blocks = (kvLen + unit - 1) / unit;
-  return (blocks + splits - 1) / splits * unit;
+  return (kvLen + unit - 1) / unit;
+}
+inline int64_t keysPerSplit(const Schedule &s, bool tiled, int64_t kvLen, int64_t splits) {
+  return (keyBlocks(s, tiled, kvLen) + splits - 1) / splits * splitBlockKeys(s, tiled);
 }
 inline int64_t partialFloats(int64_t vDim) { return vDim + 2; }
 
