@@ -23,7 +23,7 @@
 
 namespace attn {
 
-const char *compilerVersion() { return "attn-0.3 llvm-19 cpu-abi-5"; }
+const char *compilerVersion() { return "attn-0.3 llvm-19 cpu-abi-6"; }
 
 /// The version string plus the identity of the binary that holds this
 /// compiler (path, size, modification time): any rebuild of the compiler

@@ -138,12 +138,13 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   l.scores = 0;
   l.weights = align(4 * kRowHeads * s.blockK);
   l.tile = align(l.weights + 4 * ((kRowHeads + 1) * s.blockK + 3 * kRowHeads));
-  // S and P in f32, a factor per row, then P in bf16 (for vdpbf16ps).
-  l.acc = align(l.tile + 4 * (2 * kMaxTileRows * kTileKeyVectors * s.vectorWidth + kMaxTileRows) +
-                2 * kMaxTileRows * kTileKeyVectors * s.vectorWidth);
+  // Per row of the q block: S and P in f32, then a factor per row, then P in
+  // bf16 (for vdpbf16ps and AMX). Every tile of the q block keeps its block
+  // of S and P until all of them have taken the K block (tileBlockBuffers).
+  int64_t rows = qBlockRows(s), tileKeys = kTileKeyVectors * s.vectorWidth;
+  l.acc = align(l.tile + 4 * (2 * rows * tileKeys + rows) + 2 * rows * tileKeys);
   // Insertion reads one element before a row's slots (TopK.cpp): a spare
   // 64 bytes before each array keeps that read inside the array's region.
-  int64_t rows = qBlockRows(s);
   l.topScores = align(l.acc + 4 * rows * vDim) + 64;
   l.topIndex = align(l.topScores + 4 * rows * topKSlots(topk)) + 64;
   l.qTile = align(l.topIndex + 8 * rows * topKSlots(topk));

@@ -44,11 +44,8 @@ public:
     qBlockStart = i0;
     tileEnd = i1;
     ScratchLayout layout = ScratchLayout::compute(k.sig.schedule, 0, 0);
-    int64_t bk = blockKeys(), blockRows = qBlockRows(k.sig.schedule);
-    S = scratchF32(layout.tile);
-    P = scratchF32(layout.tile + 4 * R * bk);
-    corrBuf = scratchF32(layout.tile + 8 * R * bk);
-    P16 = scratchF32(layout.tile + 8 * R * bk + 4 * R);
+    int64_t blockRows = qBlockRows(k.sig.schedule);
+    tileAt = layout.tile;
     // The per-row parts, at the offsets ScratchLayout::compute gives them.
     accAt = k.i64c(layout.acc);
     TopKOffsets offsets = topKOffsets(k);
@@ -83,10 +80,17 @@ public:
     Value blockHHi = k.add(k.mul(hk, k.group),
                            bb.create<arith::DivSIOp>(loc, bb.create<arith::SubIOp>(loc, i1, k.i64c(1)), k.qLen));
 
+    // Each K/V block in two passes over the q block's tiles: Q Kt and the
+    // softmax of every tile, then P V of every tile. One pass doing both per
+    // tile alternated the K and V blocks (24 KB each at D = 128: together
+    // the whole L1), so each tile read both from L2. Top-K has no P V per
+    // block.
     auto blocksOf = [&](Value from, Value to) {
       bb.create<scf::ForOp>(loc, k.idx(from), k.idx(to), k.idx(BK()), ValueRange{},
                             [&](OpBuilder &, Location, Value j0, ValueRange) {
                               forTiles(tiles, [&] { blockOfTile(k.i64(j0)); });
+                              if (!topK)
+                                forTiles(tiles, [&] { accumulateTile(k.i64(j0)); });
                               bb.create<scf::YieldOp>(loc);
                             });
     };
@@ -172,6 +176,17 @@ private:
   void bindTile(Value t) {
     tileStart = k.add(qBlockStart, k.mul(t, k.i64c(R)));
     Value firstRow = k.mul(t, k.i64c(R));
+    // Its rows of the block buffers (ScratchLayout::tile): S and P in f32,
+    // the rows' corrections, P in bf16.
+    int64_t rows = qBlockRows(k.sig.schedule), bk = blockKeys();
+    auto tilePart = [&](int64_t regionStart, int64_t bytesPerRow) {
+      return k.gep(k.scratch, k.add(k.i64c(tileAt + regionStart), k.mul(firstRow, k.i64c(bytesPerRow))),
+                   bb.getI8Type());
+    };
+    S = tilePart(0, 4 * bk);
+    P = tilePart(4 * rows * bk, 4 * bk);
+    corrBuf = tilePart(8 * rows * bk, 4);
+    P16 = tilePart(8 * rows * bk + 4 * rows, 2 * bk);
     acc = k.gep(k.scratch, k.add(accAt, k.mul(k.mul(firstRow, k.vDim), k.i64c(4))), bb.getI8Type());
     qTile = k.gep(k.scratch, k.add(qTileAt, k.mul(k.mul(firstRow, k.headDim), k.i64c(4))), bb.getI8Type());
     state = k.gep(k.scratch, k.add(stateAt, k.mul(t, k.i64c(64 * kTileStateSlots(R)))), bb.getI8Type());
@@ -199,7 +214,8 @@ private:
   }
 
   /// The tile's running state in scratch: slot i holds value i (see
-  /// initialState); the slot after them the tile's mask bounds.
+  /// initialState); the slot after them the tile's mask bounds and its
+  /// P V plan (storePlan).
   Value stateSlot(Value i) { return k.gep(state, k.mul(i, k.i64c(64)), bb.getI8Type()); }
   void storeState(ValueRange values) {
     for (auto [i, v] : llvm::enumerate(values)) {
@@ -258,10 +274,59 @@ private:
     storeBounds();
   }
 
-  /// The bound tile's part of the K/V block at j0.
+  /// The bound tile's Q Kt and softmax of the K/V block at j0 (and for
+  /// top-K its offers); what P V of the block takes is left in the tile's
+  /// plan (storePlan).
   void blockOfTile(Value j0) {
     loadBounds();
+    if (!topK)
+      storePlan(k.i64c(0), Value(), Value()); // a block the mask rules out: no P V
     storeState(emitBlock(j0, loadState()));
+  }
+
+  /// How the bound tile's P V takes the block, between the two passes: in
+  /// the bounds slot after the four bounds, flags (kPlanLive, kPlanMasked,
+  /// kPlanRescale) and, with kPlanMasked, the first and last + 1 key some
+  /// row keeps.
+  static constexpr int64_t kPlanLive = 1, kPlanMasked = 2, kPlanRescale = 4;
+  Value planAt(int i) { return k.gep(stateSlot(k.i64c(2 * R)), k.i64c(4 + i), k.i64Type); }
+  void storePlan(Value flags, Value from, Value to) {
+    bb.create<LLVM::StoreOp>(loc, flags, planAt(0), 8);
+    if (from) {
+      bb.create<LLVM::StoreOp>(loc, from, planAt(1), 8);
+      bb.create<LLVM::StoreOp>(loc, to, planAt(2), 8);
+    }
+  }
+  Value planHas(Value flags, int64_t flag) {
+    return bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, bb.create<arith::AndIOp>(loc, flags, k.i64c(flag)),
+                                    k.i64c(0));
+  }
+
+  /// The bound tile's P V of the K/V block at j0, as its plan says.
+  void accumulateTile(Value j0) {
+    Value n = bb.create<arith::MinSIOp>(loc, BK(), bb.create<arith::SubIOp>(loc, k.kvLen, j0));
+    Value flags = bb.create<LLVM::LoadOp>(loc, k.i64Type, planAt(0), 8);
+    bb.create<scf::IfOp>(loc, planHas(flags, kPlanLive), [&](OpBuilder &, Location) {
+      if (k.amx)
+        rescale = planHas(flags, kPlanRescale);
+      bb.create<scf::IfOp>(
+          loc, planHas(flags, kPlanMasked),
+          [&](OpBuilder &, Location) {
+            // Only the keys some row keeps: at a window's edges or the
+            // diagonal that is about half the block. (Without mask or score
+            // only the keys past kvLen are out, and n already ends there.)
+            keysFrom = bb.create<LLVM::LoadOp>(loc, k.i64Type, planAt(1), 8);
+            keysTo = bb.create<LLVM::LoadOp>(loc, k.i64Type, planAt(2), 8);
+            accumulateFast(j0, n, /*skipMasked=*/true);
+            keysFrom = keysTo = Value();
+            bb.create<scf::YieldOp>(loc);
+          },
+          [&](OpBuilder &, Location) {
+            accumulateFast(j0, n, /*skipMasked=*/false);
+            bb.create<scf::YieldOp>(loc);
+          });
+      bb.create<scf::YieldOp>(loc);
+    });
   }
 
   /// The bound tile after its last block: o (and lse) of its valid rows.
@@ -684,33 +749,27 @@ private:
       slowPath = bb.create<arith::AndIOp>(
           loc, anyMasked,
           bb.create<arith::XOrIOp>(loc, k.vFinite, bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true))));
-    bb.create<scf::IfOp>(
-        loc, slowPath,
-        [&](OpBuilder &, Location) {
-          // Only the keys some row keeps: at a window's edges or the
-          // diagonal that is about half the block. (Without mask or score
-          // only the keys past kvLen are out, and n already ends there.)
-          Type maskInt = bb.getIntegerType(k.width);
-          Value live = k.i64c(-1);
-          for (int c = 0; c < KV && !cheapMaskTest; ++c) {
-            Value kept = bb.create<arith::XOrIOp>(
-                loc, allOut[c], bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(cast<ShapedType>(allOut[c].getType()), true)));
-            Value bits = bb.create<vector::BitCastOp>(loc, VectorType::get({1}, maskInt), kept);
-            Value word = bb.create<arith::ExtUIOp>(loc, k.i64Type, bb.create<vector::ExtractOp>(loc, bits, 0));
-            Value shifted = bb.create<arith::ShLIOp>(loc, word, k.i64c(c * k.width));
-            live = c ? bb.create<arith::OrIOp>(loc, live, shifted).getResult() : shifted;
-          }
-          keysFrom = bb.create<arith::MinSIOp>(loc, bb.create<math::CountTrailingZerosOp>(loc, live), n);
-          keysTo = bb.create<arith::MinSIOp>(
-              loc, bb.create<arith::SubIOp>(loc, k.i64c(64), bb.create<math::CountLeadingZerosOp>(loc, live)), n);
-          accumulateFast(j0, n, /*skipMasked=*/true);
-          keysFrom = keysTo = Value();
-          bb.create<scf::YieldOp>(loc);
-        },
-        [&](OpBuilder &, Location) {
-          accumulateFast(j0, n, /*skipMasked=*/false);
-          bb.create<scf::YieldOp>(loc);
-        });
+    // The keys some row keeps, for P V's slow path (accumulateTile).
+    Type maskInt = bb.getIntegerType(k.width);
+    Value live = k.i64c(-1);
+    for (int c = 0; c < KV && !cheapMaskTest; ++c) {
+      Value kept = bb.create<arith::XOrIOp>(
+          loc, allOut[c], bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(cast<ShapedType>(allOut[c].getType()), true)));
+      Value bits = bb.create<vector::BitCastOp>(loc, VectorType::get({1}, maskInt), kept);
+      Value word = bb.create<arith::ExtUIOp>(loc, k.i64Type, bb.create<vector::ExtractOp>(loc, bits, 0));
+      Value shifted = bb.create<arith::ShLIOp>(loc, word, k.i64c(c * k.width));
+      live = c ? bb.create<arith::OrIOp>(loc, live, shifted).getResult() : shifted;
+    }
+    Value from = bb.create<arith::MinSIOp>(loc, bb.create<math::CountTrailingZerosOp>(loc, live), n);
+    Value to = bb.create<arith::MinSIOp>(
+        loc, bb.create<arith::SubIOp>(loc, k.i64c(64), bb.create<math::CountLeadingZerosOp>(loc, live)), n);
+    auto flag = [&](Value bit, int64_t value) {
+      return bb.create<arith::SelectOp>(loc, bit, k.i64c(value), k.i64c(0)).getResult();
+    };
+    Value flags = bb.create<arith::OrIOp>(loc, k.i64c(kPlanLive), flag(slowPath, kPlanMasked));
+    if (k.amx)
+      flags = bb.create<arith::OrIOp>(loc, flags, flag(rescale, kPlanRescale));
+    storePlan(flags, from, to);
     return next;
   }
 
@@ -924,6 +983,7 @@ private:
   Value qBlockStart;      // the q block's first row in the kv head's group
   Value tileStart, tileEnd; // the tile's first row, and the q block's end
   Value accAt, topScoresAt, topIndexAt, qTileAt, stateAt; // byte offsets in scratch of the per-row parts
+  int64_t tileAt = 0;     // byte offset in scratch of the block buffers (ScratchLayout::tile)
   Value state;            // the tile's state slots
   Value ktBase, ktDepth, vBase, vPairsBase;
   bool topK = false;
