@@ -168,6 +168,58 @@ Value KernelEmitter::reduceMax(Value vec) {
   return b.create<vector::ExtractOp>(loc, vec, 0);
 }
 
+Value KernelEmitter::reduceMaxRows(ArrayRef<Value> rows) {
+  auto type = cast<VectorType>(rows[0].getType());
+  int64_t w = type.getNumElements(), count = static_cast<int64_t>(rows.size());
+  if (count > w || (count & (count - 1)) != 0) { // not a transposable shape: one tree per row
+    Value all = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(VectorType::get({count}, type.getElementType()), 0.0f));
+    for (int64_t r = 0; r < count; ++r)
+      all = b.create<vector::InsertOp>(loc, reduceMax(rows[r]), all, r);
+    return all;
+  }
+  auto maxOf = [&](Value x, Value y) {
+    return b.create<arith::SelectOp>(loc, b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, y), x, y)
+        .getResult();
+  };
+  // Each vector holds its rows in segments of `seg` lanes (at first one row
+  // in all W). A pair (a, b) becomes one vector of segments half as long:
+  // segment k of a, then segment k of b, each the max of its two halves.
+  // Pairing vector i with i + half keeps the rows in order at the end.
+  SmallVector<Value> v(rows.begin(), rows.end());
+  int64_t seg = w;
+  while (v.size() > 1) {
+    int64_t half = static_cast<int64_t>(v.size()) / 2, sub = seg / 2;
+    SmallVector<int64_t> lower, upper;
+    for (int64_t k = 0; k < w / seg; ++k)
+      for (int64_t fromB = 0; fromB < 2; ++fromB)
+        for (int64_t t = 0; t < sub; ++t) {
+          lower.push_back(fromB * w + k * seg + t);
+          upper.push_back(fromB * w + k * seg + sub + t);
+        }
+    SmallVector<Value> next;
+    for (int64_t i = 0; i < half; ++i) {
+      Value x = b.create<vector::ShuffleOp>(loc, v[i], v[i + half], lower);
+      Value y = b.create<vector::ShuffleOp>(loc, v[i], v[i + half], upper);
+      next.push_back(maxOf(x, y));
+    }
+    v = next;
+    seg = sub;
+  }
+  // One vector of R segments: fold each onto its first lane.
+  Value all = v[0];
+  for (int64_t s = seg / 2; s >= 1; s /= 2) {
+    SmallVector<int64_t> mask;
+    for (int64_t l = 0; l < w; ++l)
+      mask.push_back(l % seg < s ? l + s : l);
+    all = maxOf(all, b.create<vector::ShuffleOp>(loc, all, all, mask));
+  }
+  SmallVector<int64_t> firsts;
+  for (int64_t r = 0; r < count; ++r)
+    firsts.push_back(r * seg);
+  return b.create<vector::ShuffleOp>(loc, all, all, firsts);
+}
+
 Value KernelEmitter::expWeights(Value d) {
   auto type = dyn_cast<VectorType>(d.getType());
   if (width != 16 || !type || type.getNumElements() != 16)

@@ -80,6 +80,12 @@ public:
   /// (vector.reduction <maxnumf> lowers to a serial chain of scalar maxes
   /// with NaN fix-ups: ~45 dependent instructions for 16 lanes.)
   mlir::Value reduceMax(mlir::Value vec);
+  /// The largest lane of each of `rows` (R vectors of W lanes) as lane r of
+  /// one vector<R>, by the same `a > b ? a : b`. For R a power of two <= W a
+  /// transposing tree that halves the vectors at each level (two shuffles
+  /// and one max per pair), about 3R ops instead of R separate trees of
+  /// 2 log2(W) dependent ones.
+  mlir::Value reduceMaxRows(llvm::ArrayRef<mlir::Value> rows);
 
   /// exp(d) for softmax weights, d = s - m (<= 0, -inf or NaN; a scalar or
   /// a vector): exp(-inf) is exactly 0 and NaN stays NaN. A 16-lane vector

@@ -690,42 +690,51 @@ private:
     // Every row's correction exp(m - mNew) in one vector exp: eight scalar
     // polynomials were 9% of a D=64 dense kernel's samples (perf).
     auto rowsType = VectorType::get({R}, k.f32);
-    Value shifts = bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowsType, 0.0f));
+    auto rowsConst = [&](float x) {
+      return bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowsType, x)).getResult();
+    };
+    // The rows' block maxima and new running maxima as one vector<R>: one
+    // transposing reduction and a few vector ops instead of a reduction tree
+    // and a scalar chain per row.
+    SmallVector<SmallVector<Value>> sv(R);
+    SmallVector<Value> rowMaxes(R);
+    Value mOld = rowsConst(0.0f);
+    for (int r = 0; r < R; ++r) {
+      for (int c = 0; c < KV; ++c) {
+        sv[r].push_back(k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32));
+        // `a > b ? a : b` (one vmaxps) may drop or keep a NaN lane; either
+        // way a NaN score reaches o and lse through its p = exp(NaN).
+        rowMaxes[r] = c ? select(cmpf(arith::CmpFPredicate::OGT, rowMaxes[r], sv[r][c]), rowMaxes[r], sv[r][c])
+                        : sv[r][c];
+      }
+      mOld = bb.create<vector::InsertOp>(loc, ml[r], mOld, r);
+    }
+    Value mNew = bb.create<arith::MaxNumFOp>(loc, mOld, k.reduceMaxRows(rowMaxes));
+    Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, rowsConst(-kInf)), rowsConst(0.0f), mNew);
+    Value shifts = bb.create<arith::SubFOp>(loc, mOld, mSafe);
     SmallVector<Value> pSums(R);
     // Per key lane: masked in every row of the tile.
     SmallVector<Value> allOut(KV);
     Value maskedLanes; // lanes masked in some row, for some key vector
     for (int r = 0; r < R; ++r) {
-      SmallVector<Value> sv;
-      Value rowMax;
-      for (int c = 0; c < KV; ++c) {
-        sv.push_back(k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32));
-        // `a > b ? a : b` (one vmaxps) may drop or keep a NaN lane; either
-        // way a NaN score reaches o and lse through its p = exp(NaN).
-        rowMax = c ? select(cmpf(arith::CmpFPredicate::OGT, rowMax, sv[c]), rowMax, sv[c]) : sv[c];
-      }
-      Value bm = k.reduceMax(rowMax);
-      Value m = ml[r];
-      Value mNew = bb.create<arith::MaxNumFOp>(loc, m, bm);
-      Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, k.f32c(-kInf)), k.f32c(0), mNew);
-      shifts = bb.create<vector::InsertOp>(loc, bb.create<arith::SubFOp>(loc, m, mSafe), shifts, r);
+      Value rowShift = splat(bb.create<vector::ExtractOp>(loc, mSafe, r));
       // p = exp(s - m). (Not 2^(s log2 e - m log2 e) as one FMA: with
       // scores near 1e36 the rounding of m log2 e alone is 1e29, while
       // s - m is exact for the row's largest score.)
       Value pSum;
       for (int c = 0; c < KV; ++c) {
-        Value p = k.expWeights(bb.create<arith::SubFOp>(loc, sv[c], splat(mSafe)));
+        Value p = k.expWeights(bb.create<arith::SubFOp>(loc, sv[r][c], rowShift));
         k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
         if (k.bf16Dot)
           k.storeVecF32(p, P16, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
         pSum = c ? bb.create<arith::AddFOp>(loc, pSum, p).getResult() : p;
         if (cheapMaskTest)
           continue;
-        Value isOut = cmpf(arith::CmpFPredicate::OEQ, sv[c], splat(k.f32c(-kInf)));
+        Value isOut = cmpf(arith::CmpFPredicate::OEQ, sv[r][c], splat(k.f32c(-kInf)));
         maskedLanes = maskedLanes ? bb.create<arith::OrIOp>(loc, maskedLanes, isOut).getResult() : isOut;
         allOut[c] = r ? bb.create<arith::AndIOp>(loc, allOut[c], isOut).getResult() : isOut;
       }
-      next[r] = mNew;
+      next[r] = bb.create<vector::ExtractOp>(loc, mNew, r);
       pSums[r] = pSum;
     }
     // One reduction of the lanes masked in any row: a chain of R scalar ORs
@@ -738,8 +747,7 @@ private:
     if (k.amx) // UNE: a NaN shift rescales too, and reaches o
       rescale = bb.create<vector::ReductionOp>(
           loc, vector::CombiningKind::OR,
-          cmpf(arith::CmpFPredicate::UNE, shifts,
-               bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowsType, 0.0f))));
+          cmpf(arith::CmpFPredicate::UNE, shifts, rowsConst(0.0f)));
     for (int r = 0; r < R; ++r)
       next[R + r] = fma(splat(bb.create<vector::ExtractOp>(loc, corr, r)), ml[R + r], pSums[r]);
     // On AMX tiles with a v free of inf and NaN, blocks with masked keys
