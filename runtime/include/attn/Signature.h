@@ -178,7 +178,9 @@ inline int64_t qBlockRows(const Schedule &s) {
 }
 /// A tile's running state between its K/V blocks, in 64-byte slots: per row
 /// the softmax max and sum lanes (or top-K's count and NaN flag), then its
-/// mask bounds (first and last query head and position).
+/// mask bounds (first and last query head and position) and how its P V
+/// takes the current block (TiledSoftmax.cpp: Q Kt and the softmax of every
+/// tile of the q block come first, then their P V).
 constexpr int64_t kTileStateSlots(int64_t tileRows) { return 2 * tileRows + 1; }
 
 /// The tiled softmax path reads k transposed and packed as f32
