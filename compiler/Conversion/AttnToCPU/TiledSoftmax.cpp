@@ -429,7 +429,18 @@ private:
       return;
     }
     Value depth = k.bf16Dot ? bb.create<arith::DivSIOp>(loc, k.headDim, k.i64c(2)).getResult() : k.headDim;
-    bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(depth), k.idx(k.i64c(1)), ValueRange{},
+    // f32 rows: whole vectors of head dims transposed in registers, the
+    // rest one element at a time below.
+    Value first = k.i64c(0);
+    if (!k.bf16Dot && R <= k.width && k.width % R == 0) {
+      first = k.mul(bb.create<arith::DivSIOp>(loc, k.headDim, k.i64c(k.width)), k.i64c(k.width));
+      bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(first), k.idx(k.i64c(k.width)), ValueRange{},
+                            [&](OpBuilder &, Location, Value cIdx, ValueRange) {
+                              packQColumns(k.i64(cIdx));
+                              bb.create<scf::YieldOp>(loc);
+                            });
+    }
+    bb.create<scf::ForOp>(loc, k.idx(first), k.idx(depth), k.idx(k.i64c(1)), ValueRange{},
                           [&](OpBuilder &, Location, Value cIdx, ValueRange) {
                             Value c = k.i64(cIdx);
                             for (int r = 0; r < R; ++r) {
@@ -459,6 +470,64 @@ private:
       }
       bb.create<scf::YieldOp>(loc);
     });
+  }
+
+  /// Head dims [c, c + W) of the tile's R f32 q rows into qTile, d-major
+  /// and scaled: R row vectors become R vectors of W / R whole columns each
+  /// (one contiguous store apiece) through log2(R) levels of two-source
+  /// shuffles; at each level a pair of vectors (i, i + h) splits its
+  /// columns, the lower half to i and the upper to i + h. Element by element
+  /// this was 5% of a windowed kernel, whose tiles see few key blocks.
+  void packQColumns(Value c) {
+    using Label = std::pair<int64_t, int64_t>; // (row, column) held by a lane
+    int64_t w = k.width;
+    SmallVector<Value> v;
+    SmallVector<SmallVector<Label>> labels(R);
+    SmallVector<std::pair<int64_t, int64_t>> columns(R, {0, w}); // each vector's column range
+    for (int r = 0; r < R; ++r) {
+      v.push_back(bb.create<arith::MulFOp>(loc, k.loadVecF32(k.qPtr, k.add(qOff[r], c), k.qType), splat(k.scale)));
+      for (int64_t l = 0; l < w; ++l)
+        labels[r].push_back({r, l});
+    }
+    for (int h = R / 2; h >= 1; h /= 2) {
+      SmallVector<Value> next(v);
+      SmallVector<SmallVector<Label>> nextLabels(labels);
+      for (int i = 0; i < R; ++i) {
+        if (i & h)
+          continue;
+        auto [lo, hi] = columns[i];
+        int64_t mid = (lo + hi) / 2;
+        for (int side = 0; side < 2; ++side) {
+          // The elements of both vectors in the chosen half of the columns;
+          // at the last level ordered as qTile wants them (column-major).
+          SmallVector<Label> want;
+          for (int64_t col = side ? mid : lo; col < (side ? hi : mid); ++col)
+            for (int64_t row = 0; row < R; ++row)
+              want.push_back({row, col});
+          SmallVector<int64_t> mask;
+          for (const Label &label : want) {
+            int64_t at = -1;
+            for (int src = 0; src < 2 && at < 0; ++src)
+              for (int64_t l = 0; l < w; ++l)
+                if (labels[src ? i + h : i][l] == label)
+                  at = src * w + l;
+            if (at >= 0)
+              mask.push_back(at);
+          }
+          assert(static_cast<int64_t>(mask.size()) == w && "each half of a pair's columns fills one vector");
+          int dst = side ? i + h : i;
+          next[dst] = bb.create<vector::ShuffleOp>(loc, v[i], v[i + h], mask);
+          nextLabels[dst].clear();
+          for (int64_t m : mask)
+            nextLabels[dst].push_back(labels[m < w ? i : i + h][m % w]);
+          columns[dst] = side ? std::make_pair(mid, hi) : std::make_pair(lo, mid);
+        }
+      }
+      v = next;
+      labels = nextLabels;
+    }
+    for (int i = 0; i < R; ++i)
+      k.storeVecF32(v[i], qTile, k.mul(k.add(c, k.i64c(columns[i].first)), k.i64c(R)), k.f32);
   }
 
   /// With AMX: the tile's q rows row-major as bf16 [R][D] (the A tiles of
