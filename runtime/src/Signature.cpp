@@ -139,10 +139,13 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   l.weights = align(4 * kRowHeads * s.blockK);
   l.tile = align(l.weights + 4 * ((kRowHeads + 1) * s.blockK + 3 * kRowHeads));
   // Per row of the q block: S and P in f32, then a factor per row, then P in
-  // bf16 (for vdpbf16ps and AMX). Every tile of the q block keeps its block
-  // of S and P until all of them have taken the K block (tileBlockBuffers).
+  // bf16 (for vdpbf16ps and AMX). Every tile of the q block keeps its rows
+  // of them from its Q Kt pass to its P V pass (TiledSoftmax.cpp).
   int64_t rows = qBlockRows(s), tileKeys = kTileKeyVectors * s.vectorWidth;
-  l.acc = align(l.tile + 4 * (2 * rows * tileKeys + rows) + 2 * rows * tileKeys);
+  l.tileP = l.tile + 4 * rows * tileKeys;
+  l.tileCorrections = l.tileP + 4 * rows * tileKeys;
+  l.tileP16 = l.tileCorrections + 4 * rows;
+  l.acc = align(l.tileP16 + 2 * rows * tileKeys);
   // Insertion reads one element before a row's slots (TopK.cpp): a spare
   // 64 bytes before each array keeps that read inside the array's region.
   l.topScores = align(l.acc + 4 * rows * vDim) + 64;

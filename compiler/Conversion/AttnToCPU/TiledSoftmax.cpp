@@ -45,7 +45,7 @@ public:
     tileEnd = i1;
     ScratchLayout layout = ScratchLayout::compute(k.sig.schedule, 0, 0);
     int64_t blockRows = qBlockRows(k.sig.schedule);
-    tileAt = layout.tile;
+    scratchLayout = layout;
     // The per-row parts, at the offsets ScratchLayout::compute gives them.
     accAt = k.i64c(layout.acc);
     TopKOffsets offsets = topKOffsets(k);
@@ -127,7 +127,6 @@ private:
   Value splat(Value s) { return bb.create<vector::SplatOp>(loc, k.vecType(), s); }
   Value fma(Value a, Value x, Value y) { return bb.create<vector::FMAOp>(loc, a, x, y); }
   Value zeroVec() { return splat(k.f32c(0)); }
-  Value scratchF32(int64_t byteOffset) { return k.gep(k.scratch, k.i64c(byteOffset), bb.getI8Type()); }
 
   /// Row `offset` of the tile (counted from its first row in the kv head's
   /// group, clamped to the group's last row): its query head and position.
@@ -176,17 +175,16 @@ private:
   void bindTile(Value t) {
     tileStart = k.add(qBlockStart, k.mul(t, k.i64c(R)));
     Value firstRow = k.mul(t, k.i64c(R));
-    // Its rows of the block buffers (ScratchLayout::tile): S and P in f32,
-    // the rows' corrections, P in bf16.
-    int64_t rows = qBlockRows(k.sig.schedule), bk = blockKeys();
+    // Its rows of the block buffers (ScratchLayout::tile and after): S and
+    // P in f32, the rows' corrections, P in bf16.
+    int64_t bk = blockKeys();
     auto tilePart = [&](int64_t regionStart, int64_t bytesPerRow) {
-      return k.gep(k.scratch, k.add(k.i64c(tileAt + regionStart), k.mul(firstRow, k.i64c(bytesPerRow))),
-                   bb.getI8Type());
+      return k.gep(k.scratch, k.add(k.i64c(regionStart), k.mul(firstRow, k.i64c(bytesPerRow))), bb.getI8Type());
     };
-    S = tilePart(0, 4 * bk);
-    P = tilePart(4 * rows * bk, 4 * bk);
-    corrBuf = tilePart(8 * rows * bk, 4);
-    P16 = tilePart(8 * rows * bk + 4 * rows, 2 * bk);
+    S = tilePart(scratchLayout.tile, 4 * bk);
+    P = tilePart(scratchLayout.tileP, 4 * bk);
+    corrBuf = tilePart(scratchLayout.tileCorrections, 4);
+    P16 = tilePart(scratchLayout.tileP16, 2 * bk);
     acc = k.gep(k.scratch, k.add(accAt, k.mul(k.mul(firstRow, k.vDim), k.i64c(4))), bb.getI8Type());
     qTile = k.gep(k.scratch, k.add(qTileAt, k.mul(k.mul(firstRow, k.headDim), k.i64c(4))), bb.getI8Type());
     state = k.gep(k.scratch, k.add(stateAt, k.mul(t, k.i64c(64 * kTileStateSlots(R)))), bb.getI8Type());
@@ -1060,7 +1058,7 @@ private:
   Value qBlockStart;      // the q block's first row in the kv head's group
   Value tileStart, tileEnd; // the tile's first row, and the q block's end
   Value accAt, topScoresAt, topIndexAt, qTileAt, stateAt; // byte offsets in scratch of the per-row parts
-  int64_t tileAt = 0;     // byte offset in scratch of the block buffers (ScratchLayout::tile)
+  ScratchLayout scratchLayout; // where the q block's parts of scratch start
   Value state;            // the tile's state slots
   Value ktBase, ktDepth, vBase, vPairsBase;
   bool topK = false;

@@ -140,7 +140,10 @@ struct ScratchLayout {
   int64_t scores = 0;   // f32[kRowHeads x blockK]
   int64_t weights = 0;  // f32[(kRowHeads + 1) x blockK], then f32[3 x kRowHeads]
   // Tile parts, per row of the q block (qBlockRows, tile after tile):
-  int64_t tile = 0;     // f32[rows x tile keys] x 2 (S, P), f32[rows], bf16[rows x tile keys]
+  int64_t tile = 0;            // S: f32[rows x tile keys]
+  int64_t tileP = 0;           // P: f32[rows x tile keys]
+  int64_t tileCorrections = 0; // f32[rows]
+  int64_t tileP16 = 0;         // P: bf16[rows x tile keys]
   int64_t acc = 0;      // f32[rows x vDim]
   int64_t topScores = 0; // f32[rows x topKSlots(K)], after one spare f32
   int64_t topIndex = 0;  // i64[rows x topKSlots(K)], after one spare i64
