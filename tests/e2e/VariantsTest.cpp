@@ -50,6 +50,11 @@ TEST(Variants, DocumentMaskWithScatteredIds) {
   expectMatchesReference(text, "docs", args);
 }
 
+TEST(Variants, ScoreAndMaskReadTablesByKey) {
+  // Reads indexed by j are gathers over the key lanes (f32, bf16, i32).
+  check("kbias", "bias: f32[B, M]\nscore: s + bias[b, j]\nmask: j <= i + 3");
+  check("kbias16", "bias: bf16[G, M]\nkeep: i32[M]\nscore: s - bias[0, j]\nmask: keep[j] != 2");
+}
 TEST(Variants, GlobalAndLocal) { check("gl", "w: i32\nmask: abs(i - j) <= w || i < 3 || j < 3"); }
 TEST(Variants, Sigmoid) { check("sig", "bias: f32\nscore: s + bias\nweights: sigmoid"); }
 TEST(Variants, TopK) { check("topk", "mask: j <= i + 5\nweights: topk(8)\noutputs: o, lse"); }
@@ -361,6 +366,10 @@ TEST(Variants, NaNInTheTiledPath) {
     ArgumentMap args = inputsFor(text, name, {1, 2, 2, 40, 40, 8, 8});
     args["k"].data[17 * 8 + 3] = NAN;  // key 17 of head 0: rows 17.. turn NaN
     args["v"].data[30 * 8 + 1] = NAN;  // v of key 30: masked for rows < 30
+    // Head 1, key 29: kept by rows 29.. of the tile of rows 24..31 (or
+    // 16..31), so inside the keys its P V takes, and masked for rows 24..28,
+    // whose o must stay finite (p = 0 times NaN is NaN).
+    args["v"].data[(40 + 29) * 8 + 2] = NAN;
     args["q"].data[(40 + 5) * 8] = NAN; // head 1, row 5
     expectMatchesReference(text, name, args);
   }

@@ -288,7 +288,7 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module, KernelPaths paths) {
   ktPtr = loadPointer(ParamLayout::KTransposed);
   bf16Dot = usesBf16Dot(sig);
   amx = usesAmx(sig);
-  if (amx)
+  if (bf16Dot && sig.weights == Weights::Softmax)
     vFinite = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loadParam(ParamLayout::VFinite), i64c(0));
   if (bf16Dot)
     vPairsPtr = loadPointer(ParamLayout::VPairs);
@@ -472,6 +472,42 @@ Value KernelEmitter::loadChecked(ad::LoadOp load, ValueRange indices, Value guar
   if (e.elemType != f32)
     return b.create<arith::ExtFOp>(loc, f32, v);
   return v;
+}
+
+Value KernelEmitter::gatherChecked(ad::LoadOp load, ValueRange indices, Value lanes) {
+  const Extra &e = extras.at(load.getInput().str());
+  int64_t w = cast<VectorType>(lanes.getType()).getNumElements();
+  auto i64Vec = VectorType::get({w}, i64Type);
+  auto splatI64 = [&](Value x) { return b.create<vector::SplatOp>(loc, i64Vec, x).getResult(); };
+  Value allOk = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(VectorType::get({w}, b.getI1Type()), true));
+  Value offset = splatI64(i64c(0));
+  for (auto [d, i] : llvm::enumerate(indices)) {
+    Value ok = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, i, splatI64(e.sizes[d]));
+    allOk = b.create<arith::AndIOp>(loc, allOk, ok);
+    Value safe = b.create<arith::SelectOp>(loc, ok, i, splatI64(i64c(0)));
+    offset = b.create<arith::AddIOp>(loc, offset, b.create<arith::MulIOp>(loc, safe, splatI64(e.strides[d])));
+  }
+  Value notOk = b.create<arith::XOrIOp>(
+      loc, allOk, b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(cast<VectorType>(allOk.getType()), true)));
+  Value bad = b.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, b.create<arith::AndIOp>(loc, notOk, lanes));
+  b.create<scf::IfOp>(loc, bad, [&](OpBuilder &, Location) {
+    b.create<LLVM::StoreOp>(loc, i64c(ATTN_STATUS_OUT_OF_RANGE_BASE + e.inputIndex), status, 8,
+                            false, false, LLVM::AtomicOrdering::monotonic);
+    b.create<scf::YieldOp>(loc);
+  });
+  Type ptrType = LLVM::LLVMPointerType::get(b.getContext());
+  Value ptrs = b.create<LLVM::GEPOp>(loc, LLVM::getFixedVectorType(ptrType, w), e.elemType, e.ptr, ValueRange{offset});
+  auto elemVec = VectorType::get({w}, e.elemType);
+  TypedAttr zeroAttr = e.elemType.isInteger(32) ? DenseElementsAttr::get(elemVec, b.getI32IntegerAttr(0))
+                                                : DenseElementsAttr::get(elemVec, b.getFloatAttr(e.elemType, 0.0));
+  Value zero = b.create<arith::ConstantOp>(loc, zeroAttr);
+  Value read = b.create<LLVM::masked_gather>(loc, elemVec, ptrs, b.create<arith::AndIOp>(loc, allOk, lanes),
+                                             ValueRange{zero}, bytesOf(e.elemType));
+  if (e.elemType.isInteger(32))
+    return b.create<arith::ExtSIOp>(loc, i64Vec, read);
+  if (e.elemType != f32)
+    return b.create<arith::ExtFOp>(loc, VectorType::get({w}, f32), read);
+  return read;
 }
 
 Value KernelEmitter::inlineRegion(Region &region, ValueRange args) {

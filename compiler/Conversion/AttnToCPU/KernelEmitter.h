@@ -120,6 +120,10 @@ public:
   /// A range-checked read of an extra tensor at `indices` (i64); `guard`
   /// (i1, may be null) is whether the read is evaluated at all.
   mlir::Value loadChecked(mlir::attn::LoadOp load, mlir::ValueRange indices, mlir::Value guard);
+  /// The same read for a vector of lanes: `indices` are vector<w x i64>, and
+  /// only the lanes set in `lanes` (vector<w x i1>) read or report an index
+  /// out of range. Returns vector<w x i64> or vector<w x f32>.
+  mlir::Value gatherChecked(mlir::attn::LoadOp load, mlir::ValueRange indices, mlir::Value lanes);
 
   /// Evaluates an attn region at the current insertion point: dimension
   /// reads and scalar loads become the entry values, tensor loads become
@@ -144,7 +148,7 @@ public:
   mlir::Value vPairsPtr; // v in key pairs, with bf16Dot
   bool bf16Dot = false; // usesBf16Dot(sig)
   bool amx = false;     // usesAmx(sig): the tiled path's products on AMX tiles
-  mlir::Value vFinite;  // with amx: the call's v has no inf or NaN (i1)
+  mlir::Value vFinite;  // with bf16Dot and softmax: the call's v has no inf or NaN (i1)
   mlir::Value keySplits, partialsPtr; // with splitsKeys(sig): parts per row's keys, their results
   llvm::SmallVector<mlir::Value, 4> qStr, kStr, vStr, oStr, lseStr;
   mlir::Value scale; // f32

@@ -16,11 +16,11 @@ bool isVectorizable(Region &region, ArrayRef<unsigned> varying) {
   for (Operation &op : region.front()) {
     bool anyVarying = llvm::any_of(op.getOperands(), [&](Value v) { return vary.contains(v); });
     if (auto load = dyn_cast<ad::LoadOp>(op)) {
-      // A read indexed by j would be a gather: not vectorized.
-      for (Value index : load.getIndices())
-        if (vary.contains(index))
-          return false;
-      continue; // uniform, whatever its guard
+      // A read indexed by j is a gather (doc[b, j]); one that is not stays
+      // uniform, whatever its guard.
+      if (llvm::any_of(load.getIndices(), [&](Value index) { return vary.contains(index); }))
+        vary.insert(load.getResult());
+      continue;
     }
     if (isa<ad::YieldOp, ad::DimOp>(op))
       continue;
@@ -58,6 +58,18 @@ Value vectorizeRegion(KernelEmitter &k, Region &region, ArrayRef<Value> args, Va
     if (auto load = dyn_cast<ad::LoadOp>(op)) {
       if (load.getIndices().empty()) {
         scalar[load.getResult()] = k.scalars.at(load.getInput().str());
+        continue;
+      }
+      bool gathered = llvm::any_of(load.getIndices(), [&](Value index) { return vector.count(index) != 0; });
+      if (gathered) {
+        // Every index as a vector; read by the active lanes its guard lets.
+        SmallVector<Value> indices;
+        for (Value index : load.getIndices())
+          indices.push_back(asVector(index));
+        Value lanes = active;
+        if (Value g = load.getGuard())
+          lanes = b.create<arith::AndIOp>(loc, asVector(g), active);
+        vector[load.getResult()] = k.gatherChecked(load, indices, lanes);
         continue;
       }
       SmallVector<Value> indices;

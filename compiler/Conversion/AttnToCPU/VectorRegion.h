@@ -3,9 +3,9 @@
 // Evaluates an attn region for one query row and `width` consecutive keys at
 // once: values that depend on the key position j (or on the score s) become
 // vectors, values that do not (b, h, i, dimensions, scalar inputs and reads
-// indexed by them) stay scalars. A region that reads a tensor at an index
-// depending on j (a gather) is not vectorized: callers fall back to scalar
-// evaluation.
+// indexed by them) stay scalars. A read at an index depending on j
+// (doc[b, j]) is a masked gather of the active lanes, each lane's indices
+// checked as a scalar read's are.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTN_CONVERSION_ATTNTOCPU_VECTORREGION_H
