@@ -85,14 +85,34 @@ public:
     // tile alternated the K and V blocks (24 KB each at D = 128: together
     // the whole L1), so each tile read both from L2. Top-K has no P V per
     // block.
+    // With a mask, each block is classified for the whole q block first:
+    // one the mask rules out is skipped by every tile at once, and only a
+    // mixed one is classified tile by tile (a document mask's class reads
+    // the ids of the tile's rows and keys).
     auto blocksOf = [&](Value from, Value to) {
-      bb.create<scf::ForOp>(loc, k.idx(from), k.idx(to), k.idx(BK()), ValueRange{},
-                            [&](OpBuilder &, Location, Value j0, ValueRange) {
-                              forTiles(tiles, [&] { blockOfTile(k.i64(j0)); });
-                              if (!topK)
-                                forTiles(tiles, [&] { accumulateTile(k.i64(j0)); });
-                              bb.create<scf::YieldOp>(loc);
-                            });
+      bb.create<scf::ForOp>(
+          loc, k.idx(from), k.idx(to), k.idx(BK()), ValueRange{}, [&](OpBuilder &, Location, Value j0Idx, ValueRange) {
+            Value j0 = k.i64(j0Idx);
+            auto bothPasses = [&] {
+              forTiles(tiles, [&] { blockOfTile(j0); });
+              if (!topK)
+                forTiles(tiles, [&] { accumulateTile(j0); });
+            };
+            if (k.maskIsTrue()) {
+              bothPasses();
+            } else {
+              Value n = bb.create<arith::MinSIOp>(loc, BK(), bb.create<arith::SubIOp>(loc, k.kvLen, j0));
+              TileClass cls = classifyTile(k, b, blockHLo, blockHHi, blockILo, blockIHi, j0,
+                                           k.add(j0, bb.create<arith::SubIOp>(loc, n, k.i64c(1))));
+              bb.create<scf::IfOp>(loc, cls.canBeTrue, [&](OpBuilder &, Location) {
+                blockMixed = cls.canBeFalse;
+                bothPasses();
+                blockMixed = Value();
+                bb.create<scf::YieldOp>(loc);
+              });
+            }
+            bb.create<scf::YieldOp>(loc);
+          });
     };
     if (k.maskIsTrue()) {
       blocksOf(keys.begin, keys.end);
@@ -440,7 +460,18 @@ private:
     if (k.maskIsTrue())
       return emitLiveBlock(j0, n, ml, Value());
     Value jHi = k.add(j0, bb.create<arith::SubIOp>(loc, n, k.i64c(1)));
-    TileClass cls = classifyTile(k, b, tileHLo, tileHHi, iLo, iHi, j0, jHi);
+    // The q block's class of the block holds for its tiles unless mixed.
+    auto tileClass = bb.create<scf::IfOp>(
+        loc, blockMixed,
+        [&](OpBuilder &, Location) {
+          TileClass own = classifyTile(k, b, tileHLo, tileHHi, iLo, iHi, j0, jHi);
+          bb.create<scf::YieldOp>(loc, ValueRange{own.canBeTrue, own.canBeFalse});
+        },
+        [&](OpBuilder &, Location) {
+          bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true)),
+                                                  bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false))});
+        });
+    TileClass cls{tileClass.getResult(0), tileClass.getResult(1)};
     auto live = bb.create<scf::IfOp>(
         loc, cls.canBeTrue,
         [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, emitLiveBlock(j0, n, ml, cls.canBeFalse)); },
@@ -1098,6 +1129,7 @@ private:
   Value S, P, P16, corrBuf, acc, qTile;
   Value keysFrom, keysTo; // the keys of a masked block's P.V; null: all
   Value rescale;          // with AMX: some row's maximum moved in this block
+  Value blockMixed;       // with a mask: the block may be masked for some row of the q block
 };
 
 } // namespace
