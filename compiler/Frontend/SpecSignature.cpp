@@ -31,4 +31,6 @@ KernelSignature signatureOf(const AttentionSpec &spec, const Schedule &schedule)
   return sig;
 }
 
+int64_t defaultBlockQ(const AttentionSpec &spec) { return spec.mask.expr ? 64 : 128; }
+
 } // namespace attn

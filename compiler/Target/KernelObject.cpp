@@ -54,7 +54,10 @@ static Expected<mlir::OwningOpRef<mlir::ModuleOp>> lowerSpec(mlir::MLIRContext &
   return module;
 }
 
-Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &target, Schedule &schedule) {
+Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &target, const AttentionSpec &spec,
+                                                             Schedule &schedule) {
+  if (schedule.blockQ == 0)
+    schedule.blockQ = defaultBlockQ(spec);
   Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine(target);
   if (tm && schedule.vectorWidth == 0)
     schedule.vectorWidth = nativeVectorWidth(**tm);
@@ -70,7 +73,7 @@ Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &
 Expected<LLVMKernel> compileToLLVM(const AttentionSpec &spec, const std::string &fileName,
                                    const std::string &target, Schedule schedule,
                                    llvm::LLVMContext &llvmContext, KernelPaths paths) {
-  Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(target, schedule);
+  Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(target, spec, schedule);
   if (!tm)
     return tm.takeError();
   mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
@@ -88,7 +91,7 @@ Expected<StageOutput> compileKernel(const AttentionSpec &spec, const std::string
                                     KernelPaths paths) {
   StageOutput out;
   if (stage == Stage::Attn || stage == Stage::Lowered || stage == Stage::LLVMDialect) {
-    Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(target, schedule);
+    Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(target, spec, schedule);
     if (!tm)
       return tm.takeError();
     mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);

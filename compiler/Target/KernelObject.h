@@ -31,10 +31,12 @@ struct LLVMKernel {
   KernelSignature signature;
 };
 
-/// The target machine, and `schedule` as kernels for it get it: a zero
-/// vector width replaced by the target's native width, bf16Dot and amx from
-/// its features (and, for `host`, from whether the OS grants the tiles).
-Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &target, Schedule &schedule);
+/// The target machine, and `schedule` as kernels of `spec` for it get it: a
+/// zero q block replaced by defaultBlockQ(spec), a zero vector width by the
+/// target's native width, bf16Dot and amx from its features (and, for
+/// `host`, from whether the OS grants the tiles).
+Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &target, const AttentionSpec &spec,
+                                                             Schedule &schedule);
 
 /// Runs `spec` through the whole pipeline to optimized LLVM IR in `context`.
 /// `paths`: the whole kernel, or one of its paths (createConvertAttnToCPUPass).

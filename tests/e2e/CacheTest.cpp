@@ -1,6 +1,7 @@
 //===- CacheTest.cpp - The on-disk kernel cache ----------------------------===//
 #include "E2ETestUtil.h"
 
+#include "compiler/Frontend/SpecSignature.h"
 #include "compiler/JIT/ObjectCache.h"
 
 #include <filesystem>
@@ -203,7 +204,7 @@ TEST_F(Cache, TunedScheduleIsUsedByDefaultCompiles) {
   Expected<Kernel> damaged = compile();
   ASSERT_TRUE(damaged) << damaged.error();
   EXPECT_FALSE(damaged->tunedSchedule());
-  EXPECT_EQ(damaged->signature().schedule.blockQ, nativeSchedule().blockQ);
+  EXPECT_EQ(damaged->signature().schedule.blockQ, defaultBlockQ(*parseAndCheck("c.attn", kSpec).module.find("c")));
   expectWorks(*damaged);
 
   CompileOptions none = options;

@@ -28,7 +28,7 @@ int runTiles(const Options &opts, const AttentionSpec &kernel) {
   if (!dims)
     return 1;
   Schedule schedule = nativeSchedule();
-  Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(opts.target, schedule);
+  Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(opts.target, kernel, schedule);
   if (!tm) {
     std::cerr << "attnc: error: " << tm.error() << "\n";
     return 1;

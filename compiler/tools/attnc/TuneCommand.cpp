@@ -11,6 +11,7 @@
 // work item, all of whose tiles share each K/V block).
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/Frontend/SpecSignature.h"
 #include "compiler/tools/attnc/Commands.h"
 
 #include "compiler/JIT/HostRun.h"
@@ -25,7 +26,7 @@ namespace attn {
 
 namespace {
 
-constexpr int64_t kCandidateBlockQ[] = {16, 32, 64, 128};
+constexpr int64_t kCandidateBlockQ[] = {16, 32, 64, 128, 256};
 
 /// The kernel's output at a small size (odd lengths) against the reference.
 std::string checkCandidate(const Kernel &compiled, const AttentionSpec &kernel) {
@@ -75,7 +76,7 @@ int runTune(const Options &opts, CheckedSpec &spec) {
       return fail(times.error());
     double minMs = times->front(), medMs = (*times)[times->size() / 2];
     fmt::print("  blockQ {:>4}  min {:9.3f} ms  median {:9.3f} ms\n", blockQ, minMs, medMs);
-    if (blockQ == nativeSchedule().blockQ)
+    if (blockQ == defaultBlockQ(*kernel))
       defaultMs = minMs;
     if (bestMs < 0 || minMs < bestMs) {
       bestMs = minMs;

@@ -52,10 +52,12 @@ struct Schedule {
 };
 
 /// The schedule kernels are compiled with unless a caller chooses one: the
-/// default tiles and a zero vector width, which resolveTarget replaces with
-/// the target's native width.
+/// default key blocks, and a zero q block and vector width, which
+/// resolveTarget replaces with the spec's default (defaultBlockQ) and the
+/// target's native width.
 inline Schedule nativeSchedule() {
   Schedule s;
+  s.blockQ = 0;
   s.vectorWidth = 0;
   return s;
 }
