@@ -179,7 +179,7 @@ uint32_t bf16Pair(uint16_t lo, uint16_t hi) { return static_cast<uint32_t>(lo) |
 /// `finite`: whether every element is (no inf or NaN: bf16 exponent bits
 /// not all ones).
 uint32_t *packVPairs(const KernelSignature &sig, const BoundDims &d, const TensorView &v, bool &finite) {
-  int64_t pairs = paddedKvLen(sig.schedule, d.kvLen) / 2;
+  int64_t pairs = paddedKvLen(sig, d.kvLen) / 2;
   uint32_t *vp = workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * pairs * d.vDim)));
   const uint16_t *src = static_cast<const uint16_t *>(v.data);
   std::atomic<bool> nonFinite{false};
@@ -214,8 +214,8 @@ uint32_t *packVPairs(const KernelSignature &sig, const BoundDims &d, const Tenso
 template <typename Word, typename Fill>
 Word *packKBlocks(const KernelSignature &sig, const BoundDims &d, const TensorView &k, int64_t depth,
                   const Fill &fill) {
-  int64_t padded = paddedKvLen(sig.schedule, d.kvLen);
-  int64_t tile = kTileKeyVectors * sig.schedule.vectorWidth;
+  int64_t padded = paddedKvLen(sig, d.kvLen);
+  int64_t tile = tileKeys(sig);
   static_assert(sizeof(Word) == sizeof(uint32_t), "the workspace holds 32-bit words");
   // Never empty: a null pointer would tell the kernel to take the row path,
   // which counts its work items differently.
@@ -240,7 +240,7 @@ Word *packKBlocks(const KernelSignature &sig, const BoundDims &d, const TensorVi
 template <typename Word, typename Element>
 Word *packKTiles(const KernelSignature &sig, const BoundDims &d, const TensorView &k, int64_t depth,
                  const Element &element) {
-  int64_t tile = kTileKeyVectors * sig.schedule.vectorWidth;
+  int64_t tile = tileKeys(sig);
   return packKBlocks<Word>(sig, d, k, depth, [&](Word *block, int64_t firstRow, int64_t keys) {
     for (int64_t jj = 0; jj < keys; ++jj) {
       int64_t row = firstRow + jj * k.strides[2];
@@ -271,7 +271,7 @@ float *packTransposedK(const KernelSignature &sig, const BoundDims &d, const Ten
   // windowed attention at 16k keys (perf), which reads each key only a few
   // times.
   if (k.dtype == ATTN_F32 && k.strides[3] == 1) {
-    int64_t tile = kTileKeyVectors * sig.schedule.vectorWidth, depth = d.headDim, rowStride = k.strides[2];
+    int64_t tile = tileKeys(sig), depth = d.headDim, rowStride = k.strides[2];
     return packKBlocks<float>(sig, d, k, depth, [&](float *block, int64_t firstRow, int64_t keys) {
       int64_t jj = 0;
       for (; jj + 4 <= keys; jj += 4) {
@@ -417,7 +417,7 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
   unsigned threads = options.threads == 0 ? pool.size() : std::min(options.threads, pool.size());
   int64_t splits = 1;
   if (splitsKeys(sig)) {
-    int64_t blocks = keyBlocks(sig.schedule, tiled, dims->kvLen);
+    int64_t blocks = keyBlocks(sig, tiled, dims->kvLen);
     splits = options.keySplits > 0 ? std::clamp<int64_t>(options.keySplits, 1, std::max<int64_t>(1, blocks))
                                    : chooseKeySplits(sig, *dims, tiled, threads);
   }

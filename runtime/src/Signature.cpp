@@ -141,7 +141,7 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   // Per row of the q block: S and P in f32, then a factor per row, then P in
   // bf16 (for vdpbf16ps and AMX). Every tile of the q block keeps its rows
   // of them from its Q Kt pass to its P V pass (TiledSoftmax.cpp).
-  int64_t rows = qBlockRows(s), tileKeys = kTileKeyVectors * s.vectorWidth;
+  int64_t rows = qBlockRows(s), tileKeys = kMaxTileKeyVectors * s.vectorWidth;
   l.tileP = l.tile + 4 * rows * tileKeys;
   l.tileCorrections = l.tileP + 4 * rows * tileKeys;
   l.tileP16 = l.tileCorrections + 4 * rows;

@@ -94,7 +94,7 @@ public:
     b.create<scf::ForOp>(loc, k.idx(k.begin), k.idx(k.end), k.idx(k.i64c(1)), ValueRange{},
                          [&](OpBuilder &, Location, Value itemIdx, ValueRange) {
                            Value item = k.i64(itemIdx);
-                           keys = k.itemKeys(item, splitBlockKeys(k.sig.schedule, false));
+                           keys = k.itemKeys(item, splitBlockKeys(k.sig, false));
                            Value tile = b.create<arith::RemSIOp>(loc, item, nTiles);
                            Value bh = b.create<arith::DivSIOp>(loc, item, nTiles);
                            h = k.mul(b.create<arith::RemSIOp>(loc, bh, headItems), headsPerItem);
@@ -147,7 +147,7 @@ public:
     b.create<scf::ForOp>(loc, k.idx(k.begin), k.idx(k.end), k.idx(k.i64c(1)), ValueRange{},
                          [&](OpBuilder &, Location, Value itemIdx, ValueRange) {
                            Value item = k.i64(itemIdx);
-                           RowKeys itemKeys = k.itemKeys(item, splitBlockKeys(k.sig.schedule, true));
+                           RowKeys itemKeys = k.itemKeys(item, splitBlockKeys(k.sig, true));
                            Value tile = b.create<arith::RemSIOp>(loc, item, nTiles);
                            Value bhk = b.create<arith::DivSIOp>(loc, item, nTiles);
                            Value kvHead = b.create<arith::RemSIOp>(loc, bhk, k.kvHeads);

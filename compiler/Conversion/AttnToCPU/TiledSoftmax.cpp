@@ -23,14 +23,16 @@ namespace ad = ::mlir::attn;
 namespace attn {
 namespace {
 
-constexpr int KV = static_cast<int>(kTileKeyVectors);
 
 const float kInf = std::numeric_limits<float>::infinity();
-// Top-K keeps a block's keys in one 64-bit mask (vectors are at most 16 wide).
-static_assert(KV * 16 <= 64, "a tile's keys must fit a 64-bit mask");
 
 /// R query rows at a time: kTileRows, or kAmxTileRows on AMX tiles.
 template <int R> class TileEmitter {
+  /// Vectors of keys per block (tileKeys): R is kAmxTileRows on AMX tiles only.
+  static constexpr int KV = static_cast<int>(R == kAmxTileRows ? kAmxTileKeyVectors : kTileKeyVectors);
+  // Top-K keeps a block's keys in one 64-bit mask (vectors are at most 16 wide).
+  static_assert(KV * 16 <= 64, "a tile's keys must fit a 64-bit mask");
+
 public:
   TileEmitter(KernelEmitter &k, Value b, Value hk, const RowKeys &keys)
       : k(k), bb(k.b), loc(k.loc), b(b), hk(hk), keys(keys), topK(keptKeys(k.sig) > 0) {}
@@ -642,8 +644,9 @@ private:
   }
 
   /// acc += P V for a full block on AMX tiles: P in bf16 (P16, R rows of BK
-  /// keys) as two A tiles of 32 and 16 keys, v's key pairs as B tiles of 16
-  /// and 8 pair rows, acc itself as the C tile, 16 value dims at a time.
+  /// keys, 64 on AMX: kAmxTileKeyVectors) as A tiles of 32 keys, v's key
+  /// pairs as B tiles of 16 pair rows, acc itself as the C tile, 16 value
+  /// dims at a time.
   /// The rows' corrections exp(m - m') are applied to acc first, and only
   /// when some row's maximum moved (after the first blocks, rarely).
   void accumulateAmx(Value j0) {
@@ -662,10 +665,17 @@ private:
       }
       bb.create<scf::YieldOp>(loc);
     });
-    static_assert(KV == 3, "P V on AMX splits a block into 32 + 16 keys");
+    // P as A tiles of 32 keys (the last of 16 where the block has an odd
+    // number of 16-key vectors), v's key pairs as B tiles of 16 pair rows
+    // (or 8).
     Value pStride = k.i64c(2 * bk);
-    Value p0 = t.load({R, 64}, P16, pStride);
-    Value p1 = t.load({R, 32}, k.gep(P16, k.i64c(32), bb.getBF16Type()), pStride);
+    SmallVector<Value> pTiles;
+    SmallVector<int64_t> stepKeys;
+    for (int64_t key = 0; key < bk; key += 32) {
+      int64_t keysHere = std::min<int64_t>(32, bk - key);
+      stepKeys.push_back(keysHere);
+      pTiles.push_back(t.load({R, 2 * keysHere}, k.gep(P16, k.i64c(key), bb.getBF16Type()), pStride));
+    }
     Value pairRow = k.add(vPairsBase, k.mul(bb.create<arith::DivSIOp>(loc, j0, k.i64c(2)), k.vDim));
     Value vStride = k.i64c(4 * dv);
     // Value dims in pairs of 16-column tiles (two accumulator tiles in
@@ -675,13 +685,13 @@ private:
       SmallVector<Value> c;
       for (int u = 0; u < tiles; ++u)
         c.push_back(t.load({R, 64}, k.gep(acc, k.add(x, k.i64c(16 * u)), k.f32), vStride));
-      for (int u = 0; u < tiles; ++u) {
-        Value at = k.add(pairRow, k.add(x, k.i64c(16 * u)));
-        c[u] = t.dotBf16(R, 64, 64, c[u], p0, t.load({16, 64}, k.gep(k.vPairsPtr, at, bb.getI32Type()), vStride));
-      }
-      for (int u = 0; u < tiles; ++u) {
-        Value at = k.add(k.add(pairRow, k.i64c(16 * dv)), k.add(x, k.i64c(16 * u)));
-        c[u] = t.dotBf16(R, 64, 32, c[u], p1, t.load({8, 64}, k.gep(k.vPairsPtr, at, bb.getI32Type()), vStride));
+      for (size_t step = 0; step < pTiles.size(); ++step) {
+        int64_t pairRows = stepKeys[step] / 2;
+        for (int u = 0; u < tiles; ++u) {
+          Value at = k.add(k.add(pairRow, k.i64c(16 * static_cast<int64_t>(step) * dv)), k.add(x, k.i64c(16 * u)));
+          c[u] = t.dotBf16(R, 64, 2 * stepKeys[step], c[u], pTiles[step],
+                           t.load({pairRows, 64}, k.gep(k.vPairsPtr, at, bb.getI32Type()), vStride));
+        }
       }
       for (int u = 0; u < tiles; ++u)
         t.store({R, 64}, k.gep(acc, k.add(x, k.i64c(16 * u)), k.f32), vStride, c[u]);

@@ -165,9 +165,15 @@ inline int64_t topKSlots(int64_t topk) { return (topk + 15) / 16 * 16; }
 constexpr int64_t kRowHeads = 4;
 
 /// The tiled softmax path's tile: kTileRows query rows x (kTileKeyVectors x
-/// vectorWidth) keys.
+/// vectorWidth) keys (tileKeys).
 constexpr int64_t kTileRows = 8;
 constexpr int64_t kTileKeyVectors = 3;
+/// On AMX tiles a block has 64 keys: P V takes them in two whole 32-key
+/// tdpbf16ps steps (48 keys took a 32-key and a 16-key step at the cost of
+/// two whole ones), and each trip of the accumulator tiles through memory
+/// serves 64 keys.
+constexpr int64_t kAmxTileKeyVectors = 4;
+constexpr int64_t kMaxTileKeyVectors = kAmxTileKeyVectors;
 /// With AMX (usesAmx) a tile has 16 rows, a whole tile's M: tdpbf16ps
 /// costs about the same for 8 rows as for 16. Scratch is laid out for the
 /// larger tile.
@@ -188,13 +194,19 @@ inline int64_t qBlockRows(const Schedule &s) {
 /// tile of the q block come first, then their P V).
 constexpr int64_t kTileStateSlots(int64_t tileRows) { return 2 * tileRows + 1; }
 
+inline bool usesAmx(const KernelSignature &sig);
+/// The keys of a tile of the tiled path (a K/V block).
+inline int64_t tileKeys(const KernelSignature &sig) {
+  return (usesAmx(sig) ? kAmxTileKeyVectors : kTileKeyVectors) * sig.schedule.vectorWidth;
+}
+
 /// The tiled softmax path reads k transposed and packed as f32
 /// [B][Hkv][kvLenPadded / tile keys][D][tile keys], kvLenPadded a multiple of
 /// the tile's keys, zero past kvLen: one tile's keys are one contiguous block
 /// (D rows of 48 floats), not D rows a whole sequence apart (a page each).
 /// The runtime packs it when a call takes the tiled path (takesTiledPath).
-inline int64_t paddedKvLen(const Schedule &s, int64_t kvLen) {
-  int64_t keys = kTileKeyVectors * s.vectorWidth;
+inline int64_t paddedKvLen(const KernelSignature &sig, int64_t kvLen) {
+  int64_t keys = tileKeys(sig);
   return (kvLen + keys - 1) / keys * keys;
 }
 inline bool usesTiledRows(const KernelSignature &sig) {
@@ -288,16 +300,16 @@ inline int64_t rowHeadsPerItem(const KernelSignature &sig, int64_t group) {
 inline bool splitsKeys(const KernelSignature &sig) { return sig.weights == Weights::Softmax; }
 /// The keys of the path's blocks: blockK on the row path, a tile's keys on
 /// the tiled path (k is packed in blocks of those).
-inline int64_t splitBlockKeys(const Schedule &s, bool tiled) {
-  return tiled ? kTileKeyVectors * s.vectorWidth : s.blockK;
+inline int64_t splitBlockKeys(const KernelSignature &sig, bool tiled) {
+  return tiled ? tileKeys(sig) : sig.schedule.blockK;
 }
 /// Key blocks of a row: at most this many parts.
-inline int64_t keyBlocks(const Schedule &s, bool tiled, int64_t kvLen) {
-  int64_t unit = splitBlockKeys(s, tiled);
+inline int64_t keyBlocks(const KernelSignature &sig, bool tiled, int64_t kvLen) {
+  int64_t unit = splitBlockKeys(sig, tiled);
   return (kvLen + unit - 1) / unit;
 }
-inline int64_t keysPerSplit(const Schedule &s, bool tiled, int64_t kvLen, int64_t splits) {
-  return (keyBlocks(s, tiled, kvLen) + splits - 1) / splits * splitBlockKeys(s, tiled);
+inline int64_t keysPerSplit(const KernelSignature &sig, bool tiled, int64_t kvLen, int64_t splits) {
+  return (keyBlocks(sig, tiled, kvLen) + splits - 1) / splits * splitBlockKeys(sig, tiled);
 }
 inline int64_t partialFloats(int64_t vDim) { return vDim + 2; }
 
