@@ -864,9 +864,11 @@ private:
       Value pSum;
       for (int c = 0; c < KV; ++c) {
         Value p = k.expWeights(bb.create<arith::SubFOp>(loc, sv[r][c], rowShift));
-        k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
+        // With bf16 pairs P V reads p in bf16 only, its masked slow path too.
         if (k.bf16Dot)
           k.storeVecF32(p, P16, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
+        else
+          k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
         pSum = c ? bb.create<arith::AddFOp>(loc, pSum, p).getResult() : p;
         if (cheapMaskTest)
           continue;
@@ -1043,7 +1045,7 @@ private:
                 SmallVector<Value> out;
                 for (int r = 0; r < R; ++r) {
                   Value at = k.add(k.i64c(r * blockKeys()), jj);
-                  Value p = k.loadF32(P, at, k.f32);
+                  Value p = k.bf16Dot ? k.loadF32(P16, at, bb.getBF16Type()) : k.loadF32(P, at, k.f32);
                   Value takes;
                   if (skipMasked)
                     takes = cmpf(arith::CmpFPredicate::UNE, k.loadF32(S, at, k.f32), k.f32c(-kInf));
