@@ -10,8 +10,11 @@ HostBuffer HostBuffer::zeros(std::vector<int64_t> sizes, attn_dtype dtype) {
   buf.view.dtype = dtype;
   buf.view.sizes = std::move(sizes);
   int64_t bytes = buf.view.numElements() * dtypeBytes(dtype);
-  buf.words.assign(std::max<int64_t>(1, (bytes + 7) / 8), 0);
-  buf.view.data = buf.words.data();
+  // Cache-line aligned, as large allocations of real callers usually are
+  // (a kernel streams an aligned o past the caches: rowStoreO).
+  buf.words.assign(std::max<int64_t>(1, (bytes + 7) / 8) + 8, 0);
+  auto at = reinterpret_cast<uintptr_t>(buf.words.data());
+  buf.view.data = reinterpret_cast<void *>((at + 63) / 64 * 64);
   return buf;
 }
 

@@ -15,7 +15,7 @@ namespace attn {
 
 /// Typed storage for one tensor, and a view of it.
 struct HostBuffer {
-  std::vector<uint64_t> words; // 8-byte aligned storage for any dtype
+  std::vector<uint64_t> words; // storage for any dtype; view.data is its first 64-byte boundary
   TensorView view;
   static HostBuffer from(const HostTensor &t, attn_dtype dtype);
   static HostBuffer zeros(std::vector<int64_t> sizes, attn_dtype dtype);

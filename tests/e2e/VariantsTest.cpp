@@ -375,6 +375,17 @@ TEST(Variants, NaNInTheTiledPath) {
   }
 }
 
+TEST(Variants, LargeOutputsStreamPastTheCaches) {
+  // o over 32 MB (34 MB here) of whole, aligned cache lines is written with
+  // non-temporal stores, on the tiled path (16 rows a head) and the row
+  // path (1 row), with masked keys.
+  for (int64_t rows : {16, 1}) {
+    std::string text = spec("big_o", "f32", "mask: j <= i || i == 3\noutputs: o, lse");
+    ArgumentMap args = inputsFor(text, "big_o", {8192 / rows, 4, 4, rows, 4, 16, 272});
+    expectMatchesReference(text, "big_o", args);
+  }
+}
+
 TEST(Variants, LargeScoresDoNotOverflow) {
   check("large", "score: s * 1000\noutputs: o, lse");
 }

@@ -445,6 +445,7 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
       KernelPaths held = pathDecidedPerCall(sig) ? paths : KernelPaths::Both;
       k.createFunction(module, held);
       RowEmitter(k).emitItems(held);
+      k.fenceStreamingStores();
       b.create<func::ReturnOp>(op.getLoc());
       op.erase();
     }

@@ -280,6 +280,10 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module, KernelPaths paths) {
   headDim = size(ParamLayout::HeadDim, 0, 3);
   vDim = size(ParamLayout::VDim, 2, 3);
   group = b.create<arith::DivSIOp>(loc, qHeads, kvHeads);
+  // o of more than kStreamOBytes is written past the caches (see rowStoreO).
+  constexpr int64_t kStreamOBytes = int64_t(32) << 20;
+  streamO = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt,
+                                    mul(mul(mul(batch, qHeads), mul(qLen, vDim)), i64c(4)), i64c(kStreamOBytes));
   qPtr = loadPointer(ParamLayout::Q);
   kPtr = loadPointer(ParamLayout::K);
   vPtr = loadPointer(ParamLayout::V);
@@ -367,6 +371,42 @@ void KernelEmitter::rowAxpy(Value acc, Value p, Value vOffset) {
 }
 
 void KernelEmitter::rowStoreO(Value acc, Value factor, Value empty, Value oOffset) {
+  if (qType == f32 && width == 16) {
+    // A large f32 o (streamO) goes out with non-temporal stores where its
+    // rows are whole aligned cache lines: a plain store first reads each
+    // line it writes (4-5% of a windowed or document-masked kernel, whose
+    // work per row of o is small). The kernel ends with an sfence.
+    Value addr = b.create<LLVM::PtrToIntOp>(loc, i64Type, gep(oPtr, oOffset, f32));
+    Value lineAligned = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                                b.create<arith::AndIOp>(loc, addr, i64c(63)), i64c(0));
+    Value wholeLines = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                               b.create<arith::AndIOp>(loc, vDim, i64c(15)), i64c(0));
+    Value stream = b.create<arith::AndIOp>(loc, streamO, b.create<arith::AndIOp>(loc, lineAligned, wholeLines));
+    b.create<scf::IfOp>(
+        loc, stream,
+        [&](OpBuilder &, Location) {
+          Value scale = b.create<vector::SplatOp>(loc, vecType(), factor);
+          Value zero = b.create<vector::SplatOp>(loc, vecType(), f32c(0));
+          b.create<scf::ForOp>(loc, idx(i64c(0)), idx(vDim), idx(i64c(16)), ValueRange{},
+                               [&](OpBuilder &, Location, Value dIdx, ValueRange) {
+                                 Value d = i64(dIdx);
+                                 Value x = b.create<arith::MulFOp>(loc, loadVecF32(acc, d, f32), scale);
+                                 b.create<LLVM::StoreOp>(loc, b.create<arith::SelectOp>(loc, empty, zero, x),
+                                                         gep(oPtr, add(oOffset, d), f32), 64, false, true);
+                                 b.create<scf::YieldOp>(loc);
+                               });
+          b.create<scf::YieldOp>(loc);
+        },
+        [&](OpBuilder &, Location) {
+          rowStoreOPlain(acc, factor, empty, oOffset);
+          b.create<scf::YieldOp>(loc);
+        });
+    return;
+  }
+  rowStoreOPlain(acc, factor, empty, oOffset);
+}
+
+void KernelEmitter::rowStoreOPlain(Value acc, Value factor, Value empty, Value oOffset) {
   vectorLoop(vDim, [&](Value d, bool vec) {
     if (vec) {
       Value x = b.create<arith::MulFOp>(loc, loadVecF32(acc, d, f32), b.create<vector::SplatOp>(loc, vecType(), factor));
@@ -377,6 +417,11 @@ void KernelEmitter::rowStoreO(Value acc, Value factor, Value empty, Value oOffse
       storeF32(b.create<arith::SelectOp>(loc, empty, f32c(0), x), oPtr, add(oOffset, d), qType);
     }
   });
+}
+
+void KernelEmitter::fenceStreamingStores() {
+  if (qType == f32 && width == 16)
+    b.create<LLVM::CallIntrinsicOp>(loc, TypeRange{}, "llvm.x86.sse.sfence", ValueRange{});
 }
 
 RowKeys KernelEmitter::itemKeys(Value &item, int64_t blockKeys) {

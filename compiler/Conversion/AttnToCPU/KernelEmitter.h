@@ -102,6 +102,9 @@ public:
   void rowAxpy(mlir::Value acc, mlir::Value p, mlir::Value vOffset);
   /// o[oOffset + d] = empty ? 0 : acc[d] * factor, in q's element type.
   void rowStoreO(mlir::Value acc, mlir::Value factor, mlir::Value empty, mlir::Value oOffset);
+  void rowStoreOPlain(mlir::Value acc, mlir::Value factor, mlir::Value empty, mlir::Value oOffset);
+  /// Orders the kernel's non-temporal stores (rowStoreO) before it returns.
+  void fenceStreamingStores();
 
   /// The keys of work item `item`: all of them, or where the kernel can
   /// split them (splitsKeys) part item % KeySplits, in whole blocks of
@@ -143,6 +146,7 @@ public:
   mlir::Value ptrs, params, begin, end, scratch, status;
   // Read at entry (i64 unless said).
   mlir::Value batch, qHeads, kvHeads, qLen, kvLen, headDim, vDim, group;
+  mlir::Value streamO; // i1: o is large enough to bypass the caches
   mlir::Value qPtr, kPtr, vPtr, oPtr, lsePtr;
   mlir::Value ktPtr; // packed, transposed k; null when the runtime did not pack it
   mlir::Value vPairsPtr; // v in key pairs, with bf16Dot
