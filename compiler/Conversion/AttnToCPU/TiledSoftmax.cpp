@@ -23,7 +23,6 @@ namespace ad = ::mlir::attn;
 namespace attn {
 namespace {
 
-
 const float kInf = std::numeric_limits<float>::infinity();
 
 /// R query rows at a time: kTileRows, or kAmxTileRows on AMX tiles.
