@@ -161,12 +161,16 @@ float loadAsFloat(const void *base, int64_t offset, attn_dtype dtype) {
 /// (134 MB for 16 heads of 16k keys) cost its page faults and zeroing every
 /// time, 10-20% of a windowed attention (measured with perf).
 enum WorkspaceSlot { kPackedK = 0, kPackedV = 1, kPartials = 2, kNumWorkspaces };
+/// Cache-line aligned (the k packer streams whole lines into it).
+struct AlignedFree {
+  void operator()(uint32_t *p) const { ::operator delete[](p, std::align_val_t(64)); }
+};
 uint32_t *workspace(WorkspaceSlot slot, size_t words) {
-  thread_local std::unique_ptr<uint32_t[]> buffers[kNumWorkspaces];
+  thread_local std::unique_ptr<uint32_t[], AlignedFree> buffers[kNumWorkspaces];
   thread_local size_t capacity[kNumWorkspaces] = {};
   if (words > capacity[slot]) {
     buffers[slot].reset();
-    buffers[slot].reset(new uint32_t[words]);
+    buffers[slot].reset(static_cast<uint32_t *>(::operator new[](words * sizeof(uint32_t), std::align_val_t(64))));
     capacity[slot] = words;
   }
   return buffers[slot].get();
@@ -232,6 +236,9 @@ Word *packKBlocks(const KernelSignature &sig, const BoundDims &d, const TensorVi
           std::fill(block + c * tile + keys, block + (c + 1) * tile, Word(0));
       }
     }
+#if defined(__SSE2__)
+    _mm_sfence(); // orders any non-temporal stores of fill before the kernel reads them
+#endif
   });
   return out;
 }
@@ -260,6 +267,44 @@ uint32_t *packKPairs(const KernelSignature &sig, const BoundDims &d, const Tenso
   });
 }
 
+#if defined(__x86_64__)
+/// dst[c * dstStride + r] = src[r * rowStride + c] for a 16 x 16 block of
+/// f32: 16 row loads, four levels of shuffles, 16 whole-vector stores.
+template <bool Stream> __attribute__((target("avx512f"))) inline void storeLine(float *at, __m512 x) {
+  if constexpr (Stream)
+    _mm512_stream_ps(at, x); // at is 64-byte aligned: see packTransposedK
+  else
+    _mm512_storeu_ps(at, x);
+}
+template <bool Stream>
+__attribute__((target("avx512f"))) void transpose16x16(const float *src, int64_t rowStride, float *dst,
+                                                        int64_t dstStride) {
+  __m512 r[16], t[16], g4[4][4];
+  for (int i = 0; i < 16; ++i)
+    r[i] = _mm512_loadu_ps(src + i * rowStride);
+  for (int i = 0; i < 8; ++i) { // pairs of rows interleaved per 128-bit lane
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int g = 0; g < 4; ++g) { // lane L of g4[g][k]: column 4L + k of rows 4g .. 4g + 3
+    __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]), c = _mm512_castps_pd(t[4 * g + 2]),
+            d = _mm512_castps_pd(t[4 * g + 3]);
+    g4[g][0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    g4[g][1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    g4[g][2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    g4[g][3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  for (int k = 0; k < 4; ++k) { // gather lane L of the four row groups
+    __m512 lo01 = _mm512_shuffle_f32x4(g4[0][k], g4[1][k], 0x44), hi01 = _mm512_shuffle_f32x4(g4[0][k], g4[1][k], 0xEE);
+    __m512 lo23 = _mm512_shuffle_f32x4(g4[2][k], g4[3][k], 0x44), hi23 = _mm512_shuffle_f32x4(g4[2][k], g4[3][k], 0xEE);
+    storeLine<Stream>(dst + k * dstStride, _mm512_shuffle_f32x4(lo01, lo23, 0x88));
+    storeLine<Stream>(dst + (4 + k) * dstStride, _mm512_shuffle_f32x4(lo01, lo23, 0xDD));
+    storeLine<Stream>(dst + (8 + k) * dstStride, _mm512_shuffle_f32x4(hi01, hi23, 0x88));
+    storeLine<Stream>(dst + (12 + k) * dstStride, _mm512_shuffle_f32x4(hi01, hi23, 0xDD));
+  }
+}
+#endif
+
 /// k as f32 [B][Hkv][padded Lk / tile][D][tile]: the tiled softmax path
 /// loads one vector of keys per head-dim element from it. f32, the common
 /// case, copies without a per-element conversion.
@@ -272,8 +317,25 @@ float *packTransposedK(const KernelSignature &sig, const BoundDims &d, const Ten
   // times.
   if (k.dtype == ATTN_F32 && k.strides[3] == 1) {
     int64_t tile = tileKeys(sig), depth = d.headDim, rowStride = k.strides[2];
+#if defined(__x86_64__)
+    // A kernel of 16-wide vectors runs on AVX-512: 16 keys x 16 head dims
+    // per step, whole-line stores (4x4 steps wrote quarter lines).
+    bool wide = sig.schedule.vectorWidth == 16 && depth % 16 == 0 && __builtin_cpu_supports("avx512f");
+    // Packed k over 32 MB goes to memory anyway: non-temporal stores skip
+    // reading each line first. Every store is a whole aligned line: the
+    // workspace is, and tiles (48 keys), rows and steps are 64-byte
+    // multiples.
+    bool stream = wide && tile % 16 == 0 && d.batch * d.kvHeads * depth * paddedKvLen(sig, d.kvLen) * 4 > (int64_t(32) << 20);
+#endif
     return packKBlocks<float>(sig, d, k, depth, [&](float *block, int64_t firstRow, int64_t keys) {
       int64_t jj = 0;
+#if defined(__x86_64__)
+      if (wide)
+        for (; jj + 16 <= keys; jj += 16)
+          for (int64_t c = 0; c < depth; c += 16)
+            (stream ? transpose16x16<true> : transpose16x16<false>)(src + firstRow + jj * rowStride + c, rowStride,
+                                                                  block + c * tile + jj, tile);
+#endif
       for (; jj + 4 <= keys; jj += 4) {
         const float *r0 = src + firstRow + jj * rowStride, *r1 = r0 + rowStride, *r2 = r1 + rowStride,
                     *r3 = r2 + rowStride;

@@ -386,6 +386,12 @@ TEST(Variants, LargeOutputsStreamPastTheCaches) {
   }
 }
 
+TEST(Variants, LongKeysPackedPastTheCaches) {
+  // Packed k over 32 MB (36 MB: 140000 keys x 64) is written with
+  // non-temporal stores on AVX-512 hosts; the tail block is partly keys.
+  check("long_k", "mask: j <= i + (M - L) - 7", {1, 1, 1, 16, 140000, 64, 16});
+}
+
 TEST(Variants, LargeScoresDoNotOverflow) {
   check("large", "score: s * 1000\noutputs: o, lse");
 }
