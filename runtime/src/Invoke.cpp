@@ -268,14 +268,16 @@ uint32_t *packKPairs(const KernelSignature &sig, const BoundDims &d, const Tenso
 }
 
 #if defined(__x86_64__)
-/// dst[c * dstStride + r] = src[r * rowStride + c] for a 16 x 16 block of
-/// f32: 16 row loads, four levels of shuffles, 16 whole-vector stores.
+/// A whole line of 16 f32, non-temporal with Stream (then `at` must be
+/// 64-byte aligned).
 template <bool Stream> __attribute__((target("avx512f"))) inline void storeLine(float *at, __m512 x) {
   if constexpr (Stream)
     _mm512_stream_ps(at, x); // at is 64-byte aligned: see packTransposedK
   else
     _mm512_storeu_ps(at, x);
 }
+/// dst[c * dstStride + r] = src[r * rowStride + c] for a 16 x 16 block of
+/// f32: 16 row loads, four levels of shuffles, 16 whole-vector stores.
 template <bool Stream>
 __attribute__((target("avx512f"))) void transpose16x16(const float *src, int64_t rowStride, float *dst,
                                                         int64_t dstStride) {
