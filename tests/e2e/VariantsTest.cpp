@@ -376,7 +376,7 @@ TEST(Variants, NaNInTheTiledPath) {
 }
 
 TEST(Variants, LargeOutputsStreamPastTheCaches) {
-  // o over 32 MB (34 MB here) of whole, aligned cache lines is written with
+  // o over 32 MB (36 MB here) of whole, aligned cache lines is written with
   // non-temporal stores, on the tiled path (16 rows a head) and the row
   // path (1 row), with masked keys.
   for (int64_t rows : {16, 1}) {

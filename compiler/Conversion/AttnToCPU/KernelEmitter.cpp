@@ -370,57 +370,60 @@ void KernelEmitter::rowAxpy(Value acc, Value p, Value vOffset) {
   });
 }
 
+bool KernelEmitter::mayStreamO() const { return qType == f32 && width == 16; }
+
 void KernelEmitter::rowStoreO(Value acc, Value factor, Value empty, Value oOffset) {
-  if (qType == f32 && width == 16) {
-    // A large f32 o (streamO) goes out with non-temporal stores where its
-    // rows are whole aligned cache lines: a plain store first reads each
-    // line it writes (4-5% of a windowed or document-masked kernel, whose
-    // work per row of o is small). The kernel ends with an sfence.
-    Value addr = b.create<LLVM::PtrToIntOp>(loc, i64Type, gep(oPtr, oOffset, f32));
-    Value lineAligned = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
-                                                b.create<arith::AndIOp>(loc, addr, i64c(63)), i64c(0));
-    Value wholeLines = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
-                                               b.create<arith::AndIOp>(loc, vDim, i64c(15)), i64c(0));
-    Value stream = b.create<arith::AndIOp>(loc, streamO, b.create<arith::AndIOp>(loc, lineAligned, wholeLines));
-    b.create<scf::IfOp>(
-        loc, stream,
-        [&](OpBuilder &, Location) {
-          Value scale = b.create<vector::SplatOp>(loc, vecType(), factor);
-          Value zero = b.create<vector::SplatOp>(loc, vecType(), f32c(0));
-          b.create<scf::ForOp>(loc, idx(i64c(0)), idx(vDim), idx(i64c(16)), ValueRange{},
-                               [&](OpBuilder &, Location, Value dIdx, ValueRange) {
-                                 Value d = i64(dIdx);
-                                 Value x = b.create<arith::MulFOp>(loc, loadVecF32(acc, d, f32), scale);
-                                 b.create<LLVM::StoreOp>(loc, b.create<arith::SelectOp>(loc, empty, zero, x),
-                                                         gep(oPtr, add(oOffset, d), f32), 64, false, true);
-                                 b.create<scf::YieldOp>(loc);
-                               });
-          b.create<scf::YieldOp>(loc);
-        },
-        [&](OpBuilder &, Location) {
-          rowStoreOPlain(acc, factor, empty, oOffset);
-          b.create<scf::YieldOp>(loc);
-        });
-    return;
-  }
-  rowStoreOPlain(acc, factor, empty, oOffset);
+  if (!mayStreamO())
+    return rowStoreOWith(acc, factor, empty, oOffset, false);
+  // A large f32 o (streamO) goes out with non-temporal stores where its
+  // rows are whole aligned cache lines: a plain store first reads each line
+  // it writes (4-5% of a windowed or document-masked kernel, whose work per
+  // row of o is small). The kernel ends with an sfence.
+  Value addr = b.create<LLVM::PtrToIntOp>(loc, i64Type, gep(oPtr, oOffset, f32));
+  Value lineAligned =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, b.create<arith::AndIOp>(loc, addr, i64c(63)), i64c(0));
+  Value wholeLines =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, b.create<arith::AndIOp>(loc, vDim, i64c(15)), i64c(0));
+  Value stream = b.create<arith::AndIOp>(loc, streamO, b.create<arith::AndIOp>(loc, lineAligned, wholeLines));
+  b.create<scf::IfOp>(
+      loc, stream,
+      [&](OpBuilder &, Location) {
+        rowStoreOWith(acc, factor, empty, oOffset, true);
+        b.create<scf::YieldOp>(loc);
+      },
+      [&](OpBuilder &, Location) {
+        rowStoreOWith(acc, factor, empty, oOffset, false);
+        b.create<scf::YieldOp>(loc);
+      });
 }
 
-void KernelEmitter::rowStoreOPlain(Value acc, Value factor, Value empty, Value oOffset) {
-  vectorLoop(vDim, [&](Value d, bool vec) {
+void KernelEmitter::rowStoreOWith(Value acc, Value factor, Value empty, Value oOffset, bool nonTemporal) {
+  auto store = [&](Value d, bool vec) {
     if (vec) {
       Value x = b.create<arith::MulFOp>(loc, loadVecF32(acc, d, f32), b.create<vector::SplatOp>(loc, vecType(), factor));
       Value zero = b.create<vector::SplatOp>(loc, vecType(), f32c(0));
-      storeVecF32(b.create<arith::SelectOp>(loc, empty, zero, x), oPtr, add(oOffset, d), qType);
+      Value out = b.create<arith::SelectOp>(loc, empty, zero, x);
+      if (nonTemporal) // whole aligned lines of f32 (rowStoreO)
+        b.create<LLVM::StoreOp>(loc, out, gep(oPtr, add(oOffset, d), f32), 64, false, true);
+      else
+        storeVecF32(out, oPtr, add(oOffset, d), qType);
     } else {
       Value x = b.create<arith::MulFOp>(loc, loadF32(acc, d, f32), factor);
       storeF32(b.create<arith::SelectOp>(loc, empty, f32c(0), x), oPtr, add(oOffset, d), qType);
     }
-  });
+  };
+  if (!nonTemporal)
+    return vectorLoop(vDim, store);
+  // Whole vectors only: rowStoreO streams rows of whole lines.
+  b.create<scf::ForOp>(loc, idx(i64c(0)), idx(vDim), idx(i64c(width)), ValueRange{},
+                       [&](OpBuilder &, Location, Value dIdx, ValueRange) {
+                         store(i64(dIdx), true);
+                         b.create<scf::YieldOp>(loc);
+                       });
 }
 
 void KernelEmitter::fenceStreamingStores() {
-  if (qType == f32 && width == 16)
+  if (mayStreamO())
     b.create<LLVM::CallIntrinsicOp>(loc, TypeRange{}, "llvm.x86.sse.sfence", ValueRange{});
 }
 
@@ -506,17 +509,26 @@ Value KernelEmitter::loadChecked(ad::LoadOp load, ValueRange indices, Value guar
   Value bad = b.create<arith::XOrIOp>(loc, inRange, b.create<arith::ConstantOp>(loc, b.getBoolAttr(true)));
   if (guard)
     bad = b.create<arith::AndIOp>(loc, bad, guard);
+  reportOutOfRange(e, bad);
+  return widenRead(e, b.create<LLVM::LoadOp>(loc, e.elemType, gep(e.ptr, offset, e.elemType), bytesOf(e.elemType)));
+}
+
+void KernelEmitter::reportOutOfRange(const Extra &e, Value bad) {
   b.create<scf::IfOp>(loc, bad, [&](OpBuilder &, Location) {
     b.create<LLVM::StoreOp>(loc, i64c(ATTN_STATUS_OUT_OF_RANGE_BASE + e.inputIndex), status, 8,
                             false, false, LLVM::AtomicOrdering::monotonic);
     b.create<scf::YieldOp>(loc);
   });
-  Value v = b.create<LLVM::LoadOp>(loc, e.elemType, gep(e.ptr, offset, e.elemType), bytesOf(e.elemType));
+}
+
+Value KernelEmitter::widenRead(const Extra &e, Value raw) {
+  auto vec = dyn_cast<VectorType>(raw.getType());
+  auto like = [&](Type t) -> Type { return vec ? VectorType::get(vec.getShape(), t) : t; };
   if (e.elemType.isInteger(32))
-    return b.create<arith::ExtSIOp>(loc, i64Type, v);
+    return b.create<arith::ExtSIOp>(loc, like(i64Type), raw);
   if (e.elemType != f32)
-    return b.create<arith::ExtFOp>(loc, f32, v);
-  return v;
+    return b.create<arith::ExtFOp>(loc, like(f32), raw);
+  return raw;
 }
 
 Value KernelEmitter::gatherChecked(ad::LoadOp load, ValueRange indices, Value lanes) {
@@ -534,25 +546,16 @@ Value KernelEmitter::gatherChecked(ad::LoadOp load, ValueRange indices, Value la
   }
   Value notOk = b.create<arith::XOrIOp>(
       loc, allOk, b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(cast<VectorType>(allOk.getType()), true)));
-  Value bad = b.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, b.create<arith::AndIOp>(loc, notOk, lanes));
-  b.create<scf::IfOp>(loc, bad, [&](OpBuilder &, Location) {
-    b.create<LLVM::StoreOp>(loc, i64c(ATTN_STATUS_OUT_OF_RANGE_BASE + e.inputIndex), status, 8,
-                            false, false, LLVM::AtomicOrdering::monotonic);
-    b.create<scf::YieldOp>(loc);
-  });
+  reportOutOfRange(e, b.create<vector::ReductionOp>(loc, vector::CombiningKind::OR,
+                                                     b.create<arith::AndIOp>(loc, notOk, lanes)));
   Type ptrType = LLVM::LLVMPointerType::get(b.getContext());
   Value ptrs = b.create<LLVM::GEPOp>(loc, LLVM::getFixedVectorType(ptrType, w), e.elemType, e.ptr, ValueRange{offset});
   auto elemVec = VectorType::get({w}, e.elemType);
   TypedAttr zeroAttr = e.elemType.isInteger(32) ? DenseElementsAttr::get(elemVec, b.getI32IntegerAttr(0))
                                                 : DenseElementsAttr::get(elemVec, b.getFloatAttr(e.elemType, 0.0));
   Value zero = b.create<arith::ConstantOp>(loc, zeroAttr);
-  Value read = b.create<LLVM::masked_gather>(loc, elemVec, ptrs, b.create<arith::AndIOp>(loc, allOk, lanes),
-                                             ValueRange{zero}, bytesOf(e.elemType));
-  if (e.elemType.isInteger(32))
-    return b.create<arith::ExtSIOp>(loc, i64Vec, read);
-  if (e.elemType != f32)
-    return b.create<arith::ExtFOp>(loc, VectorType::get({w}, f32), read);
-  return read;
+  return widenRead(e, b.create<LLVM::masked_gather>(loc, elemVec, ptrs, b.create<arith::AndIOp>(loc, allOk, lanes),
+                                                     ValueRange{zero}, bytesOf(e.elemType)));
 }
 
 Value KernelEmitter::inlineRegion(Region &region, ValueRange args) {

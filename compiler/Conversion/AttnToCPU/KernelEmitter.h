@@ -102,7 +102,6 @@ public:
   void rowAxpy(mlir::Value acc, mlir::Value p, mlir::Value vOffset);
   /// o[oOffset + d] = empty ? 0 : acc[d] * factor, in q's element type.
   void rowStoreO(mlir::Value acc, mlir::Value factor, mlir::Value empty, mlir::Value oOffset);
-  void rowStoreOPlain(mlir::Value acc, mlir::Value factor, mlir::Value empty, mlir::Value oOffset);
   /// Orders the kernel's non-temporal stores (rowStoreO) before it returns.
   void fenceStreamingStores();
 
@@ -166,6 +165,16 @@ public:
   std::map<std::string, Extra> extras;
 
 private:
+  /// Whether rowStoreO may stream o past the caches (f32 o, AVX-512).
+  bool mayStreamO() const;
+  /// rowStoreO's loop, with non-temporal vector stores (whole aligned lines
+  /// only) or plain ones.
+  void rowStoreOWith(mlir::Value acc, mlir::Value factor, mlir::Value empty, mlir::Value oOffset, bool nonTemporal);
+  /// Sets the call's status to "index out of range for `e`" where `bad` (i1).
+  void reportOutOfRange(const Extra &e, mlir::Value bad);
+  /// A read of `e` (scalar or vector) as the kernel computes with it: i32
+  /// as i64, bf16 and f16 as f32.
+  mlir::Value widenRead(const Extra &e, mlir::Value raw);
   mlir::Type elemTypeOf(unsigned input);
   mlir::Value loadParam(int slot);
   mlir::Value loadPointer(int slot);

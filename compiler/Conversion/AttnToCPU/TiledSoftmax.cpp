@@ -102,7 +102,7 @@ public:
             if (k.maskIsTrue()) {
               bothPasses();
             } else {
-              Value n = bb.create<arith::MinSIOp>(loc, BK(), bb.create<arith::SubIOp>(loc, k.kvLen, j0));
+              Value n = blockLen(j0);
               TileClass cls = classifyTile(k, b, blockHLo, blockHHi, blockILo, blockIHi, j0,
                                            k.add(j0, bb.create<arith::SubIOp>(loc, n, k.i64c(1))));
               bb.create<scf::IfOp>(loc, cls.canBeTrue, [&](OpBuilder &, Location) {
@@ -143,6 +143,8 @@ public:
 private:
   int64_t blockKeys() const { return KV * k.width; }
   Value BK() { return k.i64c(blockKeys()); }
+  /// The keys of the block at j0: BK, or fewer where kvLen ends it.
+  Value blockLen(Value j0) { return bb.create<arith::MinSIOp>(loc, BK(), bb.create<arith::SubIOp>(loc, k.kvLen, j0)); }
   Value cmpf(arith::CmpFPredicate p, Value x, Value y) { return bb.create<arith::CmpFOp>(loc, p, x, y); }
   Value select(Value c, Value x, Value y) { return bb.create<arith::SelectOp>(loc, c, x, y); }
   Value splat(Value s) { return bb.create<vector::SplatOp>(loc, k.vecType(), s); }
@@ -323,7 +325,7 @@ private:
 
   /// The bound tile's P V of the K/V block at j0, as its plan says.
   void accumulateTile(Value j0) {
-    Value n = bb.create<arith::MinSIOp>(loc, BK(), bb.create<arith::SubIOp>(loc, k.kvLen, j0));
+    Value n = blockLen(j0);
     Value flags = bb.create<LLVM::LoadOp>(loc, k.i64Type, planAt(0), 8);
     bb.create<scf::IfOp>(loc, planHas(flags, kPlanLive), [&](OpBuilder &, Location) {
       if (k.amx)
@@ -457,7 +459,7 @@ private:
   /// A block the mask rules out entirely is skipped; one it keeps entirely
   /// skips the per-element mask.
   SmallVector<Value> emitBlock(Value j0, ValueRange ml) {
-    Value n = bb.create<arith::MinSIOp>(loc, BK(), bb.create<arith::SubIOp>(loc, k.kvLen, j0));
+    Value n = blockLen(j0);
     if (k.maskIsTrue())
       return emitLiveBlock(j0, n, ml, Value());
     Value jHi = k.add(j0, bb.create<arith::SubIOp>(loc, n, k.i64c(1)));

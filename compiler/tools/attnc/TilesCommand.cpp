@@ -34,8 +34,9 @@ int runTiles(const Options &opts, const AttentionSpec &kernel) {
     return 1;
   }
   // The tiles the kernel for this target runs: 16 rows on AMX tiles.
-  int64_t rows = usesAmx(signatureOf(kernel, schedule)) ? kAmxTileRows : kTileRows;
-  int64_t keys = tileKeys(signatureOf(kernel, schedule));
+  KernelSignature sig = signatureOf(kernel, schedule);
+  int64_t rows = usesAmx(sig) ? kAmxTileRows : kTileRows;
+  int64_t keys = tileKeys(sig);
   ArgumentMap args = makeInputs(kernel, *dims, 1);
   Expected<std::vector<uint8_t>> tiles = maskTiles(kernel, args, 0, 0, rows, keys);
   if (!tiles) {

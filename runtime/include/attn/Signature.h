@@ -203,7 +203,8 @@ inline int64_t tileKeys(const KernelSignature &sig) {
 /// The tiled softmax path reads k transposed and packed as f32
 /// [B][Hkv][kvLenPadded / tile keys][D][tile keys], kvLenPadded a multiple of
 /// the tile's keys, zero past kvLen: one tile's keys are one contiguous block
-/// (D rows of 48 floats), not D rows a whole sequence apart (a page each).
+/// (D rows of tileKeys floats), not D rows a whole sequence apart (a page
+/// each).
 /// The runtime packs it when a call takes the tiled path (takesTiledPath).
 inline int64_t paddedKvLen(const KernelSignature &sig, int64_t kvLen) {
   int64_t keys = tileKeys(sig);
