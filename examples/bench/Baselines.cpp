@@ -4,8 +4,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 namespace attn::bench {
 
@@ -48,41 +52,75 @@ double naiveUnfusedSeconds(int64_t lq, int64_t lk, int64_t d, int64_t dv) {
   return t;
 }
 
-double memoryBandwidth(unsigned threads) {
-  // Each thread sums its own 64 MiB as four streams (quarters of the
-  // buffer) with software prefetch a few KB ahead: one stream with the
-  // hardware prefetcher alone kept too few lines in flight, and attn's
-  // decode kernel (two streams, prefetching) read faster than this probe.
-  const size_t perThread = size_t(1) << 26; // bytes
-  const size_t floats = perThread / 4, quarter = floats / 4;
-  std::vector<std::vector<float>> bufs(threads, std::vector<float>(floats, 1.0f));
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    std::vector<double> sums(threads);
-    auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::thread> pool;
-    for (unsigned t = 0; t < threads; ++t)
-      pool.emplace_back([&, t] {
-        float acc[4][16] = {};
-        const float *p = bufs[t].data();
-        for (size_t n = 0; n < quarter; n += 16)
-          for (int s = 0; s < 4; ++s) {
-            const float *at = p + s * quarter + n;
-            __builtin_prefetch(at + 1024);
-            for (int l = 0; l < 16; ++l)
-              acc[s][l] += at[l];
-          }
-        double total = 0;
-        for (auto &a : acc)
-          for (float x : a)
-            total += x;
-        sums[t] = total;
-      });
-    for (auto &th : pool)
-      th.join();
-    best = std::max(best, threads * double(perThread) / seconds(t0));
+int64_t lastLevelCacheBytes() {
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  if (long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE); l3 > 0)
+    return l3;
+#endif
+  int64_t best = 0;
+  for (int index = 0; index < 8; ++index) {
+    std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/size");
+    int64_t size = 0;
+    std::string unit;
+    if (in >> size) {
+      in >> unit;
+      best = std::max(best, size * (unit == "M" ? 1 << 20 : unit == "K" ? 1 << 10 : 1));
+    }
   }
+  return best > 0 ? best : int64_t(32) << 20;
+}
+
+int64_t beyondCachesBytes() { return std::max<int64_t>(2 * lastLevelCacheBytes(), int64_t(256) << 20); }
+
+/// Sums `floats` floats from `p` as four streams (quarters) with software
+/// prefetch a few KB ahead: one stream with the hardware prefetcher alone
+/// kept too few lines in flight, and attn's decode kernel (two streams,
+/// prefetching) read faster than such a probe.
+static double sumStreams(const float *p, size_t floats) {
+  const size_t quarter = floats / 4;
+  float acc[4][16] = {};
+  for (size_t n = 0; n + 16 <= quarter; n += 16)
+    for (int s = 0; s < 4; ++s) {
+      const float *at = p + s * quarter + n;
+      __builtin_prefetch(at + 1024);
+      for (int l = 0; l < 16; ++l)
+        acc[s][l] += at[l];
+    }
+  double total = 0;
+  for (auto &a : acc)
+    for (float x : a)
+      total += x;
+  return total;
+}
+
+/// Each of `threads` threads sums its share of `buf`; the seconds it took.
+static double sumOnThreads(const std::vector<float> &buf, unsigned threads) {
+  size_t share = buf.size() / threads;
+  std::vector<double> sums(threads);
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] { sums[t] = sumStreams(buf.data() + t * share, share); });
+  for (auto &th : pool)
+    th.join();
+  double s = seconds(t0);
+  volatile double sink = sums[0];
+  (void)sink;
+  return s;
+}
+
+double memoryBandwidth(unsigned threads) {
+  threads = std::max(1u, threads);
+  std::vector<float> buf(static_cast<size_t>(beyondCachesBytes()) / 4, 1.0f);
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep)
+    best = std::max(best, (buf.size() / threads * threads * 4.0) / sumOnThreads(buf, threads));
   return best;
+}
+
+void evictCaches(unsigned threads) {
+  static const std::vector<float> buf(static_cast<size_t>(beyondCachesBytes()) / 4, 1.0f);
+  sumOnThreads(buf, std::max(1u, threads));
 }
 
 } // namespace attn::bench

@@ -18,9 +18,26 @@ double naiveUnfusedSeconds(int64_t lq, int64_t lk, int64_t d, int64_t dv);
 double oneDnnUnfusedSeconds(int64_t heads, int64_t lq, int64_t lk, int64_t d, int64_t dv, bool causal,
                             unsigned threads);
 
-/// Bytes per second that `threads` threads read from a buffer far larger than
-/// the caches.
+/// Bytes of the last-level cache: sysconf, else sysfs (cpu0's highest cache
+/// index), else 32 MiB.
+int64_t lastLevelCacheBytes();
+
+/// Bytes a buffer spans so that reading it comes from memory, not from a
+/// cache: twice the last-level cache, at least 256 MiB. (A VM may report a
+/// large shared L3 -- 480 MB here -- that holds a 128 MiB buffer across
+/// repetitions: a probe of that size measured the L3, 29-51 GB/s from run to
+/// run, against 31-33 GB/s from memory.)
+int64_t beyondCachesBytes();
+
+/// Bytes per second that `threads` threads read from a buffer of
+/// beyondCachesBytes() (best of five rounds).
 double memoryBandwidth(unsigned threads);
+
+/// Reads a buffer of beyondCachesBytes() on `threads` threads, so that what
+/// a kernel reads next comes from memory (the decode rows, whose K and V
+/// would otherwise partly stay in a large L3 between repetitions). The
+/// buffer is allocated once, on the first call.
+void evictCaches(unsigned threads);
 
 } // namespace attn::bench
 

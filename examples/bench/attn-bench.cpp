@@ -50,6 +50,12 @@ struct Case {
   bool sweep = false;      // part of the sequence-length sweep of the plot
   bool oneThread = true;   // also timed on one thread
   TorchForm torch{};
+  // Timed cold: the caches evicted before each call (bench::evictCaches),
+  // so K and V come from memory as in a model's decode step, where the
+  // layers' caches together far exceed the L3; warm, a large L3 held much of
+  // them between repetitions. The PyTorch baselines of the row are timed
+  // the same way.
+  bool cold = false;
 };
 
 std::string qkv(const std::string &type, int heads, int kvHeads, int d, const std::string &lq = "L",
@@ -87,13 +93,13 @@ std::vector<Case> suite(bool quick) {
        dims(1, 2048), small},
       {"argmax", attention("argmax", qkv("f32", 16, 16, 128) + "  weights: argmax\n"), dims(1, 2048), small},
       {"decode Lk=4k", attention("decode4k", qkv("f32", 32, 8, 128, "1", "M")), {{"B", 8}, {"M", 4096 / s}},
-       {{"B", 2}, {"M", 93}}, false, true, {"dense"}},
+       {{"B", 2}, {"M", 93}}, false, true, {"dense"}, true},
       {"decode Lk=32k", attention("decode32k", qkv("f32", 32, 8, 128, "1", "M")), {{"B", 8}, {"M", 32768 / s}},
-       {{"B", 2}, {"M", 93}}, false, true, {"dense"}},
+       {{"B", 2}, {"M", 93}}, false, true, {"dense"}, true},
       // One sequence on one kv head: a single work item unless its keys
       // are split (KeySplits.h).
       {"decode B=1 Lk=128k", attention("decode1", qkv("f32", 4, 1, 128, "1", "M")), {{"B", 1}, {"M", 131072 / s}},
-       {{"B", 1}, {"M", 1000}}, false, true, {"dense"}},
+       {{"B", 1}, {"M", 1000}}, false, true, {"dense"}, true},
       // Eight draft tokens verified against a long cache: 64 rows of one kv
       // head's group, one q block of the tiled path unless keys are split.
       {"verify 8 Lk=32k", attention("verify8", qkv("f32", 8, 1, 128, "8", "M") + "  mask: j <= i + (M - 8)\n"),
@@ -145,7 +151,7 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> caseShapes(const Case &c) 
 /// torch_baselines.py: the same shapes, in the order attn-bench runs them.
 void writeTorchCases(const std::vector<Case> &cases, unsigned cores, const std::string &path) {
   std::ofstream tsv(path);
-  tsv << "id\tname\tthreads\tdtype\tB\tHq\tHkv\tLq\tLk\tD\tkind\tparam\n";
+  tsv << "id\tname\tthreads\tdtype\tB\tHq\tHkv\tLq\tLk\tD\tkind\tparam\tevict_bytes\n";
   for (size_t id = 0; id < cases.size(); ++id) {
     const Case &c = cases[id];
     if (c.torch.kind.empty())
@@ -156,7 +162,7 @@ void writeTorchCases(const std::vector<Case> &cases, unsigned cores, const std::
       if (threads == cores || c.oneThread)
         tsv << id << "\t" << c.name << "\t" << threads << "\t" << dtype << "\t" << q[0] << "\t" << q[1] << "\t"
             << k[1] << "\t" << q[2] << "\t" << k[2] << "\t" << q[3] << "\t" << c.torch.kind << "\t"
-            << c.torch.param << "\n";
+            << c.torch.param << "\t" << (c.cold ? bench::beyondCachesBytes() : 0) << "\n";
   }
 }
 
@@ -295,15 +301,19 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
     r.check = "error: " + call.error();
     return r;
   }
-  // Sorted times of repeated calls (at least 3, up to 20 within a second).
+  // Sorted times of repeated calls (at least 3, up to 20 within a second
+  // of calls); a cold case evicts the caches before each (not timed).
   auto timeCalls = [&](const InvokeOptions &options, std::vector<double> &times) -> std::string {
     if (std::string err = call->run(*kernel, false, options); !err.empty()) // warm up: caches, packing buffers
       return err;
-    auto start = std::chrono::steady_clock::now();
-    while (times.size() < 3 || (millis(start) < 1000 && times.size() < 20)) {
+    double spent = 0;
+    while (times.size() < 3 || (spent < 1000 && times.size() < 20)) {
+      if (c.cold)
+        bench::evictCaches(threads);
       auto t0 = std::chrono::steady_clock::now();
       std::string err = call->run(*kernel, false, options);
       times.push_back(millis(t0));
+      spent += times.back();
       if (!err.empty())
         return err;
     }
@@ -503,9 +513,11 @@ int main(int argc, char **argv) {
     bf16Peak += fmt::format("bf16 AMX tile (tdpbf16ps) peak {:.0f} GFLOP/s on 1 thread, {:.0f} on {}; ",
                             peak->amxOneThread, peak->amxAllThreads, cores);
   std::string machine = fmt::format("{}, {} cores, {}-wide fp32 vectors. Measured: fp32 FMA peak {:.0f} GFLOP/s on 1 "
-                                    "thread, {:.0f} GFLOP/s on {}; {}memory read bandwidth {:.1f} GB/s. {}.",
+                                    "thread, {:.0f} GFLOP/s on {}; {}memory read bandwidth {:.1f} GB/s (a {:.0f} MB buffer, twice the "
+                                    "{:.0f} MB last-level cache). {}.",
                                     cpu, cores, peak->vectorWidth, peak->gflopsOneThread, peak->gflopsAllThreads,
-                                    cores, bf16Peak, bw / 1e9, date);
+                                    cores, bf16Peak, bw / 1e9, bench::beyondCachesBytes() / 1e6,
+                                    bench::lastLevelCacheBytes() / 1e6, date);
   fmt::print("{}\n\n", machine);
 
   std::vector<Result> results;
@@ -583,6 +595,7 @@ int main(int argc, char **argv) {
         "S in memory, fp32 inputs for every row; SDPA and flex: PyTorch's CPU scaled_dot_product_attention (is_causal, "
         "or a materialized boolean or ALiBi bias mask) and torch.compile'd flex_attention (mask_mod and score_mod, "
         "its block mask built outside the timing), from torch_baselines.py earlier in the same make bench"
+        "; decode rows (theirs too) are timed cold, the caches evicted before each call"
      << (torch.present ? " (torch " + torch.version + ")" : std::string(" (not run: torch is not importable)"))
      << ".\n\n"
      << header << "\n" << rule << "\n";
