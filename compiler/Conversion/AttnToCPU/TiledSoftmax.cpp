@@ -796,7 +796,21 @@ private:
       Value limit = bb.create<vector::SplatOp>(loc, laneType, left);
       inRange.push_back(bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, lanes, limit));
     }
-    for (int r = 0; r < R; ++r)
+    // On AMX tiles S holds the raw products; without mask, score function
+    // or top-K nothing else reads the scaled scores, so the softmax scales
+    // them as it loads them, twice (for the maxima, then for p) rather than
+    // keeping R x KV = 64 vectors live: LLVM forwarded this loop's stores to
+    // those loads, and the 64 values spilled (141 spill stores and a
+    // broadcast of -inf per vector in the bf16 dense kernel).
+    bool rawScores = k.amx && !topK && !maskNeeded && !hasScore;
+    auto scoreVec = [&](int r, int c) -> Value {
+      Value at = k.i64c(r * blockKeys() + c * k.width);
+      if (!rawScores)
+        return k.loadVecF32(S, at, k.f32);
+      Value x = bb.create<arith::MulFOp>(loc, k.loadVecF32(S, at, k.f32), scale);
+      return select(inRange[c], x, splat(k.f32c(-kInf)));
+    };
+    for (int r = 0; r < R && !rawScores; ++r)
       for (int c = 0; c < KV; ++c) {
         Value s = scaled ? dots[r * KV + c] : bb.create<arith::MulFOp>(loc, dots[r * KV + c], scale).getResult();
         k.storeVecF32(select(inRange[c], s, splat(k.f32c(-kInf))), S, k.i64c(r * blockKeys() + c * k.width), k.f32);
@@ -842,7 +856,7 @@ private:
     Value mOld = rowsConst(0.0f);
     for (int r = 0; r < R; ++r) {
       for (int c = 0; c < KV; ++c) {
-        sv[r].push_back(k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32));
+        sv[r].push_back(scoreVec(r, c));
         // `a > b ? a : b` (one vmaxps) may drop or keep a NaN lane; either
         // way a NaN score reaches o and lse through its p = exp(NaN).
         rowMaxes[r] = c ? select(cmpf(arith::CmpFPredicate::OGT, rowMaxes[r], sv[r][c]), rowMaxes[r], sv[r][c])
@@ -859,6 +873,12 @@ private:
     Value maskedLanes; // lanes masked in some row, for some key vector
     for (int r = 0; r < R; ++r) {
       Value rowShift = splat(bb.create<vector::ExtractOp>(loc, mSafe, r));
+      // On AMX tiles (R = 16, KV = 4) each row's scores are loaded again
+      // (see rawScores); the stores of P16 between rows keep LLVM from
+      // merging the loads, as it cannot tell P16 from S.
+      if (k.amx)
+        for (int c = 0; c < KV; ++c)
+          sv[r][c] = scoreVec(r, c);
       // p = exp(s - m). (Not 2^(s log2 e - m log2 e) as one FMA: with
       // scores near 1e36 the rounding of m log2 e alone is 1e29, while
       // s - m is exact for the row's largest score.)
