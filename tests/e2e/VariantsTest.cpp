@@ -220,6 +220,11 @@ TEST(Variants, AmxTiles) {
            {"amx_cross", 96, 32, "outputs: o, lse", {1, 3, 3, 17, 1000, 0, 0}},
            {"amx_topk", 32, 32, "mask: j <= i + 7\nweights: topk(8)\noutputs: o, lse", {2, 4, 2, 45, 100, 0, 0}},
            {"amx_argmax", 64, 16, "weights: argmax", {1, 2, 2, 40, 97, 0, 0}},
+           // Running maxima that climb: by more than the lazy margin per
+           // block (m must move every block, and overall by more than exp's
+           // range), and by less (p grows past 1 until m moves).
+           {"amx_climbing", 64, 32, "score: s + 0.4 * j\noutputs: o, lse", {1, 2, 1, 40, 300, 0, 0}},
+           {"amx_creeping", 64, 32, "score: s + 0.05 * j\noutputs: o, lse", {1, 2, 1, 40, 300, 0, 0}},
        }) {
     std::string text = fixedDimsSpec(c.name, c.d, c.e, c.fields);
     expectMatchesReference(text, c.name, inputsFor(text, c.name, c.sizes));

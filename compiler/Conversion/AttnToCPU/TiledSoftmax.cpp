@@ -142,6 +142,7 @@ public:
 
 private:
   int64_t blockKeys() const { return KV * k.width; }
+  static constexpr float kLazyMaxMargin = 5.5f; // see scoreBlock
   Value BK() { return k.i64c(blockKeys()); }
   /// The keys of the block at j0: BK, or fewer where kvLen ends it.
   Value blockLen(Value j0) { return bb.create<arith::MinSIOp>(loc, BK(), bb.create<arith::SubIOp>(loc, k.kvLen, j0)); }
@@ -864,7 +865,19 @@ private:
       }
       mOld = bb.create<vector::InsertOp>(loc, ml[r], mOld, r);
     }
-    Value mNew = bb.create<arith::MaxNumFOp>(loc, mOld, k.reduceMaxRows(rowMaxes));
+    Value blockMax = k.reduceMaxRows(rowMaxes);
+    Value mNew = bb.create<arith::MaxNumFOp>(loc, mOld, blockMax);
+    // On AMX tiles a row keeps its running maximum m unless the block's
+    // exceeds it by more than kLazyMaxMargin: p = exp(s - m) may then reach
+    // e^5.5 (~245), which f32 l and acc and bf16 p hold as well as 1, and
+    // acc in memory is rescaled (kPlanRescale) only when some row's m moves.
+    // With every new maximum moving m, most blocks rescaled acc (16 rows,
+    // each with a new maximum in block b with odds 1/b).
+    if (k.amx) {
+      Value grows = cmpf(arith::CmpFPredicate::OGT, blockMax,
+                         bb.create<arith::AddFOp>(loc, mOld, rowsConst(kLazyMaxMargin)));
+      mNew = select(grows, mNew, mOld);
+    }
     Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, rowsConst(-kInf)), rowsConst(0.0f), mNew);
     Value shifts = bb.create<arith::SubFOp>(loc, mOld, mSafe);
     SmallVector<Value> pSums(R);
