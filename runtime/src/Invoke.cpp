@@ -179,6 +179,21 @@ uint32_t *workspace(WorkspaceSlot slot, size_t words) {
 /// The bf16 pair (lo, hi) as vdpbf16ps reads it: lo in the low half.
 uint32_t bf16Pair(uint16_t lo, uint16_t hi) { return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16; }
 
+#if defined(__x86_64__)
+/// dst[c] = bf16Pair(lo[c], hi[c]) for 16 c at once; whether some element
+/// is inf or NaN (exponent bits all ones), as packVPairs checks it. Word
+/// by word, packing v was 5% of a bf16 causal kernel's samples on AMX.
+__attribute__((target("avx512f"))) bool interleavePairs16(const uint16_t *lo, const uint16_t *hi, uint32_t *dst) {
+  __m512i l = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(lo)));
+  __m512i h = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(hi)));
+  __m512i pairs = _mm512_or_si512(l, _mm512_slli_epi32(h, 16));
+  _mm512_storeu_si512(dst, pairs);
+  const __m512i low = _mm512_set1_epi32(0x7f80), high = _mm512_set1_epi32(0x7f800000);
+  return (_mm512_cmpeq_epi32_mask(_mm512_and_si512(pairs, low), low) |
+          _mm512_cmpeq_epi32_mask(_mm512_and_si512(pairs, high), high)) != 0;
+}
+#endif
+
 /// v in bf16 pairs of keys (see usesBf16Dot): [B][Hkv][padded Lk / 2][Dv].
 /// `finite`: whether every element is (no inf or NaN: bf16 exponent bits
 /// not all ones).
@@ -187,6 +202,9 @@ uint32_t *packVPairs(const KernelSignature &sig, const BoundDims &d, const Tenso
   uint32_t *vp = workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * pairs * d.vDim)));
   const uint16_t *src = static_cast<const uint16_t *>(v.data);
   std::atomic<bool> nonFinite{false};
+#if defined(__x86_64__)
+  bool wide = v.strides[3] == 1 && __builtin_cpu_supports("avx512f");
+#endif
   ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
     uint32_t exponents = 0; // OR of (pair & exponent mask) == mask, per element pair
     for (int64_t bh = begin; bh < end; ++bh) {
@@ -196,7 +214,13 @@ uint32_t *packVPairs(const KernelSignature &sig, const BoundDims &d, const Tenso
         int64_t j = 2 * jp;
         const uint16_t *lo = j < d.kvLen ? src + base + j * v.strides[2] : nullptr;
         const uint16_t *hi = j + 1 < d.kvLen ? src + base + (j + 1) * v.strides[2] : nullptr;
-        for (int64_t c = 0; c < d.vDim; ++c) {
+        int64_t c = 0;
+#if defined(__x86_64__)
+        if (wide && lo && hi)
+          for (; c + 16 <= d.vDim; c += 16)
+            exponents |= interleavePairs16(lo + c, hi + c, dst + c);
+#endif
+        for (; c < d.vDim; ++c) {
           uint32_t pair = bf16Pair(lo ? lo[c * v.strides[3]] : 0, hi ? hi[c * v.strides[3]] : 0);
           dst[c] = pair;
           exponents |= ((pair & 0x7f80u) == 0x7f80u) | ((pair & 0x7f800000u) == 0x7f800000u);
@@ -257,15 +281,6 @@ Word *packKTiles(const KernelSignature &sig, const BoundDims &d, const TensorVie
   });
 }
 
-/// k in bf16 pairs (see usesBf16Dot): [B][Hkv][tiles][ceil(D / 2)][tile].
-uint32_t *packKPairs(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
-  const uint16_t *src = static_cast<const uint16_t *>(k.data);
-  int64_t step = k.strides[3];
-  return packKTiles<uint32_t>(sig, d, k, (d.headDim + 1) / 2, [&](int64_t row, int64_t c) {
-    uint16_t hi = 2 * c + 1 < d.headDim ? src[row + (2 * c + 1) * step] : 0;
-    return bf16Pair(src[row + 2 * c * step], hi);
-  });
-}
 
 #if defined(__x86_64__)
 /// A whole line of 16 f32, non-temporal with Stream (then `at` must be
@@ -307,6 +322,71 @@ __attribute__((target("avx512f"))) void transpose16x16(const float *src, int64_t
 }
 #endif
 
+#if defined(__SSE2__)
+/// block[c * tile + jj] = src[jj * rowStride + c] for keys jj < `keys` and
+/// c < depth: 32-bit words (f32, or bf16 pairs), moved as floats (moves keep
+/// every bit pattern). With `wide` 16 x 16 AVX-512 steps (depth % 16 == 0),
+/// with `stream` their stores non-temporal; then 4 x 4 SSE steps; then one
+/// word at a time.
+void transposeKeys(const float *src, int64_t rowStride, int64_t depth, float *block, int64_t tile, int64_t keys,
+                   [[maybe_unused]] bool wide, [[maybe_unused]] bool stream) {
+  int64_t jj = 0;
+#if defined(__x86_64__)
+  if (wide)
+    for (; jj + 16 <= keys; jj += 16)
+      for (int64_t c = 0; c < depth; c += 16)
+        (stream ? transpose16x16<true> : transpose16x16<false>)(src + jj * rowStride + c, rowStride,
+                                                              block + c * tile + jj, tile);
+#endif
+  for (; jj + 4 <= keys; jj += 4) {
+    const float *r0 = src + jj * rowStride, *r1 = r0 + rowStride, *r2 = r1 + rowStride, *r3 = r2 + rowStride;
+    int64_t c = 0;
+    for (; c + 4 <= depth; c += 4) {
+      __m128 a = _mm_loadu_ps(r0 + c), b = _mm_loadu_ps(r1 + c), e = _mm_loadu_ps(r2 + c), f = _mm_loadu_ps(r3 + c);
+      _MM_TRANSPOSE4_PS(a, b, e, f);
+      _mm_storeu_ps(block + c * tile + jj, a);
+      _mm_storeu_ps(block + (c + 1) * tile + jj, b);
+      _mm_storeu_ps(block + (c + 2) * tile + jj, e);
+      _mm_storeu_ps(block + (c + 3) * tile + jj, f);
+    }
+    for (; c < depth; ++c)
+      for (int i = 0; i < 4; ++i)
+        std::memcpy(block + c * tile + jj + i, r0 + i * rowStride + c, 4);
+  }
+  for (; jj < keys; ++jj)
+    for (int64_t c = 0; c < depth; ++c)
+      std::memcpy(block + c * tile + jj, src + jj * rowStride + c, 4);
+}
+#endif
+
+/// k in bf16 pairs (see usesBf16Dot): [B][Hkv][tiles][ceil(D / 2)][tile].
+uint32_t *packKPairs(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
+  const uint16_t *src = static_cast<const uint16_t *>(k.data);
+  int64_t step = k.strides[3];
+#if defined(__SSE2__)
+  // Rows of whole pairs (unit stride, even D and row offsets): each pair is
+  // the 32-bit word at its place in k's row, so packing transposes words as
+  // the f32 packer does (the word-by-word copy was 8% of a bf16 causal
+  // kernel's samples on AMX).
+  if (step == 1 && d.headDim % 2 == 0 && k.strides[0] % 2 == 0 && k.strides[1] % 2 == 0 && k.strides[2] % 2 == 0) {
+    int64_t tile = tileKeys(sig), depth = d.headDim / 2, rowStride = k.strides[2] / 2;
+    bool wide = false, stream = false;
+#if defined(__x86_64__)
+    wide = sig.schedule.vectorWidth == 16 && depth % 16 == 0 && __builtin_cpu_supports("avx512f");
+    stream = wide && tile % 16 == 0 && d.batch * d.kvHeads * depth * paddedKvLen(sig, d.kvLen) * 4 > (int64_t(32) << 20);
+#endif
+    const float *words = reinterpret_cast<const float *>(src);
+    return packKBlocks<uint32_t>(sig, d, k, depth, [&](uint32_t *block, int64_t firstRow, int64_t keys) {
+      transposeKeys(words + firstRow / 2, rowStride, depth, reinterpret_cast<float *>(block), tile, keys, wide, stream);
+    });
+  }
+#endif
+  return packKTiles<uint32_t>(sig, d, k, (d.headDim + 1) / 2, [&](int64_t row, int64_t c) {
+    uint16_t hi = 2 * c + 1 < d.headDim ? src[row + (2 * c + 1) * step] : 0;
+    return bf16Pair(src[row + 2 * c * step], hi);
+  });
+}
+
 /// k as f32 [B][Hkv][padded Lk / tile][D][tile]: the tiled softmax path
 /// loads one vector of keys per head-dim element from it. f32, the common
 /// case, copies without a per-element conversion.
@@ -330,37 +410,7 @@ float *packTransposedK(const KernelSignature &sig, const BoundDims &d, const Ten
     bool stream = wide && tile % 16 == 0 && d.batch * d.kvHeads * depth * paddedKvLen(sig, d.kvLen) * 4 > (int64_t(32) << 20);
 #endif
     return packKBlocks<float>(sig, d, k, depth, [&](float *block, int64_t firstRow, int64_t keys) {
-      int64_t jj = 0;
-#if defined(__x86_64__)
-      if (wide)
-        for (; jj + 16 <= keys; jj += 16)
-          for (int64_t c = 0; c < depth; c += 16)
-            (stream ? transpose16x16<true> : transpose16x16<false>)(src + firstRow + jj * rowStride + c, rowStride,
-                                                                  block + c * tile + jj, tile);
-#endif
-      for (; jj + 4 <= keys; jj += 4) {
-        const float *r0 = src + firstRow + jj * rowStride, *r1 = r0 + rowStride, *r2 = r1 + rowStride,
-                    *r3 = r2 + rowStride;
-        int64_t c = 0;
-        for (; c + 4 <= depth; c += 4) {
-          __m128 a = _mm_loadu_ps(r0 + c), b = _mm_loadu_ps(r1 + c), e = _mm_loadu_ps(r2 + c),
-                 f = _mm_loadu_ps(r3 + c);
-          _MM_TRANSPOSE4_PS(a, b, e, f);
-          _mm_storeu_ps(block + c * tile + jj, a);
-          _mm_storeu_ps(block + (c + 1) * tile + jj, b);
-          _mm_storeu_ps(block + (c + 2) * tile + jj, e);
-          _mm_storeu_ps(block + (c + 3) * tile + jj, f);
-        }
-        for (; c < depth; ++c) {
-          block[c * tile + jj] = r0[c];
-          block[c * tile + jj + 1] = r1[c];
-          block[c * tile + jj + 2] = r2[c];
-          block[c * tile + jj + 3] = r3[c];
-        }
-      }
-      for (; jj < keys; ++jj)
-        for (int64_t c = 0; c < depth; ++c)
-          block[c * tile + jj] = src[firstRow + jj * rowStride + c];
+      transposeKeys(src + firstRow, rowStride, depth, block, tile, keys, wide, stream);
     });
   }
 #endif
