@@ -801,7 +801,7 @@ private:
     // or top-K nothing else reads the scaled scores, so the softmax scales
     // them as it loads them, twice (for the maxima, then for p) rather than
     // keeping R x KV = 64 vectors live: LLVM forwarded this loop's stores to
-    // those loads, and the 64 values spilled (141 spill stores and a
+    // those loads, and the 64 values spilled (140 vector spill stores and a
     // broadcast of -inf per vector in the bf16 dense kernel).
     bool rawScores = k.amx && !topK && !maskNeeded && !hasScore;
     auto scoreVec = [&](int r, int c) -> Value {
