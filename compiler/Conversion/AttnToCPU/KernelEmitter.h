@@ -87,12 +87,13 @@ public:
   /// 2 log2(W) dependent ones.
   mlir::Value reduceMaxRows(llvm::ArrayRef<mlir::Value> rows);
 
-  /// exp(d) for softmax weights, d = s - m (<= 0, -inf or NaN; a scalar or
-  /// a vector): exp(-inf) is exactly 0 and NaN stays NaN. A 16-lane vector
-  /// on AVX-512 is 2^(d log2 e) from a degree-5 polynomial on t - round(t)
-  /// and one vscalefps (about 3e-7 relative error, 10 instructions);
-  /// anything else is math.exp (MLIR's approximation with its range checks,
-  /// about 18).
+  /// exp(d) for softmax weights, d = s - m (<= 0, up to 5.5 on AMX tiles
+  /// where the running maximum moves lazily, -inf or NaN; a scalar or a
+  /// vector): exp(-inf) is exactly 0 and NaN stays NaN. A 16-lane vector on
+  /// AVX-512 is 2^(d log2 e) from a degree-5 polynomial on t - round(t) and
+  /// one vscalefps (about 3e-7 relative error, 10 instructions; on AMX tiles
+  /// degree 3, 1e-4, for p rounded to bf16); anything else is math.exp
+  /// (MLIR's approximation with its range checks, about 18).
   mlir::Value expWeights(mlir::Value d);
 
   // A row of f32 accumulators acc[0, vDim) in scratch (`acc` points at it).
