@@ -619,7 +619,9 @@ private:
   /// S = Q Kt on AMX tiles: per step of 32 head-dim elements, one A tile
   /// (the R q rows) against KV B tiles of 16 keys each, read in place from
   /// k's bf16 pairs (16 pair rows, one block's BK keys apart); the KV f32
-  /// result tiles go to S and come back as vectors for the softmax.
+  /// result tiles go to S, which scoreBlock reads a vector at a time (no
+  /// dots returned: 16 x 4 vectors loaded up front were live at once, and
+  /// spilled).
   SmallVector<Value> dotsAmx(Value j0) {
     AmxTiles t(bb, loc);
     int64_t d = fixedHeadDim(), bk = blockKeys();
@@ -638,11 +640,7 @@ private:
     }
     for (int n = 0; n < KV; ++n)
       t.store(rowsTile, k.gep(S, k.i64c(n * 16), k.f32), k.i64c(4 * bk), c[n]);
-    SmallVector<Value> dots;
-    for (int r = 0; r < R; ++r)
-      for (int v = 0; v < KV; ++v)
-        dots.push_back(k.loadVecF32(S, k.i64c(r * bk + v * k.width), k.f32));
-    return dots;
+    return {};
   }
 
   /// acc += P V for a full block on AMX tiles: P in bf16 (P16, R rows of BK
@@ -813,7 +811,9 @@ private:
     };
     for (int r = 0; r < R && !rawScores; ++r)
       for (int c = 0; c < KV; ++c) {
-        Value s = scaled ? dots[r * KV + c] : bb.create<arith::MulFOp>(loc, dots[r * KV + c], scale).getResult();
+        // No dots: the products are in S already (dotsAmx).
+        Value dot = dots.empty() ? k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32) : dots[r * KV + c];
+        Value s = scaled ? dot : bb.create<arith::MulFOp>(loc, dot, scale).getResult();
         k.storeVecF32(select(inRange[c], s, splat(k.f32c(-kInf))), S, k.i64c(r * blockKeys() + c * k.width), k.f32);
       }
     if (maskNeeded) {
