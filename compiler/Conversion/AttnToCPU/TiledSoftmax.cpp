@@ -881,6 +881,10 @@ private:
     Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, rowsConst(-kInf)), rowsConst(0.0f), mNew);
     Value shifts = bb.create<arith::SubFOp>(loc, mOld, mSafe);
     SmallVector<Value> pSums(R);
+    // On AMX tiles each row's l is read from the tile's state, updated and
+    // written back as soon as its p sum is known, so neither the 16 old l
+    // nor the 16 sums are live across the rows (they spilled).
+    Value corrEarly = k.amx ? bb.create<math::ExpOp>(loc, shifts).getResult() : Value();
     // Per key lane: masked in every row of the tile.
     SmallVector<Value> allOut(KV);
     Value maskedLanes; // lanes masked in some row, for some key vector
@@ -912,20 +916,27 @@ private:
       }
       next[r] = bb.create<vector::ExtractOp>(loc, mNew, r);
       pSums[r] = pSum;
+      if (k.amx) {
+        Value slot = stateSlot(k.i64c(R + r));
+        Value lOld = bb.create<LLVM::LoadOp>(loc, k.vecType(), slot, 4);
+        Value lNew = fma(splat(bb.create<vector::ExtractOp>(loc, corrEarly, r)), lOld, pSum);
+        bb.create<LLVM::StoreOp>(loc, lNew, slot, 4);
+      }
     }
     // One reduction of the lanes masked in any row: a chain of R scalar ORs
     // of per-row reductions made instcombine spend a quarter of an AMX
     // kernel's optimization in isImpliedCondition.
     if (!cheapMaskTest)
       anyMasked = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, maskedLanes);
-    Value corr = bb.create<math::ExpOp>(loc, shifts);
+    Value corr = corrEarly ? corrEarly : bb.create<math::ExpOp>(loc, shifts).getResult();
     bb.create<LLVM::StoreOp>(loc, corr, corrBuf, 4);
     if (k.amx) // UNE: a NaN shift rescales too, and reaches o
       rescale = bb.create<vector::ReductionOp>(
           loc, vector::CombiningKind::OR,
           cmpf(arith::CmpFPredicate::UNE, shifts, rowsConst(0.0f)));
     for (int r = 0; r < R; ++r)
-      next[R + r] = fma(splat(bb.create<vector::ExtractOp>(loc, corr, r)), ml[R + r], pSums[r]);
+      next[R + r] = k.amx ? bb.create<LLVM::LoadOp>(loc, k.vecType(), stateSlot(k.i64c(R + r)), 4).getResult()
+                          : fma(splat(bb.create<vector::ExtractOp>(loc, corr, r)), ml[R + r], pSums[r]);
     // On AMX tiles with a v free of inf and NaN, blocks with masked keys
     // take the tiles too: their p = 0 adds exactly nothing.
     Value slowPath = anyMasked;
