@@ -357,6 +357,31 @@ void transposeKeys(const float *src, int64_t rowStride, int64_t depth, float *bl
     for (int64_t c = 0; c < depth; ++c)
       std::memcpy(block + c * tile + jj, src + jj * rowStride + c, 4);
 }
+
+/// k packed tile-major by transposeKeys, its rows read as 32-bit words:
+/// `words` is k's data, `depth` words per key, `elementsPerWord` elements
+/// of k per word (1 for f32, 2 for bf16 pairs; k's row stride and offsets
+/// are multiples of it).
+template <typename Word>
+Word *packWordRows(const KernelSignature &sig, const BoundDims &d, const TensorView &k, const float *words,
+                   int64_t depth, int64_t elementsPerWord) {
+  int64_t tile = tileKeys(sig), rowStride = k.strides[2] / elementsPerWord;
+  bool wide = false, stream = false;
+#if defined(__x86_64__)
+  // A kernel of 16-wide vectors runs on AVX-512: 16 keys x 16 words per
+  // step, whole-line stores (4x4 steps wrote quarter lines).
+  wide = sig.schedule.vectorWidth == 16 && depth % 16 == 0 && __builtin_cpu_supports("avx512f");
+  // Packed k over 32 MB goes to memory anyway: non-temporal stores skip
+  // reading each line first. Every store is a whole aligned line: the
+  // workspace is, and tiles (48 or 64 keys), rows and steps are 64-byte
+  // multiples.
+  stream = wide && tile % 16 == 0 && d.batch * d.kvHeads * depth * paddedKvLen(sig, d.kvLen) * 4 > (int64_t(32) << 20);
+#endif
+  return packKBlocks<Word>(sig, d, k, depth, [&](Word *block, int64_t firstRow, int64_t keys) {
+    transposeKeys(words + firstRow / elementsPerWord, rowStride, depth, reinterpret_cast<float *>(block), tile, keys,
+                  wide, stream);
+  });
+}
 #endif
 
 /// k in bf16 pairs (see usesBf16Dot): [B][Hkv][tiles][ceil(D / 2)][tile].
@@ -368,18 +393,8 @@ uint32_t *packKPairs(const KernelSignature &sig, const BoundDims &d, const Tenso
   // the 32-bit word at its place in k's row, so packing transposes words as
   // the f32 packer does (the word-by-word copy was 8% of a bf16 causal
   // kernel's samples on AMX).
-  if (step == 1 && d.headDim % 2 == 0 && k.strides[0] % 2 == 0 && k.strides[1] % 2 == 0 && k.strides[2] % 2 == 0) {
-    int64_t tile = tileKeys(sig), depth = d.headDim / 2, rowStride = k.strides[2] / 2;
-    bool wide = false, stream = false;
-#if defined(__x86_64__)
-    wide = sig.schedule.vectorWidth == 16 && depth % 16 == 0 && __builtin_cpu_supports("avx512f");
-    stream = wide && tile % 16 == 0 && d.batch * d.kvHeads * depth * paddedKvLen(sig, d.kvLen) * 4 > (int64_t(32) << 20);
-#endif
-    const float *words = reinterpret_cast<const float *>(src);
-    return packKBlocks<uint32_t>(sig, d, k, depth, [&](uint32_t *block, int64_t firstRow, int64_t keys) {
-      transposeKeys(words + firstRow / 2, rowStride, depth, reinterpret_cast<float *>(block), tile, keys, wide, stream);
-    });
-  }
+  if (step == 1 && d.headDim % 2 == 0 && k.strides[0] % 2 == 0 && k.strides[1] % 2 == 0 && k.strides[2] % 2 == 0)
+    return packWordRows<uint32_t>(sig, d, k, reinterpret_cast<const float *>(src), d.headDim / 2, 2);
 #endif
   return packKTiles<uint32_t>(sig, d, k, (d.headDim + 1) / 2, [&](int64_t row, int64_t c) {
     uint16_t hi = 2 * c + 1 < d.headDim ? src[row + (2 * c + 1) * step] : 0;
@@ -397,22 +412,8 @@ float *packTransposedK(const KernelSignature &sig, const BoundDims &d, const Ten
   // 4x4 transpose in registers. Element by element the copy was 12% of a
   // windowed attention at 16k keys (perf), which reads each key only a few
   // times.
-  if (k.dtype == ATTN_F32 && k.strides[3] == 1) {
-    int64_t tile = tileKeys(sig), depth = d.headDim, rowStride = k.strides[2];
-#if defined(__x86_64__)
-    // A kernel of 16-wide vectors runs on AVX-512: 16 keys x 16 head dims
-    // per step, whole-line stores (4x4 steps wrote quarter lines).
-    bool wide = sig.schedule.vectorWidth == 16 && depth % 16 == 0 && __builtin_cpu_supports("avx512f");
-    // Packed k over 32 MB goes to memory anyway: non-temporal stores skip
-    // reading each line first. Every store is a whole aligned line: the
-    // workspace is, and tiles (48 keys), rows and steps are 64-byte
-    // multiples.
-    bool stream = wide && tile % 16 == 0 && d.batch * d.kvHeads * depth * paddedKvLen(sig, d.kvLen) * 4 > (int64_t(32) << 20);
-#endif
-    return packKBlocks<float>(sig, d, k, depth, [&](float *block, int64_t firstRow, int64_t keys) {
-      transposeKeys(src + firstRow, rowStride, depth, block, tile, keys, wide, stream);
-    });
-  }
+  if (k.dtype == ATTN_F32 && k.strides[3] == 1)
+    return packWordRows<float>(sig, d, k, src, d.headDim, 1);
 #endif
   return packKTiles<float>(sig, d, k, d.headDim, [&](int64_t row, int64_t c) {
     int64_t at = row + c * k.strides[3];

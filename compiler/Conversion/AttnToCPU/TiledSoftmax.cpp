@@ -619,10 +619,9 @@ private:
   /// S = Q Kt on AMX tiles: per step of 32 head-dim elements, one A tile
   /// (the R q rows) against KV B tiles of 16 keys each, read in place from
   /// k's bf16 pairs (16 pair rows, one block's BK keys apart); the KV f32
-  /// result tiles go to S, which scoreBlock reads a vector at a time (no
-  /// dots returned: 16 x 4 vectors loaded up front were live at once, and
-  /// spilled).
-  SmallVector<Value> dotsAmx(Value j0) {
+  /// result tiles go to S, which scoreBlock reads a vector at a time (16 x 4
+  /// vectors loaded up front were live at once, and spilled).
+  void storeDotsAmx(Value j0) {
     AmxTiles t(bb, loc);
     int64_t d = fixedHeadDim(), bk = blockKeys();
     TileShape rowsTile{R, 64}, pairsTile{16, 64};
@@ -640,7 +639,6 @@ private:
     }
     for (int n = 0; n < KV; ++n)
       t.store(rowsTile, k.gep(S, k.i64c(n * 16), k.f32), k.i64c(4 * bk), c[n]);
-    return {};
   }
 
   /// acc += P V for a full block on AMX tiles: P in bf16 (P16, R rows of BK
@@ -751,8 +749,10 @@ private:
   /// `maskNeeded`: null when the spec has no mask; else whether some key of
   /// the block may be masked.
   SmallVector<Value> emitLiveBlock(Value j0, Value n, ValueRange ml, Value maskNeeded) {
-    if (k.amx)
-      return scoreBlock(j0, n, ml, maskNeeded, dotsAmx(j0));
+    if (k.amx) {
+      storeDotsAmx(j0);
+      return scoreBlock(j0, n, ml, maskNeeded, {}); // the products are in S
+    }
     if (k.bf16Dot)
       return scoreBlock(j0, n, ml, maskNeeded, dotsBf16(j0));
     // S = Q Kt: KV vectors of keys per row, R x KV accumulators.
@@ -776,8 +776,9 @@ private:
     return scoreBlock(j0, n, ml, maskNeeded, SmallVector<Value>(dots.getResults()), /*scaled=*/true);
   }
 
-  /// The block's scores from the R x KV dot products: scaled, masked, the
-  /// score function applied; then top-K offers or the online softmax.
+  /// The block's scores from the R x KV dot products (none: they are in S
+  /// already, storeDotsAmx): scaled, masked, the score function applied;
+  /// then top-K offers or the online softmax.
   SmallVector<Value> scoreBlock(Value j0, Value n, ValueRange ml, Value maskNeeded, ArrayRef<Value> dots,
                                 bool scaled = false) {
     Value scale = splat(k.scale);
@@ -811,7 +812,7 @@ private:
     };
     for (int r = 0; r < R && !rawScores; ++r)
       for (int c = 0; c < KV; ++c) {
-        // No dots: the products are in S already (dotsAmx).
+        // No dots: the products are in S already (storeDotsAmx).
         Value dot = dots.empty() ? k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32) : dots[r * KV + c];
         Value s = scaled ? dot : bb.create<arith::MulFOp>(loc, dot, scale).getResult();
         k.storeVecF32(select(inRange[c], s, splat(k.f32c(-kInf))), S, k.i64c(r * blockKeys() + c * k.width), k.f32);
