@@ -3,18 +3,14 @@
 
 #include "attn/Half.h"
 #include "attn/KeySplits.h"
+#include "attn/PackedKV.h"
 #include "attn/ThreadPool.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <new>
 #include <memory>
-
-#if defined(__SSE2__)
-#include <immintrin.h>
-#endif
 
 namespace attn {
 
@@ -143,281 +139,6 @@ void unpack(const TensorView &from, const TensorView &to) {
   forEachIndex(to.sizes, [&](const std::vector<int64_t> &idx) {
     std::memcpy(static_cast<char *>(to.data) + offsetOf(idx, to.strides) * bytes,
                 static_cast<const char *>(from.data) + offsetOf(idx, from.strides) * bytes, bytes);
-  });
-}
-
-float loadAsFloat(const void *base, int64_t offset, attn_dtype dtype) {
-  switch (dtype) {
-  case ATTN_F32: return static_cast<const float *>(base)[offset];
-  case ATTN_BF16: return bf16ToFloat(static_cast<const uint16_t *>(base)[offset]);
-  case ATTN_F16: return f16ToFloat(static_cast<const uint16_t *>(base)[offset]);
-  case ATTN_I32: return static_cast<float>(static_cast<const int32_t *>(base)[offset]);
-  }
-  return 0;
-}
-
-/// The calling thread's buffers for packed k and v (one per `slot`), kept
-/// between calls and grown to the largest: a fresh allocation per call
-/// (134 MB for 16 heads of 16k keys) cost its page faults and zeroing every
-/// time, 10-20% of a windowed attention (measured with perf).
-enum WorkspaceSlot { kPackedK = 0, kPackedV = 1, kPartials = 2, kNumWorkspaces };
-/// Cache-line aligned (the k packer streams whole lines into it).
-struct AlignedFree {
-  void operator()(uint32_t *p) const { ::operator delete[](p, std::align_val_t(64)); }
-};
-uint32_t *workspace(WorkspaceSlot slot, size_t words) {
-  thread_local std::unique_ptr<uint32_t[], AlignedFree> buffers[kNumWorkspaces];
-  thread_local size_t capacity[kNumWorkspaces] = {};
-  if (words > capacity[slot]) {
-    buffers[slot].reset();
-    buffers[slot].reset(static_cast<uint32_t *>(::operator new[](words * sizeof(uint32_t), std::align_val_t(64))));
-    capacity[slot] = words;
-  }
-  return buffers[slot].get();
-}
-
-/// The bf16 pair (lo, hi) as vdpbf16ps reads it: lo in the low half.
-uint32_t bf16Pair(uint16_t lo, uint16_t hi) { return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16; }
-
-#if defined(__x86_64__)
-/// dst[c] = bf16Pair(lo[c], hi[c]) for 16 c at once; whether some element
-/// is inf or NaN (exponent bits all ones), as packVPairs checks it. Word
-/// by word, packing v was 5% of a bf16 causal kernel's samples on AMX.
-__attribute__((target("avx512f"))) bool interleavePairs16(const uint16_t *lo, const uint16_t *hi, uint32_t *dst) {
-  __m512i l = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(lo)));
-  __m512i h = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(hi)));
-  __m512i pairs = _mm512_or_si512(l, _mm512_slli_epi32(h, 16));
-  _mm512_storeu_si512(dst, pairs);
-  const __m512i low = _mm512_set1_epi32(0x7f80), high = _mm512_set1_epi32(0x7f800000);
-  return (_mm512_cmpeq_epi32_mask(_mm512_and_si512(pairs, low), low) |
-          _mm512_cmpeq_epi32_mask(_mm512_and_si512(pairs, high), high)) != 0;
-}
-#endif
-
-/// v in bf16 pairs of keys (see usesBf16Dot): [B][Hkv][padded Lk / 2][Dv].
-/// `finite`: whether every element is (no inf or NaN: bf16 exponent bits
-/// not all ones).
-uint32_t *packVPairs(const KernelSignature &sig, const BoundDims &d, const TensorView &v, bool &finite) {
-  int64_t pairs = paddedKvLen(sig, d.kvLen) / 2;
-  uint32_t *vp = workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * pairs * d.vDim)));
-  const uint16_t *src = static_cast<const uint16_t *>(v.data);
-  std::atomic<bool> nonFinite{false};
-#if defined(__x86_64__)
-  bool wide = v.strides[3] == 1 && __builtin_cpu_supports("avx512f");
-#endif
-  ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
-    uint32_t exponents = 0; // OR of (pair & exponent mask) == mask, per element pair
-    for (int64_t bh = begin; bh < end; ++bh) {
-      int64_t base = bh / d.kvHeads * v.strides[0] + bh % d.kvHeads * v.strides[1];
-      for (int64_t jp = 0; jp < pairs; ++jp) {
-        uint32_t *dst = vp + (bh * pairs + jp) * d.vDim;
-        int64_t j = 2 * jp;
-        const uint16_t *lo = j < d.kvLen ? src + base + j * v.strides[2] : nullptr;
-        const uint16_t *hi = j + 1 < d.kvLen ? src + base + (j + 1) * v.strides[2] : nullptr;
-        int64_t c = 0;
-#if defined(__x86_64__)
-        if (wide && lo && hi)
-          for (; c + 16 <= d.vDim; c += 16)
-            exponents |= interleavePairs16(lo + c, hi + c, dst + c);
-#endif
-        for (; c < d.vDim; ++c) {
-          uint32_t pair = bf16Pair(lo ? lo[c * v.strides[3]] : 0, hi ? hi[c * v.strides[3]] : 0);
-          dst[c] = pair;
-          exponents |= ((pair & 0x7f80u) == 0x7f80u) | ((pair & 0x7f800000u) == 0x7f800000u);
-        }
-      }
-    }
-    if (exponents)
-      nonFinite = true;
-  });
-  finite = !nonFinite;
-  return vp;
-}
-
-/// k tile-major (see paddedKvLen): per kv head and tile of keys, `depth`
-/// rows of one word per key, zero past kvLen; fill(block, firstRow, keys)
-/// writes word (c, j) of the tile's first `keys` keys, j counted from the
-/// k row at offset firstRow. One tile at a time: its block (24 KB at D=128,
-/// f32) stays in cache while k's rows are read in order.
-template <typename Word, typename Fill>
-Word *packKBlocks(const KernelSignature &sig, const BoundDims &d, const TensorView &k, int64_t depth,
-                  const Fill &fill) {
-  int64_t padded = paddedKvLen(sig, d.kvLen);
-  int64_t tile = tileKeys(sig);
-  static_assert(sizeof(Word) == sizeof(uint32_t), "the workspace holds 32-bit words");
-  // Never empty: a null pointer would tell the kernel to take the row path,
-  // which counts its work items differently.
-  Word *out = reinterpret_cast<Word *>(
-      workspace(kPackedK, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * depth * padded))));
-  ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
-    for (int64_t bh = begin; bh < end; ++bh) {
-      int64_t base = bh / d.kvHeads * k.strides[0] + bh % d.kvHeads * k.strides[1];
-      for (int64_t j0 = 0; j0 < padded; j0 += tile) {
-        Word *block = out + bh * depth * padded + j0 * depth;
-        int64_t keys = std::min(tile, d.kvLen - j0);
-        fill(block, base + j0 * k.strides[2], keys);
-        for (int64_t c = 0; c < depth; ++c)
-          std::fill(block + c * tile + keys, block + (c + 1) * tile, Word(0));
-      }
-    }
-#if defined(__SSE2__)
-    _mm_sfence(); // orders any non-temporal stores of fill before the kernel reads them
-#endif
-  });
-  return out;
-}
-
-/// packKBlocks with word (c, j) = element(offset of k's row j, c).
-template <typename Word, typename Element>
-Word *packKTiles(const KernelSignature &sig, const BoundDims &d, const TensorView &k, int64_t depth,
-                 const Element &element) {
-  int64_t tile = tileKeys(sig);
-  return packKBlocks<Word>(sig, d, k, depth, [&](Word *block, int64_t firstRow, int64_t keys) {
-    for (int64_t jj = 0; jj < keys; ++jj) {
-      int64_t row = firstRow + jj * k.strides[2];
-      for (int64_t c = 0; c < depth; ++c)
-        block[c * tile + jj] = element(row, c);
-    }
-  });
-}
-
-
-#if defined(__x86_64__)
-/// A whole line of 16 f32, non-temporal with Stream (then `at` must be
-/// 64-byte aligned).
-template <bool Stream> __attribute__((target("avx512f"))) inline void storeLine(float *at, __m512 x) {
-  if constexpr (Stream)
-    _mm512_stream_ps(at, x); // at is 64-byte aligned: see packTransposedK
-  else
-    _mm512_storeu_ps(at, x);
-}
-/// dst[c * dstStride + r] = src[r * rowStride + c] for a 16 x 16 block of
-/// f32: 16 row loads, four levels of shuffles, 16 whole-vector stores.
-template <bool Stream>
-__attribute__((target("avx512f"))) void transpose16x16(const float *src, int64_t rowStride, float *dst,
-                                                        int64_t dstStride) {
-  __m512 r[16], t[16], g4[4][4];
-  for (int i = 0; i < 16; ++i)
-    r[i] = _mm512_loadu_ps(src + i * rowStride);
-  for (int i = 0; i < 8; ++i) { // pairs of rows interleaved per 128-bit lane
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int g = 0; g < 4; ++g) { // lane L of g4[g][k]: column 4L + k of rows 4g .. 4g + 3
-    __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]), c = _mm512_castps_pd(t[4 * g + 2]),
-            d = _mm512_castps_pd(t[4 * g + 3]);
-    g4[g][0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-    g4[g][1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-    g4[g][2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-    g4[g][3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-  }
-  for (int k = 0; k < 4; ++k) { // gather lane L of the four row groups
-    __m512 lo01 = _mm512_shuffle_f32x4(g4[0][k], g4[1][k], 0x44), hi01 = _mm512_shuffle_f32x4(g4[0][k], g4[1][k], 0xEE);
-    __m512 lo23 = _mm512_shuffle_f32x4(g4[2][k], g4[3][k], 0x44), hi23 = _mm512_shuffle_f32x4(g4[2][k], g4[3][k], 0xEE);
-    storeLine<Stream>(dst + k * dstStride, _mm512_shuffle_f32x4(lo01, lo23, 0x88));
-    storeLine<Stream>(dst + (4 + k) * dstStride, _mm512_shuffle_f32x4(lo01, lo23, 0xDD));
-    storeLine<Stream>(dst + (8 + k) * dstStride, _mm512_shuffle_f32x4(hi01, hi23, 0x88));
-    storeLine<Stream>(dst + (12 + k) * dstStride, _mm512_shuffle_f32x4(hi01, hi23, 0xDD));
-  }
-}
-#endif
-
-#if defined(__SSE2__)
-/// block[c * tile + jj] = src[jj * rowStride + c] for keys jj < `keys` and
-/// c < depth: 32-bit words (f32, or bf16 pairs), moved as floats (moves keep
-/// every bit pattern). With `wide` 16 x 16 AVX-512 steps (depth % 16 == 0),
-/// with `stream` their stores non-temporal; then 4 x 4 SSE steps; then one
-/// word at a time.
-void transposeKeys(const float *src, int64_t rowStride, int64_t depth, float *block, int64_t tile, int64_t keys,
-                   [[maybe_unused]] bool wide, [[maybe_unused]] bool stream) {
-  int64_t jj = 0;
-#if defined(__x86_64__)
-  if (wide)
-    for (; jj + 16 <= keys; jj += 16)
-      for (int64_t c = 0; c < depth; c += 16)
-        (stream ? transpose16x16<true> : transpose16x16<false>)(src + jj * rowStride + c, rowStride,
-                                                              block + c * tile + jj, tile);
-#endif
-  for (; jj + 4 <= keys; jj += 4) {
-    const float *r0 = src + jj * rowStride, *r1 = r0 + rowStride, *r2 = r1 + rowStride, *r3 = r2 + rowStride;
-    int64_t c = 0;
-    for (; c + 4 <= depth; c += 4) {
-      __m128 a = _mm_loadu_ps(r0 + c), b = _mm_loadu_ps(r1 + c), e = _mm_loadu_ps(r2 + c), f = _mm_loadu_ps(r3 + c);
-      _MM_TRANSPOSE4_PS(a, b, e, f);
-      _mm_storeu_ps(block + c * tile + jj, a);
-      _mm_storeu_ps(block + (c + 1) * tile + jj, b);
-      _mm_storeu_ps(block + (c + 2) * tile + jj, e);
-      _mm_storeu_ps(block + (c + 3) * tile + jj, f);
-    }
-    for (; c < depth; ++c)
-      for (int i = 0; i < 4; ++i)
-        std::memcpy(block + c * tile + jj + i, r0 + i * rowStride + c, 4);
-  }
-  for (; jj < keys; ++jj)
-    for (int64_t c = 0; c < depth; ++c)
-      std::memcpy(block + c * tile + jj, src + jj * rowStride + c, 4);
-}
-
-/// k packed tile-major by transposeKeys, its rows read as 32-bit words:
-/// `words` is k's data, `depth` words per key, `elementsPerWord` elements
-/// of k per word (1 for f32, 2 for bf16 pairs; k's row stride and offsets
-/// are multiples of it).
-template <typename Word>
-Word *packWordRows(const KernelSignature &sig, const BoundDims &d, const TensorView &k, const float *words,
-                   int64_t depth, int64_t elementsPerWord) {
-  int64_t tile = tileKeys(sig), rowStride = k.strides[2] / elementsPerWord;
-  bool wide = false, stream = false;
-#if defined(__x86_64__)
-  // A kernel of 16-wide vectors runs on AVX-512: 16 keys x 16 words per
-  // step, whole-line stores (4x4 steps wrote quarter lines).
-  wide = sig.schedule.vectorWidth == 16 && depth % 16 == 0 && __builtin_cpu_supports("avx512f");
-  // Packed k over 32 MB goes to memory anyway: non-temporal stores skip
-  // reading each line first. Every store is a whole aligned line: the
-  // workspace is, and tiles (48 or 64 keys), rows and steps are 64-byte
-  // multiples.
-  stream = wide && tile % 16 == 0 && d.batch * d.kvHeads * depth * paddedKvLen(sig, d.kvLen) * 4 > (int64_t(32) << 20);
-#endif
-  return packKBlocks<Word>(sig, d, k, depth, [&](Word *block, int64_t firstRow, int64_t keys) {
-    transposeKeys(words + firstRow / elementsPerWord, rowStride, depth, reinterpret_cast<float *>(block), tile, keys,
-                  wide, stream);
-  });
-}
-#endif
-
-/// k in bf16 pairs (see usesBf16Dot): [B][Hkv][tiles][ceil(D / 2)][tile].
-uint32_t *packKPairs(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
-  const uint16_t *src = static_cast<const uint16_t *>(k.data);
-  int64_t step = k.strides[3];
-#if defined(__SSE2__)
-  // Rows of whole pairs (unit stride, even D and row offsets): each pair is
-  // the 32-bit word at its place in k's row, so packing transposes words as
-  // the f32 packer does (the word-by-word copy was 8% of a bf16 causal
-  // kernel's samples on AMX).
-  if (step == 1 && d.headDim % 2 == 0 && k.strides[0] % 2 == 0 && k.strides[1] % 2 == 0 && k.strides[2] % 2 == 0)
-    return packWordRows<uint32_t>(sig, d, k, reinterpret_cast<const float *>(src), d.headDim / 2, 2);
-#endif
-  return packKTiles<uint32_t>(sig, d, k, (d.headDim + 1) / 2, [&](int64_t row, int64_t c) {
-    uint16_t hi = 2 * c + 1 < d.headDim ? src[row + (2 * c + 1) * step] : 0;
-    return bf16Pair(src[row + 2 * c * step], hi);
-  });
-}
-
-/// k as f32 [B][Hkv][padded Lk / tile][D][tile]: the tiled softmax path
-/// loads one vector of keys per head-dim element from it. f32, the common
-/// case, copies without a per-element conversion.
-float *packTransposedK(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
-  const float *src = static_cast<const float *>(k.data);
-#if defined(__SSE2__)
-  // f32 rows with unit stride: 4 keys x 4 head-dim elements at a time, a
-  // 4x4 transpose in registers. Element by element the copy was 12% of a
-  // windowed attention at 16k keys (perf), which reads each key only a few
-  // times.
-  if (k.dtype == ATTN_F32 && k.strides[3] == 1)
-    return packWordRows<float>(sig, d, k, src, d.headDim, 1);
-#endif
-  return packKTiles<float>(sig, d, k, d.headDim, [&](int64_t row, int64_t c) {
-    int64_t at = row + c * k.strides[3];
-    return k.dtype == ATTN_F32 ? src[at] : loadAsFloat(k.data, at, k.dtype);
   });
 }
 
@@ -551,15 +272,28 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
   if (tiled && usesAmx(sig) && !requestAmxTiles())
     return "kernel '" + sig.name + "' was compiled for AMX tiles, which this CPU or OS does not allow this "
            "process to use; compile it for this machine (--target host) instead";
-  if (tiled && usesBf16Dot(sig)) {
-    ptrs[ParamLayout::KTransposed] = packKPairs(sig, *dims, qkv[1]);
-    if (sig.weights == Weights::Softmax) { // top-K reads v itself
-      bool finite = false;
-      ptrs[ParamLayout::VPairs] = packVPairs(sig, *dims, qkv[2], finite);
-      params[ParamLayout::VFinite] = finite;
+  // The tiled path reads k packed (and with bf16 pairs v): per head by the
+  // workers that run the head's items where that balances, else all first.
+  KVPacking packing = options.packing;
+  if (packing == KVPacking::Auto)
+    packing = packsPerHead(*dims, splits, threads) ? KVPacking::PerHead : KVPacking::Upfront;
+  if (!tiled || splits > 1) // nothing to pack, or a head's items are not contiguous
+    packing = KVPacking::Upfront;
+  KPacker kPacker;
+  VPacker vPacker;
+  if (tiled) {
+    kPacker = usesBf16Dot(sig) ? kPairsPacker(sig, *dims, qkv[1], packing)
+                               : transposedKPacker(sig, *dims, qkv[1], packing);
+    ptrs[ParamLayout::KTransposed] = kPacker.data;
+    if (usesBf16Dot(sig) && sig.weights == Weights::Softmax) { // top-K reads v itself
+      vPacker = vPairsPacker(sig, *dims, qkv[2]);
+      ptrs[ParamLayout::VPairs] = vPacker.data;
     }
-  } else if (tiled) {
-    ptrs[ParamLayout::KTransposed] = packTransposedK(sig, *dims, qkv[1]);
+    if (packing == KVPacking::Upfront) {
+      packAllHeads(*dims, kPacker);
+      if (vPacker.packHead)
+        params[ParamLayout::VFinite] = packAllHeads(*dims, vPacker);
+    }
   }
   ptrs[ParamLayout::O] = out.data;
   setStrides(ParamLayout::O, out);
@@ -590,9 +324,27 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
   attn_kernel_fn fn = entries.forPath(tiled);
   if (!fn)
     return "kernel '" + sig.name + "' has no code for the " + (tiled ? "tiled" : "row") + " path";
-  pool.parallelFor(items, 1, options.threads, [&](int64_t begin, int64_t end, unsigned worker) {
-    fn(ptrs.data(), params.data(), begin, end, scratchPtrs[worker], &status[worker]);
-  });
+  if (packing == KVPacking::PerHead) {
+    // A kv head's items are contiguous (numWorkItems): the worker packs
+    // the head's k and v, then runs them, with its own params (VFinite is
+    // the head's).
+    int64_t heads = dims->batch * dims->kvHeads, headItems = items / heads;
+    std::vector<std::vector<int64_t>> workerParams(pool.size(), params);
+    pool.parallelFor(heads, 1, options.threads, [&](int64_t begin, int64_t end, unsigned worker) {
+      std::vector<int64_t> &headParams = workerParams[worker];
+      for (int64_t bh = begin; bh < end; ++bh) {
+        kPacker.packHead(bh);
+        if (vPacker.packHead)
+          headParams[ParamLayout::VFinite] = vPacker.packHead(bh);
+        fn(ptrs.data(), headParams.data(), bh * headItems, (bh + 1) * headItems, scratchPtrs[worker],
+           &status[worker]);
+      }
+    });
+  } else {
+    pool.parallelFor(items, 1, options.threads, [&](int64_t begin, int64_t end, unsigned worker) {
+      fn(ptrs.data(), params.data(), begin, end, scratchPtrs[worker], &status[worker]);
+    });
+  }
   for (int64_t s : status)
     if (s != ATTN_STATUS_OK) {
       int64_t input = s - ATTN_STATUS_OUT_OF_RANGE_BASE;

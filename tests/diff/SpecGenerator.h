@@ -18,6 +18,7 @@
 #ifndef ATTN_TESTS_DIFF_SPECGENERATOR_H
 #define ATTN_TESTS_DIFF_SPECGENERATOR_H
 
+#include "attn/Invoke.h"
 #include "compiler/Reference/Arguments.h"
 
 #include <cstdint>
@@ -31,6 +32,7 @@ struct GeneratedCase {
   ArgumentMap args;    // q, k, v and every extra input (round to the declared types before use)
   unsigned threads = 0;
   int64_t keySplits = 0;   // InvokeOptions::keySplits (used where a call can split keys)
+  KVPacking packing = KVPacking::Auto; // InvokeOptions::packing (used where the tiled path packs k)
   bool badIndices = false; // some index data may leave its tensor
   std::string summary; // weights, heads, sizes: one line for reports
 };

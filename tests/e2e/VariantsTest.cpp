@@ -253,6 +253,34 @@ TEST(Variants, AmxTilesKeepNaNOfMaskedKeysOut) {
   expectMatchesReference(text, "amx_inf", args);
 }
 
+TEST(Variants, KAndVPackedPerHead) {
+  // k (and bf16 pairs of v) packed all first or per kv head by the worker
+  // that then runs the head's items: the same o, for f32, bf16 pairs
+  // (vdpbf16ps: D named) and bf16 on AMX tiles where the host has them.
+  // NaN in the v of a key masked for the rows before it, in one of the
+  // eight kv heads only: per head, v's finite flag (ParamLayout::VFinite)
+  // is the head's, and the other heads keep the fast P V.
+  std::string f32 = spec("per_head", "f32", "mask: j <= i");
+  std::string pairs = spec("per_head", "bf16", "mask: j <= i");
+  std::string tiles = fixedDimsSpec("per_head", 32, 16, "mask: j <= i");
+  for (KVPacking packing : {KVPacking::Upfront, KVPacking::PerHead})
+    for (const std::string &text : {f32, pairs, tiles}) {
+      ArgumentMap args = inputsFor(text, "per_head", {2, 8, 4, 50, 50, 32, 16});
+      args["v"].data[((1 * 4 + 2) * 50 + 30) * 16 + 1] = NAN; // batch 1, kv head 2, key 30
+      InvokeOptions options;
+      options.threads = 2;
+      options.packing = packing;
+      expectMatchesReference(text, "per_head", args, options);
+    }
+  // A head's packed k over the L2 (5 MB) is streamed past the caches.
+  std::string text = spec("per_head_long", "f32", "mask: j <= i + (M - L) - 5");
+  InvokeOptions options;
+  options.threads = 2;
+  options.packing = KVPacking::PerHead;
+  expectMatchesReference(text, "per_head_long", inputsFor(text, "per_head_long", {1, 2, 2, 16, 20000, 64, 16}),
+                         options);
+}
+
 TEST(Variants, AmxOnlyForWholeTiles) {
   // D not a multiple of 32, or Dv not of 16, or D named: the vdpbf16ps path.
   Expected<std::unique_ptr<llvm::TargetMachine>> host = createTargetMachine("host");

@@ -152,7 +152,7 @@ public:
   mlir::Value vPairsPtr; // v in key pairs, with bf16Dot
   bool bf16Dot = false; // usesBf16Dot(sig)
   bool amx = false;     // usesAmx(sig): the tiled path's products on AMX tiles
-  mlir::Value vFinite;  // with bf16Dot and softmax: the call's v has no inf or NaN (i1)
+  mlir::Value vFinite;  // with bf16Dot and softmax: v has no inf or NaN in the called items' kv heads (i1)
   mlir::Value keySplits, partialsPtr; // with splitsKeys(sig): parts per row's keys, their results
   llvm::SmallVector<mlir::Value, 4> qStr, kStr, vStr, oStr, lseStr;
   mlir::Value scale; // f32

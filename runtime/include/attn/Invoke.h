@@ -28,6 +28,14 @@ struct ArgValue {
   double scalar = 0;
 };
 
+/// When the tiled path packs k (and, with bf16 pairs, v) into its layouts:
+/// every kv head before the kernel runs, or each head by the worker that
+/// then runs the head's work items, so that one worker's packing, bound by
+/// memory, overlaps the others' arithmetic (7% of a windowed attention at
+/// 16k keys). Auto: per head where the heads balance across the workers
+/// (packsPerHead).
+enum class KVPacking { Auto, Upfront, PerHead };
+
 struct InvokeOptions {
   unsigned threads = 0; // 0: every core
   /// Parts each row's keys are split into where a call can split them (a
@@ -35,6 +43,7 @@ struct InvokeOptions {
   /// chooses (chooseKeySplits), 1: never split. More parts than the keys
   /// have blocks are as many parts as blocks.
   int64_t keySplits = 0;
+  KVPacking packing = KVPacking::Auto;
 };
 
 /// A kernel's code: one function for every call, or, for a kernel the JIT

@@ -105,8 +105,8 @@ std::optional<BoundDims> bindShapes(const KernelSignature &sig,
 /// call splits them: see keysPerSplit), then the extra tensors in order.
 class ParamLayout {
 public:
-  /// VFinite: 1 when the call's v packed in key pairs holds no inf or NaN
-  /// (with AMX, blocks with masked keys may then run P V on the tiles too:
+  /// VFinite: 1 when v packed in key pairs holds no inf or NaN in the kv
+  /// heads of the work items [begin, end) the kernel is called for (with AMX, blocks with masked keys may then run P V on the tiles too:
   /// a masked key's p = 0 can only turn a non-finite v into NaN).
   /// KeySplits: the parts the row path splits each row's keys into (>= 1;
   /// see keysPerSplit).

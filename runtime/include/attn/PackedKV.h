@@ -1,0 +1,60 @@
+//===- PackedKV.h - k and v packed for the tiled path's kernels -*- C++ -*-===//
+//
+// The tiled softmax path reads k transposed in tiles of keys (f32, or bf16
+// pairs of head-dim elements) and, with bf16 pairs, v in pairs of keys;
+// the runtime packs them into per-thread workspaces before or while the
+// kernel runs. Layouts: Signature.h (paddedKvLen, tileKeys).
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_RUNTIME_PACKEDKV_H
+#define ATTN_RUNTIME_PACKEDKV_H
+
+#include "attn/Invoke.h"
+#include "attn/Signature.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+namespace attn {
+
+/// The calling thread's buffers (one per slot), kept between calls and
+/// grown to the largest; cache-line aligned.
+enum WorkspaceSlot { kPackedK = 0, kPackedV = 1, kPartials = 2, kNumWorkspaces };
+uint32_t *workspace(WorkspaceSlot slot, size_t words);
+
+/// k packed tile-major for the tiled path: `packHead(bh)` writes kv head
+/// bh = b * kvHeads + hk into `data`, and orders its stores before it
+/// returns. Packers (k's and v's) read the data when called, not when made.
+struct KPacker {
+  void *data = nullptr;
+  std::function<void(int64_t)> packHead;
+};
+/// f32 (any input type, converted) [B][Hkv][padded Lk / tile][D][tile].
+/// `when`: Upfront or PerHead, for the choice of streamed stores.
+KPacker transposedKPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k, KVPacking when);
+/// bf16 pairs (usesBf16Dot): [B][Hkv][padded Lk / tile][ceil(D / 2)][tile].
+KPacker kPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k, KVPacking when);
+/// Every head of `packer`, in parallel.
+void packAllHeads(const BoundDims &d, const KPacker &packer);
+
+/// Whether KVPacking::Auto packs per head: with one part of the keys per
+/// row (a kv head's work items are then contiguous) and every worker
+/// getting as many heads, or enough that one more is little.
+bool packsPerHead(const BoundDims &d, int64_t keySplits, unsigned workers);
+
+/// v in bf16 pairs of keys (usesBf16Dot): [B][Hkv][padded Lk / 2][Dv].
+/// `packHead(bh)` writes kv head bh and returns whether its every element
+/// is finite (no inf or NaN), which the kernel's items of that head are
+/// told (ParamLayout::VFinite).
+struct VPacker {
+  void *data = nullptr;
+  std::function<bool(int64_t)> packHead;
+};
+VPacker vPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &v);
+/// Every head, in parallel: whether all are finite.
+bool packAllHeads(const BoundDims &d, const VPacker &packer);
+
+} // namespace attn
+
+#endif // ATTN_RUNTIME_PACKEDKV_H
