@@ -276,14 +276,14 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
   // workers that run the head's items where that balances, else all first.
   KVPacking packing = options.packing;
   if (packing == KVPacking::Auto)
-    packing = packsPerHead(*dims, splits, threads) ? KVPacking::PerHead : KVPacking::Upfront;
-  if (!tiled || splits > 1) // nothing to pack, or a head's items are not contiguous
+    packing = packsPerHead(*dims, threads) ? KVPacking::PerHead : KVPacking::Upfront;
+  if (!tiled) // nothing to pack
     packing = KVPacking::Upfront;
   KPacker kPacker;
   VPacker vPacker;
   if (tiled) {
-    kPacker = usesBf16Dot(sig) ? kPairsPacker(sig, *dims, qkv[1], packing)
-                               : transposedKPacker(sig, *dims, qkv[1], packing);
+    kPacker = usesBf16Dot(sig) ? kPairsPacker(sig, *dims, qkv[1])
+                               : transposedKPacker(sig, *dims, qkv[1]);
     ptrs[ParamLayout::KTransposed] = kPacker.data;
     if (usesBf16Dot(sig) && sig.weights == Weights::Softmax) { // top-K reads v itself
       vPacker = vPairsPacker(sig, *dims, qkv[2]);
@@ -325,7 +325,8 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
   if (!fn)
     return "kernel '" + sig.name + "' has no code for the " + (tiled ? "tiled" : "row") + " path";
   if (packing == KVPacking::PerHead) {
-    // A kv head's items are contiguous (numWorkItems): the worker packs
+    // A kv head's items (with all their key parts) are contiguous
+    // (numWorkItems): the worker packs
     // the head's k and v, then runs them, with its own params (VFinite is
     // the head's).
     int64_t heads = dims->batch * dims->kvHeads, headItems = items / heads;

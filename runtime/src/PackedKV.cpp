@@ -154,16 +154,11 @@ KPacker kTilesPacker(const KernelSignature &sig, const BoundDims &d, const Tenso
 }
 
 /// Whether packed k (`headBytes` per kv head) goes past the caches, with
-/// non-temporal stores: when more of it is written before the kernel reads
-/// it than the caches keep. Packed up front, over 32 MB in all; per head,
-/// a head over the L2 (windowed attention at 16k keys, 8 MB a head, 2
-/// threads: 133 ms streamed, 141 ms cached; dense at 2k keys, 1 MB a head,
-/// is as fast either way).
-bool streamsPackedK(const BoundDims &d, int64_t headBytes, KVPacking when) {
-  if (when != KVPacking::PerHead)
-    return d.batch * d.kvHeads * headBytes > (int64_t(32) << 20);
-  long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  return headBytes > (l2 > 0 ? l2 : int64_t(1) << 20);
+/// non-temporal stores: over 32 MB in all, packed up front or per head.
+/// (Per head, streaming a head over the L2 alone made GQA causal at 4k keys,
+/// 2 MB a head and 17 MB in all, 2-5% slower: the L3 kept it.)
+bool streamsPackedK(const BoundDims &d, int64_t headBytes) {
+  return d.batch * d.kvHeads * headBytes > (int64_t(32) << 20);
 }
 
 #if defined(__SSE2__)
@@ -207,7 +202,7 @@ void transposeKeys(const float *src, int64_t rowStride, int64_t depth, float *bl
 /// of k per word (1 for f32, 2 for bf16 pairs; k's row stride and offsets
 /// are multiples of it).
 KPacker wordRowsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k, const float *words,
-                       int64_t depth, int64_t elementsPerWord, KVPacking when) {
+                       int64_t depth, int64_t elementsPerWord) {
   int64_t tile = tileKeys(sig), rowStride = k.strides[2] / elementsPerWord;
   bool wide = false, stream = false;
 #if defined(__x86_64__)
@@ -217,7 +212,7 @@ KPacker wordRowsPacker(const KernelSignature &sig, const BoundDims &d, const Ten
   // Streamed stores skip reading each line first. Every store is a whole
   // aligned line: the workspace is, and tiles (48 or 64 keys), rows and
   // steps are 64-byte multiples.
-  stream = wide && tile % 16 == 0 && streamsPackedK(d, depth * paddedKvLen(sig, d.kvLen) * 4, when);
+  stream = wide && tile % 16 == 0 && streamsPackedK(d, depth * paddedKvLen(sig, d.kvLen) * 4);
 #endif
   return kBlocksPacker<uint32_t>(sig, d, k, depth, [=](uint32_t *block, int64_t firstRow, int64_t keys) {
     transposeKeys(words + firstRow / elementsPerWord, rowStride, depth, reinterpret_cast<float *>(block), tile, keys,
@@ -262,7 +257,7 @@ VPacker vPairsPacker(const KernelSignature &sig, const BoundDims &d, const Tenso
           }};
 }
 
-KPacker kPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k, KVPacking when) {
+KPacker kPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
   const uint16_t *src = static_cast<const uint16_t *>(k.data);
   int64_t step = k.strides[3];
 #if defined(__SSE2__)
@@ -271,7 +266,7 @@ KPacker kPairsPacker(const KernelSignature &sig, const BoundDims &d, const Tenso
   // the f32 packer does (the word-by-word copy was 8% of a bf16 causal
   // kernel's samples on AMX).
   if (step == 1 && d.headDim % 2 == 0 && k.strides[0] % 2 == 0 && k.strides[1] % 2 == 0 && k.strides[2] % 2 == 0)
-    return wordRowsPacker(sig, d, k, reinterpret_cast<const float *>(src), d.headDim / 2, 2, when);
+    return wordRowsPacker(sig, d, k, reinterpret_cast<const float *>(src), d.headDim / 2, 2);
 #endif
   int64_t headDim = d.headDim;
   return kTilesPacker<uint32_t>(sig, d, k, (d.headDim + 1) / 2, [=](int64_t row, int64_t c) {
@@ -282,7 +277,7 @@ KPacker kPairsPacker(const KernelSignature &sig, const BoundDims &d, const Tenso
 
 // The tiled softmax path loads one vector of keys per head-dim element.
 // f32, the common case, copies without a per-element conversion.
-KPacker transposedKPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k, KVPacking when) {
+KPacker transposedKPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
   const float *src = static_cast<const float *>(k.data);
 #if defined(__SSE2__)
   // f32 rows with unit stride: 4 keys x 4 head-dim elements at a time, a
@@ -290,7 +285,7 @@ KPacker transposedKPacker(const KernelSignature &sig, const BoundDims &d, const 
   // windowed attention at 16k keys (perf), which reads each key only a few
   // times.
   if (k.dtype == ATTN_F32 && k.strides[3] == 1)
-    return wordRowsPacker(sig, d, k, src, d.headDim, 1, when);
+    return wordRowsPacker(sig, d, k, src, d.headDim, 1);
 #endif
   const void *data = k.data;
   attn_dtype dtype = k.dtype;
@@ -319,9 +314,10 @@ bool packAllHeads(const BoundDims &d, const VPacker &packer) {
   return finite;
 }
 
-bool packsPerHead(const BoundDims &d, int64_t keySplits, unsigned workers) {
+bool packsPerHead(const BoundDims &d, unsigned workers) {
   int64_t heads = d.batch * d.kvHeads;
-  return keySplits == 1 && heads >= 2 * int64_t(workers) && (heads % workers == 0 || heads >= 8 * int64_t(workers));
+  bool balanced = heads >= 2 * int64_t(workers) && (heads % workers == 0 || heads >= 8 * int64_t(workers));
+  return d.qHeads == d.kvHeads && balanced;
 }
 
 } // namespace attn
