@@ -307,8 +307,10 @@ GeneratedCase Generator::generate(uint64_t seed) {
     if (chance(0.3))
       spec << "  scale: " << (has(Extra::Temp) && chance(0.5) ? "1 / temp" : "1 / sqrt(" + dName + ")")
            << "\n";
+    else if (chance(0.1)) // kernels may scale products late: -inf times these is not -inf
+      spec << "  scale: " << (chance(0.5) ? "0" : "-1 / sqrt(" + dName + ")") << "\n";
   } else {
-    static const std::vector<std::string> scales = {"0.25", "1", "0.5", "1 / 4.0"};
+    static const std::vector<std::string> scales = {"0.25", "1", "0.5", "1 / 4.0", "-0.5", "0"};
     spec << "  scale: " << pick(scales) << "\n";
   }
   if (chance(0.7))

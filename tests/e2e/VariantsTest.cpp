@@ -253,6 +253,19 @@ TEST(Variants, AmxTilesKeepNaNOfMaskedKeysOut) {
   expectMatchesReference(text, "amx_inf", args);
 }
 
+TEST(Variants, AmxTilesWithScalesOfEverySign) {
+  // On AMX tiles S keeps raw products, and without a mask the softmax
+  // scales them as it loads them; a masked -inf times a scale of 0 or below
+  // is not -inf, so masks must see scaled scores. Scales of every sign,
+  // with an inf in the k of a key masked for the first rows.
+  for (const char *scale : {"-0.125", "0", "0.25"}) {
+    std::string text = fixedDimsSpec("amx_scale", 32, 16, std::string("scale: ") + scale + "\nmask: j <= i");
+    ArgumentMap args = inputsFor(text, "amx_scale", {1, 2, 2, 100, 100, 0, 0});
+    args["k"].data[90 * 32 + 5] = INFINITY; // key 90 of head 0: masked for rows < 90
+    expectMatchesReference(text, "amx_scale", args);
+  }
+}
+
 TEST(Variants, KAndVPackedPerHead) {
   // k (and bf16 pairs of v) packed all first or per kv head by the worker
   // that then runs the head's items: the same o, for f32, bf16 pairs
