@@ -290,9 +290,9 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
       ptrs[ParamLayout::VPairs] = vPacker.data;
     }
     if (packing == KVPacking::Upfront) {
-      packAllHeads(*dims, kPacker);
+      packAllHeads(*dims, kPacker, options.threads);
       if (vPacker.packHead)
-        params[ParamLayout::VFinite] = packAllHeads(*dims, vPacker);
+        params[ParamLayout::VFinite] = packAllHeads(*dims, vPacker, options.threads);
     }
   }
   ptrs[ParamLayout::O] = out.data;

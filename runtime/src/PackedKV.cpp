@@ -297,16 +297,16 @@ KPacker transposedKPacker(const KernelSignature &sig, const BoundDims &d, const 
 }
 
 
-void packAllHeads(const BoundDims &d, const KPacker &packer) {
-  ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
+void packAllHeads(const BoundDims &d, const KPacker &packer, unsigned maxWorkers) {
+  ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, maxWorkers, [&](int64_t begin, int64_t end, unsigned) {
     for (int64_t bh = begin; bh < end; ++bh)
       packer.packHead(bh);
   });
 }
 
-bool packAllHeads(const BoundDims &d, const VPacker &packer) {
+bool packAllHeads(const BoundDims &d, const VPacker &packer, unsigned maxWorkers) {
   std::atomic<bool> finite{true};
-  ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, 0, [&](int64_t begin, int64_t end, unsigned) {
+  ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, maxWorkers, [&](int64_t begin, int64_t end, unsigned) {
     for (int64_t bh = begin; bh < end; ++bh)
       if (!packer.packHead(bh))
         finite = false;
