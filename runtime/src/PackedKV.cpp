@@ -18,10 +18,6 @@
 
 namespace attn {
 
-/// The calling thread's buffers for packed k and v (one per `slot`), kept
-/// between calls and grown to the largest: a fresh allocation per call
-/// (134 MB for 16 heads of 16k keys) cost its page faults and zeroing every
-/// time, 10-20% of a windowed attention (measured with perf).
 namespace {
 /// Cache-line aligned (the k packer streams whole lines into it).
 struct AlignedFree {
@@ -29,6 +25,9 @@ struct AlignedFree {
 };
 } // namespace
 
+/// Kept between calls: a fresh allocation per call (134 MB for 16 heads of
+/// 16k keys) cost its page faults and zeroing every time, 10-20% of a
+/// windowed attention (measured with perf).
 uint32_t *workspace(WorkspaceSlot slot, size_t words) {
   thread_local std::unique_ptr<uint32_t[], AlignedFree> buffers[kNumWorkspaces];
   thread_local size_t capacity[kNumWorkspaces] = {};
@@ -57,7 +56,7 @@ uint32_t bf16Pair(uint16_t lo, uint16_t hi) { return static_cast<uint32_t>(lo) |
 
 #if defined(__x86_64__)
 /// dst[c] = bf16Pair(lo[c], hi[c]) for 16 c at once; whether some element
-/// is inf or NaN (exponent bits all ones), as packVPairs checks it. Word
+/// is inf or NaN (exponent bits all ones), as vPairsPacker checks it. Word
 /// by word, packing v was 5% of a bf16 causal kernel's samples on AMX.
 __attribute__((target("avx512f"))) bool interleavePairs16(const uint16_t *lo, const uint16_t *hi, uint32_t *dst) {
   __m512i l = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(lo)));
@@ -75,7 +74,7 @@ __attribute__((target("avx512f"))) bool interleavePairs16(const uint16_t *lo, co
 /// 64-byte aligned).
 template <bool Stream> __attribute__((target("avx512f"))) inline void storeLine(float *at, __m512 x) {
   if constexpr (Stream)
-    _mm512_stream_ps(at, x); // at is 64-byte aligned: see packTransposedK
+    _mm512_stream_ps(at, x); // at is 64-byte aligned: see wordRowsPacker
   else
     _mm512_storeu_ps(at, x);
 }

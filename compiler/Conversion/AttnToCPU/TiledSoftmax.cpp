@@ -722,7 +722,7 @@ private:
   }
 
   /// S = Q Kt with bf16 pairs: ceil(D / 2) steps of R x KV vdpbf16ps (an
-  /// odd D's last pair is (q, 0) and (k, 0): see packQTile and packKPairs).
+  /// odd D's last pair is (q, 0) and (k, 0): see packQTile and kPairsPacker).
   SmallVector<Value> dotsBf16(Value j0) {
     SmallVector<Value> zeros(R * KV, zeroVec());
     auto loop = bb.create<scf::ForOp>(
