@@ -253,6 +253,18 @@ TEST(Variants, AmxTilesKeepNaNOfMaskedKeysOut) {
   expectMatchesReference(text, "amx_inf", args);
 }
 
+TEST(Variants, ValueDimsInChunksOfThreeVectors) {
+  // f32 P V on AVX-512 takes 3 vectors of value dims per row where the rest
+  // is whole pairs (48 + 32 at 80, 96 + 32 at 128, 96 + 64 at 160), else
+  // pairs (64, 112) or a last single vector or scalars (20, 50); unmasked
+  // blocks and, with the mask, the diagonal's masked ones.
+  for (int64_t e : {20, 48, 50, 64, 80, 112, 128, 160})
+    for (const char *fields : {"outputs: o, lse", "mask: j <= i"}) {
+      std::string text = spec("chunks", "f32", fields);
+      expectMatchesReference(text, "chunks", inputsFor(text, "chunks", {1, 2, 2, 70, 70, 16, e}));
+    }
+}
+
 TEST(Variants, AmxTilesWithScalesOfEverySign) {
   // On AMX tiles S keeps raw products, and without a mask the softmax
   // scales them as it loads them; a masked -inf times a scale of 0 or below
