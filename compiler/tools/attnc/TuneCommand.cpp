@@ -26,7 +26,7 @@ namespace attn {
 
 namespace {
 
-constexpr int64_t kCandidateBlockQ[] = {16, 32, 64, 128, 256};
+constexpr int64_t kCandidateBlockQ[] = {16, 32, 64, 128, 256, 512};
 
 /// The kernel's output at a small size (odd lengths) against the reference.
 std::string checkCandidate(const Kernel &compiled, const AttentionSpec &kernel) {
