@@ -281,6 +281,11 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
     packing = KVPacking::Upfront;
   KPacker kPacker;
   VPacker vPacker;
+  // One kv head's k and v: whether its v is finite (true without packed v).
+  auto packHead = [&](int64_t bh) {
+    kPacker.packHead(bh);
+    return !vPacker.packHead || vPacker.packHead(bh);
+  };
   if (tiled) {
     kPacker = usesBf16Dot(sig) ? kPairsPacker(sig, *dims, qkv[1])
                                : transposedKPacker(sig, *dims, qkv[1]);
@@ -290,9 +295,9 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
       ptrs[ParamLayout::VPairs] = vPacker.data;
     }
     if (packing == KVPacking::Upfront) {
-      packAllHeads(*dims, kPacker, options.threads);
+      bool finite = packAllHeads(*dims, packHead, options.threads);
       if (vPacker.packHead)
-        params[ParamLayout::VFinite] = packAllHeads(*dims, vPacker, options.threads);
+        params[ParamLayout::VFinite] = finite;
     }
   }
   ptrs[ParamLayout::O] = out.data;
@@ -334,9 +339,9 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
     pool.parallelFor(heads, 1, options.threads, [&](int64_t begin, int64_t end, unsigned worker) {
       std::vector<int64_t> &headParams = workerParams[worker];
       for (int64_t bh = begin; bh < end; ++bh) {
-        kPacker.packHead(bh);
+        bool finite = packHead(bh);
         if (vPacker.packHead)
-          headParams[ParamLayout::VFinite] = vPacker.packHead(bh);
+          headParams[ParamLayout::VFinite] = finite;
         fn(ptrs.data(), headParams.data(), bh * headItems, (bh + 1) * headItems, scratchPtrs[worker],
            &status[worker]);
       }

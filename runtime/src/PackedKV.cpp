@@ -295,22 +295,14 @@ KPacker transposedKPacker(const KernelSignature &sig, const BoundDims &d, const 
   });
 }
 
-
-void packAllHeads(const BoundDims &d, const KPacker &packer, unsigned maxWorkers) {
+bool packAllHeads(const BoundDims &d, const std::function<bool(int64_t)> &packHead, unsigned maxWorkers) {
+  std::atomic<bool> all{true};
   ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, maxWorkers, [&](int64_t begin, int64_t end, unsigned) {
     for (int64_t bh = begin; bh < end; ++bh)
-      packer.packHead(bh);
+      if (!packHead(bh))
+        all = false;
   });
-}
-
-bool packAllHeads(const BoundDims &d, const VPacker &packer, unsigned maxWorkers) {
-  std::atomic<bool> finite{true};
-  ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, maxWorkers, [&](int64_t begin, int64_t end, unsigned) {
-    for (int64_t bh = begin; bh < end; ++bh)
-      if (!packer.packHead(bh))
-        finite = false;
-  });
-  return finite;
+  return all;
 }
 
 bool packsPerHead(const BoundDims &d, unsigned workers) {

@@ -1045,7 +1045,7 @@ private:
   void accumulateFast(Value j0, Value n, bool skipMasked) {
     if (k.amx && !skipMasked)
       return accumulateAmx(j0); // a full block; Dv is whole tiles
-    Value w = k.i64c(k.width), two = k.i64c(2 * k.width);
+    Value w = k.i64c(k.width), two = k.i64c(2 * k.width), three = k.i64c(3 * k.width);
     // R x 2 vectors of accumulators fit the registers for 8 rows; a tile of
     // 16 takes one vector per row.
     // f32 without masked keys: 8 rows x 3 vectors first where the rest is
@@ -1058,17 +1058,15 @@ private:
     bool f32Plain = !k.bf16Dot && !skipMasked && R <= 8 && k.width == 16;
     Value main3 = k.i64c(0);
     if (f32Plain) {
-      auto div = [&](Value x, int64_t y) { return bb.create<arith::DivSIOp>(loc, x, k.i64c(y)).getResult(); };
-      auto rem = [&](Value x, int64_t y) { return bb.create<arith::RemSIOp>(loc, x, k.i64c(y)).getResult(); };
-      auto ne = [&](Value x, Value y) { return bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, x, y); };
-      // m steps of 48 leave a multiple of 32 iff m = Dv / 16 (mod 2).
-      Value steps = div(k.vDim, 3 * k.width);
-      Value odd = bb.create<arith::AndIOp>(
-          loc, ne(rem(steps, 2), rem(div(k.vDim, k.width), 2)),
-          bb.create<arith::AndIOp>(loc, bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, rem(k.vDim, k.width), k.i64c(0)),
-                                   ne(steps, k.i64c(0))));
-      steps = bb.create<arith::SubIOp>(loc, steps, bb.create<arith::ExtUIOp>(loc, k.i64Type, odd));
-      main3 = k.mul(steps, k.i64c(3 * k.width));
+      // One step of 48 fewer where the rest would be 32 m + 16.
+      Value steps = bb.create<arith::DivSIOp>(loc, k.vDim, three);
+      Value rest = bb.create<arith::SubIOp>(loc, k.vDim, k.mul(steps, three));
+      Value oddRest = bb.create<arith::AndIOp>(
+          loc,
+          bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, bb.create<arith::RemSIOp>(loc, rest, two), w),
+          bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, steps, k.i64c(0)));
+      steps = bb.create<arith::SubIOp>(loc, steps, bb.create<arith::ExtUIOp>(loc, k.i64Type, oddRest));
+      main3 = k.mul(steps, three);
     }
     Value main2 = R > 8 ? k.i64c(0)
                         : k.add(main3, k.mul(bb.create<arith::DivSIOp>(

@@ -34,9 +34,6 @@ struct KPacker {
 KPacker transposedKPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k);
 /// bf16 pairs (usesBf16Dot): [B][Hkv][padded Lk / tile][ceil(D / 2)][tile].
 KPacker kPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k);
-/// Every head of `packer`, on up to `maxWorkers` threads (0: all), as
-/// many as the kernel then runs on (InvokeOptions::threads).
-void packAllHeads(const BoundDims &d, const KPacker &packer, unsigned maxWorkers);
 
 /// Whether KVPacking::Auto packs per head: with one query head per kv
 /// head and every worker getting as many heads (or enough that one more is
@@ -55,8 +52,11 @@ struct VPacker {
   std::function<bool(int64_t)> packHead;
 };
 VPacker vPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &v);
-/// The same for v: whether every head is finite.
-bool packAllHeads(const BoundDims &d, const VPacker &packer, unsigned maxWorkers);
+
+/// packHead(bh) for every kv head, on up to `maxWorkers` threads (0: all),
+/// as many as the kernel then runs on (InvokeOptions::threads): whether
+/// every call returned true.
+bool packAllHeads(const BoundDims &d, const std::function<bool(int64_t)> &packHead, unsigned maxWorkers);
 
 } // namespace attn
 
