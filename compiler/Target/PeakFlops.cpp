@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -38,7 +40,21 @@ struct LoopFunction {
     loop = llvm::BasicBlock::Create(ctx, "loop", fn);
     exit = llvm::BasicBlock::Create(ctx, "exit", fn);
   }
+  /// From here on `state` is the argument rounded up to 64 bytes (see
+  /// aligned64), so vector and tile rows load whole cache lines.
+  void alignState(llvm::IRBuilder<> &b) {
+    llvm::Value *at = b.CreatePtrToInt(state, b.getInt64Ty());
+    llvm::Value *up = b.CreateAnd(b.CreateAdd(at, b.getInt64(63)), b.getInt64(-64));
+    state = b.CreateGEP(b.getInt8Ty(), state, b.CreateSub(up, at));
+  }
 };
+
+/// The first 64-byte boundary in `s` (which has 16 floats to spare), where
+/// alignState puts a loop's state.
+float *aligned64(std::vector<float> &s) {
+  auto at = reinterpret_cast<uintptr_t>(s.data());
+  return s.data() + ((at + 63) / 64 * 64 - at) / sizeof(float);
+}
 
 /// void fma_loop(i64 iterations, float *state): kChains vector FMA chains;
 /// with `bf16`, chains of vdpbf16ps (acc += a.even * b.even + a.odd * b.odd
@@ -89,6 +105,8 @@ std::unique_ptr<llvm::Module> buildLoop(llvm::LLVMContext &ctx, int width, bool 
 /// as A and B, then the four 16 x 16 f32 accumulators stored at the end.
 /// Each iteration is four independent tdpbf16ps (16 x 16 x 32 products).
 constexpr int kAmxChains = 4;
+constexpr int kBlockRows = 8, kBlockVectors = 3, kBlockDepth = 128; // the Q.Kt loop's shape (kTileRows, kTileKeyVectors)
+constexpr int kAmxStateBytes = 64 + 2048 + 4096 + 4096;
 std::unique_ptr<llvm::Module> buildAmxLoop(llvm::LLVMContext &ctx) {
   LoopFunction f(ctx, "peak_amx");
   std::unique_ptr<llvm::Module> &m = f.m;
@@ -133,15 +151,138 @@ void amxConfig(uint8_t *cfg) {
   }
 }
 
+/// void fma_loop(i64 iterations, float *state): one step of the Q.Kt
+/// micro-kernel per iteration, as the kernels run it: kBlockRows x
+/// kBlockVectors accumulators fed by kBlockVectors vector loads of k and
+/// kBlockRows broadcasts of q, step d of a kBlockDepth-step block that stays
+/// in L1. state: the accumulators, then k's block ([depth][vectors x
+/// width]), then q's ([depth][rows]).
+std::unique_ptr<llvm::Module> buildBlockedLoop(llvm::LLVMContext &ctx, int width) {
+  LoopFunction f(ctx, "blocked");
+  llvm::IRBuilder<> b(ctx);
+  llvm::Type *vec = llvm::FixedVectorType::get(b.getFloatTy(), width);
+  constexpr int kAcc = kBlockRows * kBlockVectors;
+  b.SetInsertPoint(f.entry);
+  f.alignState(b);
+  std::vector<llvm::Value *> init;
+  for (int a = 0; a < kAcc; ++a)
+    init.push_back(b.CreateAlignedLoad(vec, b.CreateConstGEP1_32(vec, f.state, a), llvm::Align(4)));
+  llvm::Value *kBlock = b.CreateConstGEP1_32(vec, f.state, kAcc);
+  llvm::Value *qBlock = b.CreateConstGEP1_32(vec, kBlock, kBlockDepth * kBlockVectors);
+  b.CreateBr(f.loop);
+  b.SetInsertPoint(f.loop);
+  llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2);
+  i->addIncoming(b.getInt64(0), f.entry);
+  std::vector<llvm::PHINode *> acc;
+  for (int a = 0; a < kAcc; ++a) {
+    acc.push_back(b.CreatePHI(vec, 2));
+    acc.back()->addIncoming(init[a], f.entry);
+  }
+  llvm::Value *d = b.CreateAnd(i, b.getInt64(kBlockDepth - 1));
+  llvm::Value *kRow = b.CreateGEP(vec, kBlock, b.CreateMul(d, b.getInt64(kBlockVectors)));
+  llvm::Value *qRow = b.CreateGEP(b.getFloatTy(), qBlock, b.CreateMul(d, b.getInt64(kBlockRows)));
+  std::vector<llvm::Value *> kv;
+  for (int c = 0; c < kBlockVectors; ++c)
+    kv.push_back(b.CreateAlignedLoad(vec, b.CreateConstGEP1_32(vec, kRow, c), llvm::Align(64)));
+  llvm::Function *fma = llvm::Intrinsic::getDeclaration(f.m.get(), llvm::Intrinsic::fma, {vec});
+  std::vector<llvm::Value *> next;
+  for (int r = 0; r < kBlockRows; ++r) {
+    llvm::Value *q = b.CreateAlignedLoad(b.getFloatTy(), b.CreateConstGEP1_32(b.getFloatTy(), qRow, r), llvm::Align(4));
+    llvm::Value *qs = b.CreateVectorSplat(width, q);
+    for (int c = 0; c < kBlockVectors; ++c)
+      next.push_back(b.CreateCall(fma, {qs, kv[c], acc[r * kBlockVectors + c]}));
+  }
+  for (int a = 0; a < kAcc; ++a)
+    acc[a]->addIncoming(next[a], f.loop);
+  llvm::Value *iNext = b.CreateAdd(i, b.getInt64(1));
+  i->addIncoming(iNext, f.loop);
+  b.CreateCondBr(b.CreateICmpULT(iNext, f.n), f.loop, f.exit);
+  b.SetInsertPoint(f.exit);
+  for (int a = 0; a < kAcc; ++a)
+    b.CreateAlignedStore(next[a], b.CreateConstGEP1_32(vec, f.state, a), llvm::Align(4));
+  b.CreateRetVoid();
+  return std::move(f.m);
+}
+
+/// void fma_loop(i64 iterations, float *state): AMX tile products with
+/// their operands loaded from L1, as the kernels run them. state: the tile
+/// configuration (64 bytes), 2 KB of A tiles, 4 KB of B tiles, 4 KB of
+/// accumulator tiles. Each iteration makes four tdpbf16ps, each with a B
+/// tile of its own loaded (two tile registers in turn):
+/// - AmxOperands, Q.Kt's shape: one A tile loaded, four accumulators held
+///   in tiles (stored at the end);
+/// - AmxAccumulators, P.V's: two A tiles held, and two accumulator tiles
+///   loaded, two products each, and stored again.
+std::unique_ptr<llvm::Module> buildAmxLoadedLoop(llvm::LLVMContext &ctx, MicroKernel kind) {
+  LoopFunction f(ctx, "amx_loaded");
+  llvm::IRBuilder<> b(ctx);
+  auto intrinsic = [&](llvm::Intrinsic::ID id) { return llvm::Intrinsic::getDeclaration(f.m.get(), id); };
+  auto at = [&](int bytes) { return b.CreateConstGEP1_32(b.getInt8Ty(), f.state, bytes); };
+  constexpr int kA = 64, kB = kA + 2048, kC = kB + 4096;
+  llvm::Value *stride = b.getInt64(64);
+  auto load = [&](int tile, int bytes) {
+    b.CreateCall(intrinsic(llvm::Intrinsic::x86_tileloadd64), {b.getInt8(tile), at(bytes), stride});
+  };
+  auto store = [&](int tile, int bytes) {
+    b.CreateCall(intrinsic(llvm::Intrinsic::x86_tilestored64), {b.getInt8(tile), at(bytes), stride});
+  };
+  auto dot = [&](int c, int a, int bt) {
+    b.CreateCall(intrinsic(llvm::Intrinsic::x86_tdpbf16ps), {b.getInt8(c), b.getInt8(a), b.getInt8(bt)});
+  };
+  bool operands = kind == MicroKernel::AmxOperands;
+  b.SetInsertPoint(f.entry);
+  f.alignState(b);
+  b.CreateCall(intrinsic(llvm::Intrinsic::x86_ldtilecfg), {f.state});
+  if (operands)
+    for (int c = 0; c < 4; ++c) // accumulators tmm0-3, A tmm4, B tmm5/6
+      load(c, kC + 1024 * c);
+  else // A tmm0-1, accumulators tmm2-3, B tmm4/5
+    for (int a = 0; a < 2; ++a)
+      load(a, kA + 1024 * a);
+  b.CreateBr(f.loop);
+  b.SetInsertPoint(f.loop);
+  llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2);
+  i->addIncoming(b.getInt64(0), f.entry);
+  if (operands) {
+    load(4, kA);
+    for (int u = 0; u < 4; ++u) {
+      load(5 + u % 2, kB + 1024 * u);
+      dot(u, 4, 5 + u % 2);
+    }
+  } else {
+    for (int u = 0; u < 2; ++u)
+      load(2 + u, kC + 1024 * u);
+    for (int s = 0; s < 2; ++s)
+      for (int u = 0; u < 2; ++u) {
+        load(4 + u, kB + 1024 * (2 * s + u));
+        dot(2 + u, s, 4 + u);
+      }
+    for (int u = 0; u < 2; ++u)
+      store(2 + u, kC + 1024 * u);
+  }
+  llvm::Value *iNext = b.CreateAdd(i, b.getInt64(1));
+  i->addIncoming(iNext, f.loop);
+  b.CreateCondBr(b.CreateICmpULT(iNext, f.n), f.loop, f.exit);
+  b.SetInsertPoint(f.exit);
+  if (operands)
+    for (int c = 0; c < 4; ++c)
+      store(c, kC + 1024 * c);
+  b.CreateCall(intrinsic(llvm::Intrinsic::x86_tilerelease), {});
+  b.CreateRetVoid();
+  return std::move(f.m);
+}
+
 /// The loop compiled for the host and JIT-loaded.
 struct PeakLoop {
   std::unique_ptr<llvm::orc::LLJIT> jit;
   void (*fn)(int64_t, float *) = nullptr;
 };
 
-Expected<PeakLoop> compileLoop(llvm::TargetMachine &tm, int width, bool bf16, bool amx = false) {
+using LoopBuilder = std::function<std::unique_ptr<llvm::Module>(llvm::LLVMContext &)>;
+
+Expected<PeakLoop> compileLoop(llvm::TargetMachine &tm, const LoopBuilder &build) {
   llvm::LLVMContext ctx;
-  std::unique_ptr<llvm::Module> m = amx ? buildAmxLoop(ctx) : buildLoop(ctx, width, bf16);
+  std::unique_ptr<llvm::Module> m = build(ctx);
   m->setDataLayout(tm.createDataLayout());
   m->setTargetTriple(tm.getTargetTriple().str());
   for (llvm::Function &f : *m)
@@ -164,6 +305,10 @@ Expected<PeakLoop> compileLoop(llvm::TargetMachine &tm, int width, bool bf16, bo
   loop.fn = sym->toPtr<void (*)(int64_t, float *)>();
   loop.jit = std::move(*jit);
   return loop;
+}
+
+Expected<PeakLoop> compileLoop(llvm::TargetMachine &tm, int width, bool bf16, bool amx = false) {
+  return compileLoop(tm, [&](llvm::LLVMContext &ctx) { return amx ? buildAmxLoop(ctx) : buildLoop(ctx, width, bf16); });
 }
 
 /// GFLOP/s of `loop` on n threads, each on its own state, `iters`
@@ -204,7 +349,98 @@ double timeAmxLoop(const PeakLoop &loop, unsigned n) {
   return timeRuns(loop, states, 2'000'000, 2.0 * 16 * 16 * 32 * kAmxChains);
 }
 
+/// A micro-kernel loop's state (16 floats to spare for aligned64, filled
+/// from there: a copy of it is not a state): small inputs with the
+/// accumulators zero, or for tests small integers whose sums are exact.
+std::vector<float> microKernelState(MicroKernel kind, int width, bool forTest) {
+  if (kind == MicroKernel::Blocked) {
+    constexpr int kAcc = kBlockRows * kBlockVectors;
+    std::vector<float> s((kAcc + kBlockDepth * kBlockVectors) * width + kBlockDepth * kBlockRows + 16, 0.0f);
+    float *k = aligned64(s) + kAcc * width, *q = k + kBlockDepth * kBlockVectors * width;
+    for (int i = 0; i < kBlockDepth * kBlockVectors * width; ++i)
+      k[i] = forTest ? static_cast<float>(i % 5) : 1e-3f;
+    for (int i = 0; i < kBlockDepth * kBlockRows; ++i)
+      q[i] = forTest ? static_cast<float>(i % 3) : 1e-3f;
+    return s;
+  }
+  std::vector<float> s(kAmxStateBytes / 4 + 16, 0.0f);
+  float *state = aligned64(s);
+  amxConfig(reinterpret_cast<uint8_t *>(state));
+  // A and B: bf16 pairs of 1.0 (each product adds 32 to every element).
+  std::fill(reinterpret_cast<uint32_t *>(state + 16), reinterpret_cast<uint32_t *>(state + (64 + 2048 + 4096) / 4),
+            0x3F803F80u);
+  return s;
+}
+
+bool hostHasAmx(llvm::TargetMachine &tm) { return hasAmxBf16(tm) && requestAmxTiles(); }
+
+Expected<PeakLoop> compileMicroKernel(llvm::TargetMachine &tm, MicroKernel kind, int width) {
+  return compileLoop(tm, [&](llvm::LLVMContext &ctx) {
+    return kind == MicroKernel::Blocked ? buildBlockedLoop(ctx, width) : buildAmxLoadedLoop(ctx, kind);
+  });
+}
+
+/// GFLOP/s of a micro-kernel loop on n threads.
+double timeMicroKernel(const PeakLoop &loop, MicroKernel kind, unsigned n, int width) {
+  // Each state filled in place: a copy would move its 64-byte boundary.
+  std::vector<std::vector<float>> states;
+  for (unsigned t = 0; t < n; ++t)
+    states.push_back(microKernelState(kind, width, false));
+  if (kind == MicroKernel::Blocked)
+    return timeRuns(loop, states, 20'000'000, 2.0 * kBlockRows * kBlockVectors * width);
+  return timeRuns(loop, states, 2'000'000, 4 * 2.0 * 16 * 16 * 32);
+}
+
 } // namespace
+
+Expected<MicroKernelCeilings> measureMicroKernelCeilings(unsigned threads) {
+  Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine("host");
+  if (!tm)
+    return tm.takeError();
+  MicroKernelCeilings ceilings;
+  int width = static_cast<int>(nativeVectorWidth(**tm));
+  unsigned n = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+  auto measure = [&](MicroKernel kind, double &one, double &all) -> std::optional<Error> {
+    Expected<PeakLoop> loop = compileMicroKernel(**tm, kind, width);
+    if (!loop)
+      return loop.takeError();
+    one = timeMicroKernel(*loop, kind, 1, width);
+    all = n == 1 ? one : timeMicroKernel(*loop, kind, n, width);
+    return std::nullopt;
+  };
+  if (width == 16)
+    if (auto err = measure(MicroKernel::Blocked, ceilings.blockedOneThread, ceilings.blockedAllThreads))
+      return *err;
+  if (width == 16 && hostHasAmx(**tm)) {
+    if (auto err = measure(MicroKernel::AmxOperands, ceilings.amxOperandsOneThread, ceilings.amxOperandsAllThreads))
+      return *err;
+    if (auto err = measure(MicroKernel::AmxAccumulators, ceilings.amxAccumulatorsOneThread,
+                           ceilings.amxAccumulatorsAllThreads))
+      return *err;
+  }
+  return ceilings;
+}
+
+Expected<std::vector<float>> runMicroKernel(MicroKernel kind, int64_t iterations) {
+  Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine("host");
+  if (!tm)
+    return tm.takeError();
+  int width = static_cast<int>(nativeVectorWidth(**tm));
+  if (width != 16)
+    return Error{"the micro-kernel loops need 16-wide vectors (AVX-512)"};
+  if (kind != MicroKernel::Blocked && !hostHasAmx(**tm))
+    return Error{"this host (or its OS) has no AMX-BF16 tiles"};
+  Expected<PeakLoop> loop = compileMicroKernel(**tm, kind, width);
+  if (!loop)
+    return loop.takeError();
+  std::vector<float> s = microKernelState(kind, width, true);
+  loop->fn(iterations, s.data());
+  float *state = aligned64(s);
+  if (kind == MicroKernel::Blocked)
+    return std::vector<float>(state, state + kBlockRows * kBlockVectors * width);
+  float *acc = state + (64 + 2048 + 4096) / 4;
+  return std::vector<float>(acc, acc + 1024);
+}
 
 Expected<PeakFlops> measurePeakFlops(unsigned threads, bool bf16) {
   Expected<std::unique_ptr<llvm::TargetMachine>> tm = createTargetMachine("host");

@@ -6,6 +6,9 @@
 
 #include "attn/Signature.h"
 
+#include <cstdint>
+#include <vector>
+
 namespace attn {
 
 struct PeakFlops {
@@ -43,6 +46,41 @@ struct PeakFlops {
 /// the AMX tdpbf16ps peak where the host has AMX-BF16 and the OS grants
 /// this process the tiles.
 Expected<PeakFlops> measurePeakFlops(unsigned threads = 0, bool bf16 = true);
+
+/// Loops shaped like the kernels' inner loops, their operands loaded from
+/// L1 as the kernels load them, with nothing else in the way: what a
+/// kernel built on them can reach, beside the peaks above (which hold every
+/// operand in registers).
+enum class MicroKernel {
+  /// fp32 Q.Kt: 8 rows x 3 vectors of keys (kTileRows x kTileKeyVectors),
+  /// per step 3 vector loads of k and 8 broadcasts of q for 24 FMAs.
+  Blocked,
+  /// AMX Q.Kt: a B tile loaded for every tdpbf16ps (an A tile per four),
+  /// the four accumulators held in tiles.
+  AmxOperands,
+  /// AMX P.V: as AmxOperands, and each accumulator tile loaded and stored
+  /// again around every two products (acc does not fit the tiles).
+  AmxAccumulators,
+};
+
+/// GFLOP/s of each (0 where the host lacks 16-wide vectors or AMX tiles).
+struct MicroKernelCeilings {
+  double blockedOneThread = 0, blockedAllThreads = 0;
+  double amxOperandsOneThread = 0, amxOperandsAllThreads = 0;
+  double amxAccumulatorsOneThread = 0, amxAccumulatorsAllThreads = 0;
+};
+
+/// Times every micro-kernel the host can run on 1 and `threads` threads
+/// (0: every core); about two seconds.
+Expected<MicroKernelCeilings> measureMicroKernelCeilings(unsigned threads = 0);
+
+/// One micro-kernel's accumulators after `iterations` steps from zero on
+/// small integer inputs (for tests: every sum is exact). Blocked: 8 x 3
+/// vectors, acc[r][c] = sum over steps i of q[i % 128][r] * k[i % 128][c]
+/// with q[d][r] = (8d + r) % 3 and k[d][c][lane] = (48d + 16c + lane) % 5;
+/// AMX: the 4 KB of accumulator tiles, every product adding 32 (A and B all
+/// bf16 1.0). An error where the host cannot run it.
+Expected<std::vector<float>> runMicroKernel(MicroKernel kind, int64_t iterations);
 
 } // namespace attn
 

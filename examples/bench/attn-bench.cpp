@@ -361,8 +361,10 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
 }
 
 /// Issue 4's targets, from the all-threads rows of this run.
+/// `loopShare`: the fp32 Q.Kt loop alone as a fraction of the FMA peak (0:
+/// not measured), beside targets 1 and 2.
 std::vector<std::string> targetLines(const std::vector<Result> &results, unsigned cores, double bandwidth,
-                                     const TorchTimes &torch) {
+                                     const TorchTimes &torch, double loopShare) {
   // The suite's row of that name (the sequence-length sweep's extra rows
   // come after it).
   auto find = [&](const std::string &name) -> const Result * {
@@ -377,12 +379,13 @@ std::vector<std::string> targetLines(const std::vector<Result> &results, unsigne
   const Result *dense = find("dense D=128"), *dense64 = find("dense D=64"), *causal = find("causal D=128"),
                *causal64 = find("causal D=64"), *window = find("window 256 L=16k"), *topk = find("top-k(32) causal"),
                *bf16 = find("bf16 dense");
+  std::string loopAlone = loopShare > 0 ? fmt::format(" (the Q.Kt loop alone: {:.0f}%)", 100 * loopShare) : "";
   if (dense)
-    lines.push_back(fmt::format("1. dense fp32 D=128: {:.1f}% of peak (target >= 90%): {}", 100 * rate(dense) / dense->peak,
-                                mark(rate(dense) >= 0.9 * dense->peak)));
+    lines.push_back(fmt::format("1. dense fp32 D=128: {:.1f}% of peak (target >= 90%): {}{}", 100 * rate(dense) / dense->peak,
+                                mark(rate(dense) >= 0.9 * dense->peak), loopAlone));
   if (dense64)
-    lines.push_back(fmt::format("2. dense fp32 D=64: {:.1f}% of peak (>= 85%): {}", 100 * rate(dense64) / dense64->peak,
-                                mark(rate(dense64) >= 0.85 * dense64->peak)));
+    lines.push_back(fmt::format("2. dense fp32 D=64: {:.1f}% of peak (>= 85%): {}{}", 100 * rate(dense64) / dense64->peak,
+                                mark(rate(dense64) >= 0.85 * dense64->peak), loopAlone));
   if (dense && causal)
     lines.push_back(fmt::format("3. causal / dense time at D=128: {:.2f} (<= 0.55): {}", causal->minMs / dense->minMs,
                                 mark(causal->minMs <= 0.55 * dense->minMs)));
@@ -512,12 +515,41 @@ int main(int argc, char **argv) {
   if (peak->amxAllThreads > 0)
     bf16Peak += fmt::format("bf16 AMX tile (tdpbf16ps) peak {:.0f} GFLOP/s on 1 thread, {:.0f} on {}; ",
                             peak->amxOneThread, peak->amxAllThreads, cores);
+  // The kernels' inner loops alone, operands loaded from L1: how close to
+  // the peaks above a kernel built on them can come at most.
+  std::string ceilingLine;
+  MicroKernelCeilings ceilings;
+  if (Expected<MicroKernelCeilings> c = measureMicroKernelCeilings(cores)) {
+    ceilings = *c;
+    auto share = [](double gflops, double peakGflops) { return peakGflops > 0 ? 100 * gflops / peakGflops : 0.0; };
+    if (ceilings.blockedAllThreads > 0)
+      ceilingLine += fmt::format(" The kernels' inner loops alone, operands from L1: fp32 Q.Kt (8 rows x 3 vectors, 3 "
+                                 "loads + 8 broadcasts per 24 FMAs) {:.0f} GFLOP/s on 1 thread ({:.0f}% of the FMA "
+                                 "peak), {:.0f} on {} ({:.0f}%)",
+                                 ceilings.blockedOneThread, share(ceilings.blockedOneThread, peak->gflopsOneThread),
+                                 ceilings.blockedAllThreads, cores,
+                                 share(ceilings.blockedAllThreads, peak->gflopsAllThreads));
+    if (ceilings.amxOperandsAllThreads > 0)
+      ceilingLine += fmt::format("; AMX with a B tile loaded per product (Q.Kt) {:.0f} and {:.0f} GFLOP/s ({:.0f}% and "
+                                 "{:.0f}% of the AMX peak), and with the accumulator tiles loaded and stored around "
+                                 "every two products (P.V) {:.0f} and {:.0f} ({:.0f}% and {:.0f}%)",
+                                 ceilings.amxOperandsOneThread, ceilings.amxOperandsAllThreads,
+                                 share(ceilings.amxOperandsOneThread, peak->amxOneThread),
+                                 share(ceilings.amxOperandsAllThreads, peak->amxAllThreads),
+                                 ceilings.amxAccumulatorsOneThread, ceilings.amxAccumulatorsAllThreads,
+                                 share(ceilings.amxAccumulatorsOneThread, peak->amxOneThread),
+                                 share(ceilings.amxAccumulatorsAllThreads, peak->amxAllThreads));
+    if (!ceilingLine.empty())
+      ceilingLine += ".";
+  } else {
+    std::cerr << "attn-bench: micro-kernel loops not timed: " << c.error() << "\n";
+  }
   std::string machine = fmt::format("{}, {} cores, {}-wide fp32 vectors. Measured: fp32 FMA peak {:.0f} GFLOP/s on 1 "
                                     "thread, {:.0f} GFLOP/s on {}; {}memory read bandwidth {:.1f} GB/s (a {:.0f} MB buffer, twice the "
-                                    "{:.0f} MB last-level cache). {}.",
+                                    "{:.0f} MB last-level cache).{} {}.",
                                     cpu, cores, peak->vectorWidth, peak->gflopsOneThread, peak->gflopsAllThreads,
                                     cores, bf16Peak, bw / 1e9, bench::beyondCachesBytes() / 1e6,
-                                    bench::lastLevelCacheBytes() / 1e6, date);
+                                    bench::lastLevelCacheBytes() / 1e6, ceilingLine, date);
   fmt::print("{}\n\n", machine);
 
   std::vector<Result> results;
@@ -603,7 +635,9 @@ int main(int argc, char **argv) {
     md << row << "\n";
   if (!drift.empty())
     md << "\n" << drift << "\n";
-  std::vector<std::string> targets = targetLines(results, cores, bw, torch);
+  std::vector<std::string> targets =
+      targetLines(results, cores, bw, torch,
+                  peak->gflopsAllThreads > 0 ? ceilings.blockedAllThreads / peak->gflopsAllThreads : 0);
   fmt::print("\nTargets (issue 4), {} threads:\n", cores);
   md << "\nTargets (issue 4), " << cores << " threads, from this run:\n\n";
   for (const std::string &line : targets) {
