@@ -106,7 +106,10 @@ std::unique_ptr<llvm::Module> buildLoop(llvm::LLVMContext &ctx, int width, bool 
 /// Each iteration is four independent tdpbf16ps (16 x 16 x 32 products).
 constexpr int kAmxChains = 4;
 constexpr int kBlockRows = 8, kBlockVectors = 3, kBlockDepth = 128; // the Q.Kt loop's shape (kTileRows, kTileKeyVectors)
-constexpr int kAmxStateBytes = 64 + 2048 + 4096 + 4096;
+/// P.V's accumulator tiles: those of a dense q block (128 rows, 8 tiles of
+/// 16) at Dv = 128, 64 KB, in pairs of 2 KB.
+constexpr int kAmxAccPairs = 32;
+constexpr int kAmxStateBytes = 64 + 2048 + 4096 + 2048 * kAmxAccPairs;
 std::unique_ptr<llvm::Module> buildAmxLoop(llvm::LLVMContext &ctx) {
   LoopFunction f(ctx, "peak_amx");
   std::unique_ptr<llvm::Module> &m = f.m;
@@ -205,14 +208,17 @@ std::unique_ptr<llvm::Module> buildBlockedLoop(llvm::LLVMContext &ctx, int width
 }
 
 /// void fma_loop(i64 iterations, float *state): AMX tile products with
-/// their operands loaded from L1, as the kernels run them. state: the tile
-/// configuration (64 bytes), 2 KB of A tiles, 4 KB of B tiles, 4 KB of
-/// accumulator tiles. Each iteration makes four tdpbf16ps, each with a B
-/// tile of its own loaded (two tile registers in turn):
+/// their operands loaded as the kernels load them. state: the tile
+/// configuration (64 bytes), 2 KB of A tiles, 4 KB of B tiles (both stay in
+/// L1), then accumulator tiles (kAmxAccPairs pairs). Each iteration makes
+/// four tdpbf16ps, each with a B tile of its own loaded (two tile registers
+/// in turn):
 /// - AmxOperands, Q.Kt's shape: one A tile loaded, four accumulators held
-///   in tiles (stored at the end);
-/// - AmxAccumulators, P.V's: two A tiles held, and two accumulator tiles
-///   loaded, two products each, and stored again.
+///   in tiles (stored at the end to the first 4 KB);
+/// - AmxAccumulators, P.V's: two A tiles held, and a pair of accumulator
+///   tiles loaded, two products each, and stored again; iteration i takes
+///   pair i mod kAmxAccPairs, as a kernel's P.V takes every accumulator tile
+///   of its q block once per K/V block (so they come from L2, as there).
 std::unique_ptr<llvm::Module> buildAmxLoadedLoop(llvm::LLVMContext &ctx, MicroKernel kind) {
   LoopFunction f(ctx, "amx_loaded");
   llvm::IRBuilder<> b(ctx);
@@ -250,15 +256,17 @@ std::unique_ptr<llvm::Module> buildAmxLoadedLoop(llvm::LLVMContext &ctx, MicroKe
       dot(u, 4, 5 + u % 2);
     }
   } else {
+    llvm::Value *pair = b.CreateMul(b.CreateAnd(i, b.getInt64(kAmxAccPairs - 1)), b.getInt64(2048));
+    auto accTile = [&](int u) { return b.CreateGEP(b.getInt8Ty(), at(kC + 1024 * u), pair); };
     for (int u = 0; u < 2; ++u)
-      load(2 + u, kC + 1024 * u);
+      b.CreateCall(intrinsic(llvm::Intrinsic::x86_tileloadd64), {b.getInt8(2 + u), accTile(u), stride});
     for (int s = 0; s < 2; ++s)
       for (int u = 0; u < 2; ++u) {
         load(4 + u, kB + 1024 * (2 * s + u));
         dot(2 + u, s, 4 + u);
       }
     for (int u = 0; u < 2; ++u)
-      store(2 + u, kC + 1024 * u);
+      b.CreateCall(intrinsic(llvm::Intrinsic::x86_tilestored64), {b.getInt8(2 + u), accTile(u), stride});
   }
   llvm::Value *iNext = b.CreateAdd(i, b.getInt64(1));
   i->addIncoming(iNext, f.loop);
@@ -439,7 +447,7 @@ Expected<std::vector<float>> runMicroKernel(MicroKernel kind, int64_t iterations
   if (kind == MicroKernel::Blocked)
     return std::vector<float>(state, state + kBlockRows * kBlockVectors * width);
   float *acc = state + (64 + 2048 + 4096) / 4;
-  return std::vector<float>(acc, acc + 1024);
+  return std::vector<float>(acc, acc + (kind == MicroKernel::AmxOperands ? 1024 : 512 * kAmxAccPairs));
 }
 
 Expected<PeakFlops> measurePeakFlops(unsigned threads, bool bf16) {

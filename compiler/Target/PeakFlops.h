@@ -59,7 +59,8 @@ enum class MicroKernel {
   /// the four accumulators held in tiles.
   AmxOperands,
   /// AMX P.V: as AmxOperands, and each accumulator tile loaded and stored
-  /// again around every two products (acc does not fit the tiles).
+  /// again around every two products (acc does not fit the tiles), those
+  /// of a whole q block (64 KB) in turn.
   AmxAccumulators,
 };
 
@@ -78,8 +79,9 @@ Expected<MicroKernelCeilings> measureMicroKernelCeilings(unsigned threads = 0);
 /// small integer inputs (for tests: every sum is exact). Blocked: 8 x 3
 /// vectors, acc[r][c] = sum over steps i of q[i % 128][r] * k[i % 128][c]
 /// with q[d][r] = (8d + r) % 3 and k[d][c][lane] = (48d + 16c + lane) % 5;
-/// AMX: the 4 KB of accumulator tiles, every product adding 32 (A and B all
-/// bf16 1.0). An error where the host cannot run it.
+/// AMX: the accumulator tiles (AmxOperands: 4 KB, AmxAccumulators: 32 pairs
+/// of 2 KB, pair i % 32 taken by iteration i), every product adding 32 (A
+/// and B all bf16 1.0). An error where the host cannot run it.
 Expected<std::vector<float>> runMicroKernel(MicroKernel kind, int64_t iterations);
 
 } // namespace attn

@@ -532,7 +532,8 @@ int main(int argc, char **argv) {
     if (ceilings.amxOperandsAllThreads > 0)
       ceilingLine += fmt::format("; AMX with a B tile loaded per product (Q.Kt) {:.0f} and {:.0f} GFLOP/s ({:.0f}% and "
                                  "{:.0f}% of the AMX peak), and with the accumulator tiles loaded and stored around "
-                                 "every two products (P.V) {:.0f} and {:.0f} ({:.0f}% and {:.0f}%)",
+                                 "every two products, a q block's 64 KB of them in turn (P.V) {:.0f} and {:.0f} "
+                                 "({:.0f}% and {:.0f}%)",
                                  ceilings.amxOperandsOneThread, ceilings.amxOperandsAllThreads,
                                  share(ceilings.amxOperandsOneThread, peak->amxOneThread),
                                  share(ceilings.amxOperandsAllThreads, peak->amxAllThreads),

@@ -35,12 +35,13 @@ TEST(MicroKernel, AmxLoopsMakeEveryProductTheyCount) {
   ASSERT_EQ(operands->size(), 1024u);
   for (size_t i = 0; i < operands->size(); ++i)
     ASSERT_EQ((*operands)[i], 32.0f * kSteps) << "element " << i;
-  // P.V's: two accumulator tiles through memory, two products each per step;
-  // the other two tiles of the region untouched.
-  Expected<std::vector<float>> accumulators = runMicroKernel(MicroKernel::AmxAccumulators, kSteps);
+  // P.V's: a pair of accumulator tiles (512 floats) through memory per step,
+  // two products each, the 32 pairs in turn: 40 steps take pairs 0-7 twice.
+  Expected<std::vector<float>> accumulators = runMicroKernel(MicroKernel::AmxAccumulators, 40);
   ASSERT_TRUE(accumulators) << accumulators.error();
+  ASSERT_EQ(accumulators->size(), 32u * 512);
   for (size_t i = 0; i < accumulators->size(); ++i)
-    ASSERT_EQ((*accumulators)[i], i < 512 ? 64.0f * kSteps : 0.0f) << "element " << i;
+    ASSERT_EQ((*accumulators)[i], i < 8 * 512 ? 128.0f : 64.0f) << "element " << i;
 }
 
 } // namespace
