@@ -141,11 +141,13 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   // Per row of the q block: S and P in f32, then a factor per row, then P in
   // bf16 (for vdpbf16ps and AMX). Every tile of the q block keeps its rows
   // of them from its Q Kt pass to its P V pass (TiledSoftmax.cpp).
+  // S, the corrections and P16 twice: on AMX tiles a pair of K/V blocks
+  // keeps one slot each until their P V (TiledSoftmax.cpp, pairsOf).
   int64_t rows = qBlockRows(s), tileKeys = kMaxTileKeyVectors * s.vectorWidth;
-  l.tileP = l.tile + 4 * rows * tileKeys;
+  l.tileP = l.tile + 2 * 4 * rows * tileKeys;
   l.tileCorrections = l.tileP + 4 * rows * tileKeys;
-  l.tileP16 = l.tileCorrections + 4 * rows;
-  l.acc = align(l.tileP16 + 2 * rows * tileKeys);
+  l.tileP16 = l.tileCorrections + 2 * 4 * rows;
+  l.acc = align(l.tileP16 + 2 * 2 * rows * tileKeys);
   // Insertion reads one element before a row's slots (TopK.cpp): a spare
   // 64 bytes before each array keeps that read inside the array's region.
   l.topScores = align(l.acc + 4 * rows * vDim) + 64;

@@ -278,6 +278,31 @@ TEST(Variants, AmxTilesWithScalesOfEverySign) {
   }
 }
 
+TEST(Variants, AmxPairsOfBlocks) {
+  // On AMX tiles P V takes two 64-key blocks per trip of the accumulators
+  // when the second leaves every row's maximum where it was, else one block
+  // after the other: odd and even numbers of blocks, a last one cut short;
+  // a key whose scores jump (by 12) in the first block of a pair (the pair
+  // still goes together, the first block's correction first), in the
+  // second (one after the other) and in a last unpaired block; the causal
+  // diagonal's masked blocks, and with NaN in a masked key's v (the masked
+  // blocks then take the f32 P V, so their pair splits).
+  for (int64_t m : {64, 127, 128, 129, 200, 256}) {
+    std::string text = fixedDimsSpec("amx_pairs", 32, 16, "outputs: o, lse");
+    expectMatchesReference(text, "amx_pairs", inputsFor(text, "amx_pairs", {1, 2, 1, 20, m, 0, 0}));
+  }
+  for (int64_t jump : {40, 100, 150, 240}) {
+    std::string text = fixedDimsSpec("amx_jump", 32, 16,
+                                     "score: s + (j == " + std::to_string(jump) + " ? 12 : 0)\noutputs: o, lse");
+    expectMatchesReference(text, "amx_jump", inputsFor(text, "amx_jump", {1, 2, 1, 20, 250, 0, 0}));
+  }
+  std::string text = fixedDimsSpec("amx_pairs_causal", 32, 16, "mask: j <= i\noutputs: o, lse");
+  expectMatchesReference(text, "amx_pairs_causal", inputsFor(text, "amx_pairs_causal", {1, 2, 2, 200, 200, 0, 0}));
+  ArgumentMap args = inputsFor(text, "amx_pairs_causal", {1, 2, 2, 200, 200, 0, 0});
+  args["v"].data[150 * 16 + 3] = NAN; // key 150 of kv head 0: masked for rows < 150
+  expectMatchesReference(text, "amx_pairs_causal", args);
+}
+
 TEST(Variants, KAndVPackedPerHead) {
   // k (and bf16 pairs of v) packed all first or per kv head by the worker
   // that then runs the head's items: the same o, for f32, bf16 pairs

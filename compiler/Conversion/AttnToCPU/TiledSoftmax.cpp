@@ -90,7 +90,51 @@ public:
     // one the mask rules out is skipped by every tile at once, and only a
     // mixed one is classified tile by tile (a document mask's class reads
     // the ids of the tile's rows and keys).
+    // On AMX tiles two K/V blocks at a time: Q Kt and the softmax of each
+    // block (its P in a slot of its own), then one P V pass taking both
+    // blocks per trip of the accumulator tiles through memory where it can
+    // (accumulatePair): those trips, from L2, bound P V.
+    auto pairsOf = [&](Value from, Value to) {
+      bb.create<scf::ForOp>(
+          loc, k.idx(from), k.idx(to), k.idx(k.mul(BK(), k.i64c(2))), ValueRange{},
+          [&](OpBuilder &, Location, Value j0Idx, ValueRange) {
+            Value j0 = k.i64(j0Idx);
+            // Q Kt and softmax of the block at j: whether the q block has it.
+            auto scorePass = [&](Value j) -> Value {
+              if (k.maskIsTrue()) {
+                forTiles(tiles, [&] { blockOfTile(j); });
+                return bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true));
+              }
+              Value n = blockLen(j);
+              TileClass cls = classifyTile(k, b, blockHLo, blockHHi, blockILo, blockIHi, j,
+                                           k.add(j, bb.create<arith::SubIOp>(loc, n, k.i64c(1))));
+              bb.create<scf::IfOp>(loc, cls.canBeTrue, [&](OpBuilder &, Location) {
+                blockMixed = cls.canBeFalse;
+                forTiles(tiles, [&] { blockOfTile(j); });
+                blockMixed = Value();
+                bb.create<scf::YieldOp>(loc);
+              });
+              return cls.canBeTrue;
+            };
+            Value liveA = scorePass(j0);
+            Value j1 = k.add(j0, BK());
+            Value hasB = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, j1, to);
+            slot = 1;
+            auto second = bb.create<scf::IfOp>(
+                loc, hasB,
+                [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, scorePass(j1)); },
+                [&](OpBuilder &, Location) {
+                  bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false))});
+                });
+            slot = 0;
+            Value liveB = second.getResult(0);
+            forTiles(tiles, [&] { accumulatePair(j0, liveA, liveB); });
+            bb.create<scf::YieldOp>(loc);
+          });
+    };
     auto blocksOf = [&](Value from, Value to) {
+      if (k.amx && !topK)
+        return pairsOf(from, to);
       bb.create<scf::ForOp>(
           loc, k.idx(from), k.idx(to), k.idx(BK()), ValueRange{}, [&](OpBuilder &, Location, Value j0Idx, ValueRange) {
             Value j0 = k.i64(j0Idx);
@@ -189,7 +233,8 @@ private:
   void forTiles(Value tiles, const std::function<void()> &body) {
     bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(tiles), k.idx(k.i64c(1)), ValueRange{},
                           [&](OpBuilder &, Location, Value t, ValueRange) {
-                            bindTile(k.i64(t));
+                            tileIndex = k.i64(t);
+                            bindTile(tileIndex);
                             body();
                             bb.create<scf::YieldOp>(loc);
                           });
@@ -205,10 +250,13 @@ private:
     auto tilePart = [&](int64_t regionStart, int64_t bytesPerRow) {
       return k.gep(k.scratch, k.add(k.i64c(regionStart), k.mul(firstRow, k.i64c(bytesPerRow))), bb.getI8Type());
     };
-    S = tilePart(scratchLayout.tile, 4 * bk);
+    // S, the corrections and P16 have a slot per block of a pair (pairsOf),
+    // each laid out for the largest block (ScratchLayout::compute).
+    int64_t slotKeys = qBlockRows(k.sig.schedule) * kMaxTileKeyVectors * k.sig.schedule.vectorWidth;
+    S = tilePart(scratchLayout.tile + slot * 4 * slotKeys, 4 * bk);
     P = tilePart(scratchLayout.tileP, 4 * bk);
-    corrBuf = tilePart(scratchLayout.tileCorrections, 4);
-    P16 = tilePart(scratchLayout.tileP16, 2 * bk);
+    corrBuf = tilePart(scratchLayout.tileCorrections + slot * 4 * qBlockRows(k.sig.schedule), 4);
+    P16 = tilePart(scratchLayout.tileP16 + slot * 2 * slotKeys, 2 * bk);
     acc = k.gep(k.scratch, k.add(accAt, k.mul(k.mul(firstRow, k.vDim), k.i64c(4))), bb.getI8Type());
     qTile = k.gep(k.scratch, k.add(qTileAt, k.mul(k.mul(firstRow, k.headDim), k.i64c(4))), bb.getI8Type());
     state = k.gep(k.scratch, k.add(stateAt, k.mul(t, k.i64c(64 * kTileStateSlots(R)))), bb.getI8Type());
@@ -311,7 +359,12 @@ private:
   /// kPlanRescale) and, with kPlanMasked, the first and last + 1 key some
   /// row keeps.
   static constexpr int64_t kPlanLive = 1, kPlanMasked = 2, kPlanRescale = 4;
-  Value planAt(int i) { return k.gep(stateSlot(k.i64c(2 * R)), k.i64c(4 + i), k.i64Type); }
+  /// The plan of the block in `slot` (pairsOf): the first after the
+  /// bounds, the second in the state's last slot.
+  Value planAt(int i) {
+    return slot ? k.gep(stateSlot(k.i64c(2 * R + 1)), k.i64c(i), k.i64Type)
+                : k.gep(stateSlot(k.i64c(2 * R)), k.i64c(4 + i), k.i64Type);
+  }
   void storePlan(Value flags, Value from, Value to) {
     bb.create<LLVM::StoreOp>(loc, flags, planAt(0), 8);
     if (from) {
@@ -324,10 +377,46 @@ private:
                                     k.i64c(0));
   }
 
+  /// The bound tile's P V of the pair of blocks at j0 (pairsOf; live*:
+  /// whether the q block had each). Both on the tiles in one pass where
+  /// both take the plain path and the second leaves the row maxima where
+  /// they were (the first's correction then applies to acc alone); else
+  /// one after the other, as without pairs.
+  void accumulatePair(Value j0, Value liveA, Value liveB) {
+    auto planOf = [&](int s, Value live) {
+      slot = s;
+      Value flags = bb.create<LLVM::LoadOp>(loc, k.i64Type, planAt(0), 8);
+      slot = 0;
+      return select(live, flags, k.i64c(0));
+    };
+    Value flagsA = planOf(0, liveA), flagsB = planOf(1, liveB);
+    auto is = [&](Value flags, int64_t want) {
+      return bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, flags, k.i64c(want));
+    };
+    Value plainA = bb.create<arith::OrIOp>(loc, is(flagsA, kPlanLive), is(flagsA, kPlanLive | kPlanRescale));
+    Value together = bb.create<arith::AndIOp>(loc, plainA, is(flagsB, kPlanLive));
+    bb.create<scf::IfOp>(
+        loc, together,
+        [&](OpBuilder &, Location) {
+          rescale = planHas(flagsA, kPlanRescale);
+          accumulateAmx(j0, /*blocks=*/2);
+          bb.create<scf::YieldOp>(loc);
+        },
+        [&](OpBuilder &, Location) {
+          accumulateTile(j0, flagsA);
+          slot = 1;
+          bindTile(tileIndex);
+          accumulateTile(k.add(j0, BK()), flagsB);
+          slot = 0;
+          bindTile(tileIndex);
+          bb.create<scf::YieldOp>(loc);
+        });
+  }
+
   /// The bound tile's P V of the K/V block at j0, as its plan says.
-  void accumulateTile(Value j0) {
+  void accumulateTile(Value j0) { accumulateTile(j0, bb.create<LLVM::LoadOp>(loc, k.i64Type, planAt(0), 8)); }
+  void accumulateTile(Value j0, Value flags) {
     Value n = blockLen(j0);
-    Value flags = bb.create<LLVM::LoadOp>(loc, k.i64Type, planAt(0), 8);
     bb.create<scf::IfOp>(loc, planHas(flags, kPlanLive), [&](OpBuilder &, Location) {
       if (k.amx)
         rescale = planHas(flags, kPlanRescale);
@@ -647,7 +736,9 @@ private:
   /// dims at a time.
   /// The rows' corrections exp(m - m') are applied to acc first, and only
   /// when some row's maximum moved (after the first blocks, rarely).
-  void accumulateAmx(Value j0) {
+  /// `blocks` 2: the pair of blocks at j0 (accumulatePair), the second's P
+  /// in the next slot of P16, both in each trip of the accumulator tiles.
+  void accumulateAmx(Value j0, int blocks = 1) {
     AmxTiles t(bb, loc);
     int64_t dv = fixedVDim(), bk = blockKeys();
     bb.create<scf::IfOp>(loc, rescale, [&](OpBuilder &, Location) {
@@ -669,11 +760,15 @@ private:
     Value pStride = k.i64c(2 * bk);
     SmallVector<Value> pTiles;
     SmallVector<int64_t> stepKeys;
-    for (int64_t key = 0; key < bk; key += 32) {
-      int64_t keysHere = std::min<int64_t>(32, bk - key);
-      stepKeys.push_back(keysHere);
-      pTiles.push_back(t.load({R, 2 * keysHere}, k.gep(P16, k.i64c(key), bb.getBF16Type()), pStride));
-    }
+    // P16's next slot (bindTile), in elements.
+    int64_t slotElements = qBlockRows(k.sig.schedule) * kMaxTileKeyVectors * k.sig.schedule.vectorWidth;
+    for (int block = 0; block < blocks; ++block)
+      for (int64_t key = 0; key < bk; key += 32) {
+        int64_t keysHere = std::min<int64_t>(32, bk - key);
+        stepKeys.push_back(keysHere);
+        pTiles.push_back(
+            t.load({R, 2 * keysHere}, k.gep(P16, k.i64c(block * slotElements + key), bb.getBF16Type()), pStride));
+      }
     Value pairRow = k.add(vPairsBase, k.mul(bb.create<arith::DivSIOp>(loc, j0, k.i64c(2)), k.vDim));
     Value vStride = k.i64c(4 * dv);
     // Value dims in pairs of 16-column tiles (two accumulator tiles in
@@ -1210,6 +1305,8 @@ private:
   Value state;            // the tile's state slots
   Value ktBase, ktDepth, vBase, vPairsBase;
   bool topK = false;
+  int slot = 0;    // the block of a pair whose buffers bindTile binds (pairsOf)
+  Value tileIndex; // the tile forTiles bound
   TopKBuffers top[R];
   Value S, P, P16, corrBuf, acc, qTile;
   Value keysFrom, keysTo; // the keys of a masked block's P.V; null: all

@@ -171,7 +171,8 @@ constexpr int64_t kTileKeyVectors = 3;
 /// On AMX tiles a block has 64 keys: P V takes them in two whole 32-key
 /// tdpbf16ps steps (48 keys took a 32-key and a 16-key step at the cost of
 /// two whole ones), and each trip of the accumulator tiles through memory
-/// serves 64 keys.
+/// serves two such blocks where it can (TiledSoftmax.cpp, pairsOf): blocks
+/// of 128 keys made Q Kt and the softmax as much slower as P V got faster.
 constexpr int64_t kAmxTileKeyVectors = 4;
 constexpr int64_t kMaxTileKeyVectors = kAmxTileKeyVectors;
 /// With AMX (usesAmx) a tile has 16 rows, a whole tile's M: tdpbf16ps
@@ -190,9 +191,10 @@ inline int64_t qBlockRows(const Schedule &s) {
 /// A tile's running state between its K/V blocks, in 64-byte slots: per row
 /// the softmax max and sum lanes (or top-K's count and NaN flag), then its
 /// mask bounds (first and last query head and position) and how its P V
-/// takes the current block (TiledSoftmax.cpp: Q Kt and the softmax of every
-/// tile of the q block come first, then their P V).
-constexpr int64_t kTileStateSlots(int64_t tileRows) { return 2 * tileRows + 1; }
+/// takes the current block, then how it takes the second block of a pair
+/// (TiledSoftmax.cpp: Q Kt and the softmax of every tile of the q block
+/// come first, then their P V; on AMX tiles for two blocks at a time).
+constexpr int64_t kTileStateSlots(int64_t tileRows) { return 2 * tileRows + 2; }
 
 inline bool usesAmx(const KernelSignature &sig);
 /// The keys of a tile of the tiled path (a K/V block).
