@@ -116,19 +116,24 @@ public:
               });
               return cls.canBeTrue;
             };
-            Value liveA = scorePass(j0);
-            Value j1 = k.add(j0, BK());
-            Value hasB = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, j1, to);
-            slot = 1;
-            auto second = bb.create<scf::IfOp>(
-                loc, hasB,
-                [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, scorePass(j1)); },
-                [&](OpBuilder &, Location) {
-                  bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false))});
+            // The two blocks in a loop, not one after the other: one copy of
+            // the Q Kt and softmax code (two doubled the kernel's compile).
+            Value no = bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false));
+            auto both = bb.create<scf::ForOp>(
+                loc, k.idx(k.i64c(0)), k.idx(k.i64c(2)), k.idx(k.i64c(1)), ValueRange{no, no},
+                [&](OpBuilder &, Location, Value sIdx, ValueRange live) {
+                  slot = k.i64(sIdx);
+                  Value j = k.add(j0, k.mul(slot, BK()));
+                  auto pass = bb.create<scf::IfOp>(
+                      loc, bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, j, to),
+                      [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, scorePass(j)); },
+                      [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ValueRange{no}); });
+                  Value first = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, slot, k.i64c(0));
+                  Value has = pass.getResult(0);
+                  bb.create<scf::YieldOp>(loc, ValueRange{select(first, has, live[0]), select(first, live[1], has)});
+                  slot = Value();
                 });
-            slot = 0;
-            Value liveB = second.getResult(0);
-            forTiles(tiles, [&] { accumulatePair(j0, liveA, liveB); });
+            forTiles(tiles, [&] { accumulatePair(j0, both.getResult(0), both.getResult(1)); });
             bb.create<scf::YieldOp>(loc);
           });
     };
@@ -253,10 +258,13 @@ private:
     // S, the corrections and P16 have a slot per block of a pair (pairsOf),
     // each laid out for the largest block (ScratchLayout::compute).
     int64_t slotKeys = qBlockRows(k.sig.schedule) * kMaxTileKeyVectors * k.sig.schedule.vectorWidth;
-    S = tilePart(scratchLayout.tile + slot * 4 * slotKeys, 4 * bk);
+    auto inSlot = [&](Value part, int64_t slotBytes) {
+      return slot ? k.gep(part, k.mul(slot, k.i64c(slotBytes)), bb.getI8Type()) : part;
+    };
+    S = inSlot(tilePart(scratchLayout.tile, 4 * bk), 4 * slotKeys);
     P = tilePart(scratchLayout.tileP, 4 * bk);
-    corrBuf = tilePart(scratchLayout.tileCorrections + slot * 4 * qBlockRows(k.sig.schedule), 4);
-    P16 = tilePart(scratchLayout.tileP16 + slot * 2 * slotKeys, 2 * bk);
+    corrBuf = inSlot(tilePart(scratchLayout.tileCorrections, 4), 4 * qBlockRows(k.sig.schedule));
+    P16 = inSlot(tilePart(scratchLayout.tileP16, 2 * bk), 2 * slotKeys);
     acc = k.gep(k.scratch, k.add(accAt, k.mul(k.mul(firstRow, k.vDim), k.i64c(4))), bb.getI8Type());
     qTile = k.gep(k.scratch, k.add(qTileAt, k.mul(k.mul(firstRow, k.headDim), k.i64c(4))), bb.getI8Type());
     state = k.gep(k.scratch, k.add(stateAt, k.mul(t, k.i64c(64 * kTileStateSlots(R)))), bb.getI8Type());
@@ -360,10 +368,12 @@ private:
   /// row keeps.
   static constexpr int64_t kPlanLive = 1, kPlanMasked = 2, kPlanRescale = 4;
   /// The plan of the block in `slot` (pairsOf): the first after the
-  /// bounds, the second in the state's last slot.
+  /// bounds, the second in the state's last slot (8 words on).
   Value planAt(int i) {
-    return slot ? k.gep(stateSlot(k.i64c(2 * R + 1)), k.i64c(i), k.i64Type)
-                : k.gep(stateSlot(k.i64c(2 * R)), k.i64c(4 + i), k.i64Type);
+    Value at = k.i64c(4 + i);
+    if (slot)
+      at = k.add(at, k.mul(slot, k.i64c(4)));
+    return k.gep(stateSlot(k.i64c(2 * R)), at, k.i64Type);
   }
   void storePlan(Value flags, Value from, Value to) {
     bb.create<LLVM::StoreOp>(loc, flags, planAt(0), 8);
@@ -383,10 +393,10 @@ private:
   /// they were (the first's correction then applies to acc alone); else
   /// one after the other, as without pairs.
   void accumulatePair(Value j0, Value liveA, Value liveB) {
-    auto planOf = [&](int s, Value live) {
-      slot = s;
+    auto planOf = [&](int64_t s, Value live) {
+      slot = k.i64c(s);
       Value flags = bb.create<LLVM::LoadOp>(loc, k.i64Type, planAt(0), 8);
-      slot = 0;
+      slot = Value();
       return select(live, flags, k.i64c(0));
     };
     Value flagsA = planOf(0, liveA), flagsB = planOf(1, liveB);
@@ -403,11 +413,17 @@ private:
           bb.create<scf::YieldOp>(loc);
         },
         [&](OpBuilder &, Location) {
-          accumulateTile(j0, flagsA);
-          slot = 1;
-          bindTile(tileIndex);
-          accumulateTile(k.add(j0, BK()), flagsB);
-          slot = 0;
+          // One block after the other, in a loop: one copy of that code.
+          bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(2)), k.idx(k.i64c(1)), ValueRange{},
+                                [&](OpBuilder &, Location, Value sIdx, ValueRange) {
+                                  slot = k.i64(sIdx);
+                                  bindTile(tileIndex);
+                                  Value first = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, slot,
+                                                                         k.i64c(0));
+                                  accumulateTile(k.add(j0, k.mul(slot, BK())), select(first, flagsA, flagsB));
+                                  slot = Value();
+                                  bb.create<scf::YieldOp>(loc);
+                                });
           bindTile(tileIndex);
           bb.create<scf::YieldOp>(loc);
         });
@@ -1305,7 +1321,7 @@ private:
   Value state;            // the tile's state slots
   Value ktBase, ktDepth, vBase, vPairsBase;
   bool topK = false;
-  int slot = 0;    // the block of a pair whose buffers bindTile binds (pairsOf)
+  Value slot;      // the block of a pair (0, 1) whose buffers bindTile binds; null: 0 (pairsOf)
   Value tileIndex; // the tile forTiles bound
   TopKBuffers top[R];
   Value S, P, P16, corrBuf, acc, qTile;
