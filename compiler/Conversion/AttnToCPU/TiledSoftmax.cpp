@@ -1029,10 +1029,10 @@ private:
       next[r] = bb.create<vector::ExtractOp>(loc, mNew, r);
       pSums[r] = pSum;
       if (k.amx) {
-        Value slot = stateSlot(k.i64c(R + r));
-        Value lOld = bb.create<LLVM::LoadOp>(loc, k.vecType(), slot, 4);
+        Value lSlot = stateSlot(k.i64c(R + r));
+        Value lOld = bb.create<LLVM::LoadOp>(loc, k.vecType(), lSlot, 4);
         Value lNew = fma(splat(bb.create<vector::ExtractOp>(loc, corrEarly, r)), lOld, pSum);
-        bb.create<LLVM::StoreOp>(loc, lNew, slot, 4);
+        bb.create<LLVM::StoreOp>(loc, lNew, lSlot, 4);
       }
     }
     // One reduction of the lanes masked in any row: a chain of R scalar ORs
