@@ -40,6 +40,21 @@ struct LoopFunction {
     loop = llvm::BasicBlock::Create(ctx, "loop", fn);
     exit = llvm::BasicBlock::Create(ctx, "exit", fn);
   }
+  /// Ends the entry block and starts the loop at its counter (0, 1, ...).
+  llvm::PHINode *enterLoop(llvm::IRBuilder<> &b) {
+    b.CreateBr(loop);
+    b.SetInsertPoint(loop);
+    llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2);
+    i->addIncoming(b.getInt64(0), entry);
+    return i;
+  }
+  /// Ends the loop (back while i + 1 < n) and starts the exit block.
+  void closeLoop(llvm::IRBuilder<> &b, llvm::PHINode *i) {
+    llvm::Value *iNext = b.CreateAdd(i, b.getInt64(1));
+    i->addIncoming(iNext, loop);
+    b.CreateCondBr(b.CreateICmpULT(iNext, n), loop, exit);
+    b.SetInsertPoint(exit);
+  }
   /// From here on `state` is the argument rounded up to 64 bytes (see
   /// aligned64), so vector and tile rows load whole cache lines.
   void alignState(llvm::IRBuilder<> &b) {
@@ -62,40 +77,32 @@ float *aligned64(std::vector<float> &s) {
 std::unique_ptr<llvm::Module> buildLoop(llvm::LLVMContext &ctx, int width, bool bf16) {
   LoopFunction f(ctx, "peak");
   std::unique_ptr<llvm::Module> &m = f.m;
-  llvm::Value *n = f.n, *state = f.state;
-  llvm::BasicBlock *entry = f.entry, *loop = f.loop, *exit = f.exit;
   llvm::IRBuilder<> b(ctx);
   llvm::Type *vec = llvm::FixedVectorType::get(b.getFloatTy(), width);
-  b.SetInsertPoint(entry);
+  b.SetInsertPoint(f.entry);
   std::vector<llvm::Value *> init;
   for (int c = 0; c < kChains; ++c)
-    init.push_back(b.CreateAlignedLoad(vec, b.CreateConstGEP1_32(vec, state, c), llvm::Align(4)));
-  llvm::Value *mulA = b.CreateAlignedLoad(vec, b.CreateConstGEP1_32(vec, state, kChains), llvm::Align(4));
-  llvm::Value *addB = b.CreateAlignedLoad(vec, b.CreateConstGEP1_32(vec, state, kChains + 1), llvm::Align(4));
-  b.CreateBr(loop);
-  b.SetInsertPoint(loop);
-  llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2);
-  i->addIncoming(b.getInt64(0), entry);
+    init.push_back(b.CreateAlignedLoad(vec, b.CreateConstGEP1_32(vec, f.state, c), llvm::Align(4)));
+  llvm::Value *mulA = b.CreateAlignedLoad(vec, b.CreateConstGEP1_32(vec, f.state, kChains), llvm::Align(4));
+  llvm::Value *addB = b.CreateAlignedLoad(vec, b.CreateConstGEP1_32(vec, f.state, kChains + 1), llvm::Align(4));
+  llvm::PHINode *i = f.enterLoop(b);
   std::vector<llvm::PHINode *> acc;
   std::vector<llvm::Value *> next;
   llvm::Function *fma = bf16 ? llvm::Intrinsic::getDeclaration(m.get(), llvm::Intrinsic::x86_avx512bf16_dpbf16ps_512)
                               : llvm::Intrinsic::getDeclaration(m.get(), llvm::Intrinsic::fma, {vec});
   for (int c = 0; c < kChains; ++c) { // PHIs first: they head the block
     acc.push_back(b.CreatePHI(vec, 2));
-    acc.back()->addIncoming(init[c], entry);
+    acc.back()->addIncoming(init[c], f.entry);
   }
   llvm::Type *pairs = llvm::FixedVectorType::get(b.getBFloatTy(), 2 * width);
   for (int c = 0; c < kChains; ++c)
     next.push_back(bf16 ? b.CreateCall(fma, {acc[c], b.CreateBitCast(mulA, pairs), b.CreateBitCast(addB, pairs)})
                         : b.CreateCall(fma, {acc[c], mulA, addB}));
   for (int c = 0; c < kChains; ++c)
-    acc[c]->addIncoming(next[c], loop);
-  llvm::Value *iNext = b.CreateAdd(i, b.getInt64(1));
-  i->addIncoming(iNext, loop);
-  b.CreateCondBr(b.CreateICmpULT(iNext, n), loop, exit);
-  b.SetInsertPoint(exit);
+    acc[c]->addIncoming(next[c], f.loop);
+  f.closeLoop(b, i);
   for (int c = 0; c < kChains; ++c)
-    b.CreateAlignedStore(next[c], b.CreateConstGEP1_32(vec, state, c), llvm::Align(4));
+    b.CreateAlignedStore(next[c], b.CreateConstGEP1_32(vec, f.state, c), llvm::Align(4));
   b.CreateRetVoid();
   return std::move(m);
 }
@@ -105,7 +112,9 @@ std::unique_ptr<llvm::Module> buildLoop(llvm::LLVMContext &ctx, int width, bool 
 /// as A and B, then the four 16 x 16 f32 accumulators stored at the end.
 /// Each iteration is four independent tdpbf16ps (16 x 16 x 32 products).
 constexpr int kAmxChains = 4;
-constexpr int kBlockRows = 8, kBlockVectors = 3, kBlockDepth = 128; // the Q.Kt loop's shape (kTileRows, kTileKeyVectors)
+// The Q.Kt loop's shape: the tiled path's tile (Signature.h), D = 128.
+constexpr int kBlockRows = static_cast<int>(kTileRows), kBlockVectors = static_cast<int>(kTileKeyVectors);
+constexpr int kBlockDepth = 128;
 /// P.V's accumulator tiles: those of a dense q block (128 rows, 8 tiles of
 /// 16) at Dv = 128, 64 KB, in pairs of 2 KB.
 constexpr int kAmxAccPairs = 32;
@@ -113,32 +122,24 @@ constexpr int kAmxStateBytes = 64 + 2048 + 4096 + 2048 * kAmxAccPairs;
 std::unique_ptr<llvm::Module> buildAmxLoop(llvm::LLVMContext &ctx) {
   LoopFunction f(ctx, "peak_amx");
   std::unique_ptr<llvm::Module> &m = f.m;
-  llvm::Value *n = f.n, *state = f.state;
-  llvm::BasicBlock *entry = f.entry, *loop = f.loop, *exit = f.exit;
   llvm::IRBuilder<> b(ctx);
   auto intrinsic = [&](llvm::Intrinsic::ID id) { return llvm::Intrinsic::getDeclaration(m.get(), id); };
-  b.SetInsertPoint(entry);
-  llvm::Value *data = b.CreateConstGEP1_32(b.getInt8Ty(), state, 64);
+  b.SetInsertPoint(f.entry);
+  llvm::Value *data = b.CreateConstGEP1_32(b.getInt8Ty(), f.state, 64);
   llvm::Value *stride = b.getInt64(64);
-  b.CreateCall(intrinsic(llvm::Intrinsic::x86_ldtilecfg), {state});
+  b.CreateCall(intrinsic(llvm::Intrinsic::x86_ldtilecfg), {f.state});
   b.CreateCall(intrinsic(llvm::Intrinsic::x86_tileloadd64), {b.getInt8(kAmxChains), data, stride});
   b.CreateCall(intrinsic(llvm::Intrinsic::x86_tileloadd64), {b.getInt8(kAmxChains + 1), data, stride});
   for (int c = 0; c < kAmxChains; ++c)
     b.CreateCall(intrinsic(llvm::Intrinsic::x86_tilezero), {b.getInt8(c)});
-  b.CreateBr(loop);
-  b.SetInsertPoint(loop);
-  llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2);
-  i->addIncoming(b.getInt64(0), entry);
+  llvm::PHINode *i = f.enterLoop(b);
   for (int c = 0; c < kAmxChains; ++c)
     b.CreateCall(intrinsic(llvm::Intrinsic::x86_tdpbf16ps),
                  {b.getInt8(c), b.getInt8(kAmxChains), b.getInt8(kAmxChains + 1)});
-  llvm::Value *iNext = b.CreateAdd(i, b.getInt64(1));
-  i->addIncoming(iNext, loop);
-  b.CreateCondBr(b.CreateICmpULT(iNext, n), loop, exit);
-  b.SetInsertPoint(exit);
+  f.closeLoop(b, i);
   for (int c = 0; c < kAmxChains; ++c)
     b.CreateCall(intrinsic(llvm::Intrinsic::x86_tilestored64),
-                 {b.getInt8(c), b.CreateConstGEP1_32(b.getInt8Ty(), state, 64 + 1024 + 1024 * c), stride});
+                 {b.getInt8(c), b.CreateConstGEP1_32(b.getInt8Ty(), f.state, 64 + 1024 + 1024 * c), stride});
   b.CreateCall(intrinsic(llvm::Intrinsic::x86_tilerelease), {});
   b.CreateRetVoid();
   return std::move(m);
@@ -172,10 +173,7 @@ std::unique_ptr<llvm::Module> buildBlockedLoop(llvm::LLVMContext &ctx, int width
     init.push_back(b.CreateAlignedLoad(vec, b.CreateConstGEP1_32(vec, f.state, a), llvm::Align(4)));
   llvm::Value *kBlock = b.CreateConstGEP1_32(vec, f.state, kAcc);
   llvm::Value *qBlock = b.CreateConstGEP1_32(vec, kBlock, kBlockDepth * kBlockVectors);
-  b.CreateBr(f.loop);
-  b.SetInsertPoint(f.loop);
-  llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2);
-  i->addIncoming(b.getInt64(0), f.entry);
+  llvm::PHINode *i = f.enterLoop(b);
   std::vector<llvm::PHINode *> acc;
   for (int a = 0; a < kAcc; ++a) {
     acc.push_back(b.CreatePHI(vec, 2));
@@ -197,10 +195,7 @@ std::unique_ptr<llvm::Module> buildBlockedLoop(llvm::LLVMContext &ctx, int width
   }
   for (int a = 0; a < kAcc; ++a)
     acc[a]->addIncoming(next[a], f.loop);
-  llvm::Value *iNext = b.CreateAdd(i, b.getInt64(1));
-  i->addIncoming(iNext, f.loop);
-  b.CreateCondBr(b.CreateICmpULT(iNext, f.n), f.loop, f.exit);
-  b.SetInsertPoint(f.exit);
+  f.closeLoop(b, i);
   for (int a = 0; a < kAcc; ++a)
     b.CreateAlignedStore(next[a], b.CreateConstGEP1_32(vec, f.state, a), llvm::Align(4));
   b.CreateRetVoid();
@@ -245,10 +240,7 @@ std::unique_ptr<llvm::Module> buildAmxLoadedLoop(llvm::LLVMContext &ctx, MicroKe
   else // A tmm0-1, accumulators tmm2-3, B tmm4/5
     for (int a = 0; a < 2; ++a)
       load(a, kA + 1024 * a);
-  b.CreateBr(f.loop);
-  b.SetInsertPoint(f.loop);
-  llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2);
-  i->addIncoming(b.getInt64(0), f.entry);
+  llvm::PHINode *i = f.enterLoop(b);
   if (operands) {
     load(4, kA);
     for (int u = 0; u < 4; ++u) {
@@ -268,10 +260,7 @@ std::unique_ptr<llvm::Module> buildAmxLoadedLoop(llvm::LLVMContext &ctx, MicroKe
     for (int u = 0; u < 2; ++u)
       b.CreateCall(intrinsic(llvm::Intrinsic::x86_tilestored64), {b.getInt8(2 + u), accTile(u), stride});
   }
-  llvm::Value *iNext = b.CreateAdd(i, b.getInt64(1));
-  i->addIncoming(iNext, f.loop);
-  b.CreateCondBr(b.CreateICmpULT(iNext, f.n), f.loop, f.exit);
-  b.SetInsertPoint(f.exit);
+  f.closeLoop(b, i);
   if (operands)
     for (int c = 0; c < 4; ++c)
       store(c, kC + 1024 * c);

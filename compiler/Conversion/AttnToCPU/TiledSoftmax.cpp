@@ -94,28 +94,32 @@ public:
     // block (its P in a slot of its own), then one P V pass taking both
     // blocks per trip of the accumulator tiles through memory where it can
     // (accumulatePair): those trips, from L2, bound P V.
+    // body() for the block at j unless the mask rules it out for the whole
+    // q block (blockMixed: whether it may rule out some of it); returns
+    // whether body ran (i1).
+    auto ifBlockLive = [&](Value j, const std::function<void()> &body) -> Value {
+      if (k.maskIsTrue()) {
+        body();
+        return bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true));
+      }
+      Value n = blockLen(j);
+      TileClass cls = classifyTile(k, b, blockHLo, blockHHi, blockILo, blockIHi, j,
+                                   k.add(j, bb.create<arith::SubIOp>(loc, n, k.i64c(1))));
+      bb.create<scf::IfOp>(loc, cls.canBeTrue, [&](OpBuilder &, Location) {
+        blockMixed = cls.canBeFalse;
+        body();
+        blockMixed = Value();
+        bb.create<scf::YieldOp>(loc);
+      });
+      return cls.canBeTrue;
+    };
     auto pairsOf = [&](Value from, Value to) {
       bb.create<scf::ForOp>(
           loc, k.idx(from), k.idx(to), k.idx(k.mul(BK(), k.i64c(2))), ValueRange{},
           [&](OpBuilder &, Location, Value j0Idx, ValueRange) {
             Value j0 = k.i64(j0Idx);
             // Q Kt and softmax of the block at j: whether the q block has it.
-            auto scorePass = [&](Value j) -> Value {
-              if (k.maskIsTrue()) {
-                forTiles(tiles, [&] { blockOfTile(j); });
-                return bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true));
-              }
-              Value n = blockLen(j);
-              TileClass cls = classifyTile(k, b, blockHLo, blockHHi, blockILo, blockIHi, j,
-                                           k.add(j, bb.create<arith::SubIOp>(loc, n, k.i64c(1))));
-              bb.create<scf::IfOp>(loc, cls.canBeTrue, [&](OpBuilder &, Location) {
-                blockMixed = cls.canBeFalse;
-                forTiles(tiles, [&] { blockOfTile(j); });
-                blockMixed = Value();
-                bb.create<scf::YieldOp>(loc);
-              });
-              return cls.canBeTrue;
-            };
+            auto scorePass = [&](Value j) { return ifBlockLive(j, [&] { forTiles(tiles, [&] { blockOfTile(j); }); }); };
             // The two blocks in a loop, not one after the other: one copy of
             // the Q Kt and softmax code (two doubled the kernel's compile).
             Value no = bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false));
@@ -143,24 +147,11 @@ public:
       bb.create<scf::ForOp>(
           loc, k.idx(from), k.idx(to), k.idx(BK()), ValueRange{}, [&](OpBuilder &, Location, Value j0Idx, ValueRange) {
             Value j0 = k.i64(j0Idx);
-            auto bothPasses = [&] {
+            ifBlockLive(j0, [&] {
               forTiles(tiles, [&] { blockOfTile(j0); });
               if (!topK)
                 forTiles(tiles, [&] { accumulateTile(j0); });
-            };
-            if (k.maskIsTrue()) {
-              bothPasses();
-            } else {
-              Value n = blockLen(j0);
-              TileClass cls = classifyTile(k, b, blockHLo, blockHHi, blockILo, blockIHi, j0,
-                                           k.add(j0, bb.create<arith::SubIOp>(loc, n, k.i64c(1))));
-              bb.create<scf::IfOp>(loc, cls.canBeTrue, [&](OpBuilder &, Location) {
-                blockMixed = cls.canBeFalse;
-                bothPasses();
-                blockMixed = Value();
-                bb.create<scf::YieldOp>(loc);
-              });
-            }
+            });
             bb.create<scf::YieldOp>(loc);
           });
     };
@@ -191,6 +182,9 @@ public:
 
 private:
   int64_t blockKeys() const { return KV * k.width; }
+  /// Elements of S's, or P16's, slot for one block of a pair: the q block's
+  /// rows of the largest block (ScratchLayout::compute).
+  int64_t slotKeys() const { return qBlockRows(k.sig.schedule) * kMaxTileKeyVectors * k.sig.schedule.vectorWidth; }
   static constexpr float kLazyMaxMargin = 5.5f; // see scoreBlock
   Value BK() { return k.i64c(blockKeys()); }
   /// The keys of the block at j0: BK, or fewer where kvLen ends it.
@@ -255,16 +249,14 @@ private:
     auto tilePart = [&](int64_t regionStart, int64_t bytesPerRow) {
       return k.gep(k.scratch, k.add(k.i64c(regionStart), k.mul(firstRow, k.i64c(bytesPerRow))), bb.getI8Type());
     };
-    // S, the corrections and P16 have a slot per block of a pair (pairsOf),
-    // each laid out for the largest block (ScratchLayout::compute).
-    int64_t slotKeys = qBlockRows(k.sig.schedule) * kMaxTileKeyVectors * k.sig.schedule.vectorWidth;
+    // S, the corrections and P16 have a slot per block of a pair (pairsOf).
     auto inSlot = [&](Value part, int64_t slotBytes) {
       return slot ? k.gep(part, k.mul(slot, k.i64c(slotBytes)), bb.getI8Type()) : part;
     };
-    S = inSlot(tilePart(scratchLayout.tile, 4 * bk), 4 * slotKeys);
+    S = inSlot(tilePart(scratchLayout.tile, 4 * bk), 4 * slotKeys());
     P = tilePart(scratchLayout.tileP, 4 * bk);
     corrBuf = inSlot(tilePart(scratchLayout.tileCorrections, 4), 4 * qBlockRows(k.sig.schedule));
-    P16 = inSlot(tilePart(scratchLayout.tileP16, 2 * bk), 2 * slotKeys);
+    P16 = inSlot(tilePart(scratchLayout.tileP16, 2 * bk), 2 * slotKeys());
     acc = k.gep(k.scratch, k.add(accAt, k.mul(k.mul(firstRow, k.vDim), k.i64c(4))), bb.getI8Type());
     qTile = k.gep(k.scratch, k.add(qTileAt, k.mul(k.mul(firstRow, k.headDim), k.i64c(4))), bb.getI8Type());
     state = k.gep(k.scratch, k.add(stateAt, k.mul(t, k.i64c(64 * kTileStateSlots(R)))), bb.getI8Type());
@@ -776,14 +768,12 @@ private:
     Value pStride = k.i64c(2 * bk);
     SmallVector<Value> pTiles;
     SmallVector<int64_t> stepKeys;
-    // P16's next slot (bindTile), in elements.
-    int64_t slotElements = qBlockRows(k.sig.schedule) * kMaxTileKeyVectors * k.sig.schedule.vectorWidth;
-    for (int block = 0; block < blocks; ++block)
+    for (int block = 0; block < blocks; ++block) // block 1: P16's next slot (bindTile)
       for (int64_t key = 0; key < bk; key += 32) {
         int64_t keysHere = std::min<int64_t>(32, bk - key);
         stepKeys.push_back(keysHere);
         pTiles.push_back(
-            t.load({R, 2 * keysHere}, k.gep(P16, k.i64c(block * slotElements + key), bb.getBF16Type()), pStride));
+            t.load({R, 2 * keysHere}, k.gep(P16, k.i64c(block * slotKeys() + key), bb.getBF16Type()), pStride));
       }
     Value pairRow = k.add(vPairsBase, k.mul(bb.create<arith::DivSIOp>(loc, j0, k.i64c(2)), k.vDim));
     Value vStride = k.i64c(4 * dv);
