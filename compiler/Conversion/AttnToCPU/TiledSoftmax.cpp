@@ -856,25 +856,93 @@ private:
     }
     if (k.bf16Dot)
       return scoreBlock(j0, n, ml, maskNeeded, dotsBf16(j0));
-    // S = Q Kt: KV vectors of keys per row, R x KV accumulators.
-    SmallVector<Value> zeros(R * KV, zeroVec());
+    if (!maskNeeded)
+      return scoreBlock(j0, n, ml, maskNeeded, dotsF32(j0, k.i64c(0), KV), /*scaled=*/true);
+    // A tile the mask may cut: only the key vectors from the first to the
+    // last one the mask can keep for some row of the tile (a window's or
+    // the diagonal's edge leaves a tenth of a windowed kernel's Q Kt
+    // vectors entirely masked). Those go through S; the others read 0 and
+    // the mask makes them -inf.
+    auto [first, count] = liveKeyVectors(j0, n, maskNeeded);
+    Value trim = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, count, k.i64c(KV));
+    SmallVector<Type> types(R * KV, k.vecType());
+    auto dots = bb.create<scf::IfOp>(
+        loc, trim,
+        [&](OpBuilder &, Location) {
+          for (int i = 0; i < R * KV; ++i)
+            k.storeVecF32(zeroVec(), S, k.i64c(i / KV * blockKeys() + i % KV * k.width), k.f32);
+          for (int vectors = KV - 1; vectors >= 1; --vectors)
+            bb.create<scf::IfOp>(loc, bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, count, k.i64c(vectors)),
+                                 [&](OpBuilder &, Location) {
+                                   SmallVector<Value> part = dotsF32(j0, first, vectors);
+                                   for (int r = 0; r < R; ++r)
+                                     for (int c = 0; c < vectors; ++c)
+                                       k.storeVecF32(part[r * vectors + c], S,
+                                                     k.add(k.i64c(r * blockKeys()),
+                                                           k.mul(k.add(first, k.i64c(c)), k.i64c(k.width))),
+                                                     k.f32);
+                                   bb.create<scf::YieldOp>(loc);
+                                 });
+          SmallVector<Value> fromS;
+          for (int i = 0; i < R * KV; ++i)
+            fromS.push_back(k.loadVecF32(S, k.i64c(i / KV * blockKeys() + i % KV * k.width), k.f32));
+          bb.create<scf::YieldOp>(loc, fromS);
+        },
+        [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, dotsF32(j0, k.i64c(0), KV)); });
+    return scoreBlock(j0, n, ml, maskNeeded, SmallVector<Value>(dots.getResults()), /*scaled=*/true);
+  }
+
+  /// S = Q Kt for `vectors` key vectors of the block from vector `first`:
+  /// R x vectors accumulators, row-major.
+  SmallVector<Value> dotsF32(Value j0, Value first, int vectors) {
+    SmallVector<Value> zeros(R * vectors, zeroVec());
     auto dots = bb.create<scf::ForOp>(
         loc, k.idx(k.i64c(0)), k.idx(k.headDim), k.idx(k.i64c(1)), zeros,
         [&](OpBuilder &, Location, Value dIdx, ValueRange accs) {
           Value d = k.i64(dIdx);
           Value ktRowStart = k.add(k.add(ktBase, k.mul(j0, k.headDim)), k.mul(d, BK())); // tile-major: see paddedKvLen
+          ktRowStart = k.add(ktRowStart, k.mul(first, k.i64c(k.width)));
           SmallVector<Value> kt;
-          for (int c = 0; c < KV; ++c)
+          for (int c = 0; c < vectors; ++c)
             kt.push_back(k.loadVecF32(k.ktPtr, k.add(ktRowStart, k.i64c(c * k.width)), k.f32));
           SmallVector<Value> next;
           for (int r = 0; r < R; ++r) {
             Value qd = splat(k.loadF32(qTile, k.add(k.mul(d, k.i64c(R)), k.i64c(r)), k.f32));
-            for (int c = 0; c < KV; ++c)
-              next.push_back(fma(qd, kt[c], accs[r * KV + c]));
+            for (int c = 0; c < vectors; ++c)
+              next.push_back(fma(qd, kt[c], accs[r * vectors + c]));
           }
           bb.create<scf::YieldOp>(loc, next);
         });
-    return scoreBlock(j0, n, ml, maskNeeded, SmallVector<Value>(dots.getResults()), /*scaled=*/true);
+    return SmallVector<Value>(dots.getResults());
+  }
+
+  /// The key vectors of the block at j0 (n keys) from the first to the last
+  /// the mask can keep for some row of the bound tile: (first, count), count
+  /// KV unless `maybeMasked`, 0 if none.
+  std::pair<Value, Value> liveKeyVectors(Value j0, Value n, Value maybeMasked) {
+    auto range = bb.create<scf::IfOp>(
+        loc, maybeMasked,
+        [&](OpBuilder &, Location) {
+          Value first = k.i64c(KV), last = k.i64c(-1);
+          for (int c = KV - 1; c >= 0; --c) {
+            Value jLo = k.add(j0, k.i64c(c * k.width));
+            Value jHi = bb.create<arith::MinSIOp>(loc, k.add(jLo, k.i64c(k.width - 1)),
+                                                  bb.create<arith::SubIOp>(loc, k.add(j0, n), k.i64c(1)));
+            TileClass cls = classifyTile(k, b, tileHLo, tileHHi, iLo, iHi, jLo, jHi);
+            Value live = bb.create<arith::AndIOp>(
+                loc, cls.canBeTrue, bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, k.i64c(c * k.width), n));
+            first = select(live, k.i64c(c), first);
+            last = bb.create<arith::MaxSIOp>(loc, last, select(live, k.i64c(c), k.i64c(-1)));
+          }
+          Value count = bb.create<arith::MaxSIOp>(loc, k.i64c(0),
+                                                  k.add(bb.create<arith::SubIOp>(loc, last, first), k.i64c(1)));
+          bb.create<scf::YieldOp>(loc, ValueRange{select(bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt,
+                                                                                  first, k.i64c(KV)),
+                                                         first, k.i64c(0)),
+                                                  count});
+        },
+        [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ValueRange{k.i64c(0), k.i64c(KV)}); });
+    return {range.getResult(0), range.getResult(1)};
   }
 
   /// The block's scores from the R x KV dot products (none: they are in S
