@@ -945,6 +945,50 @@ private:
     return {range.getResult(0), range.getResult(1)};
   }
 
+  /// Bit j of the word: some row of the tile keeps key j of the block
+  /// (allOut[c]: per lane of key vector c, masked in every row).
+  Value keptKeysWord(ArrayRef<Value> allOut) {
+    Type maskInt = bb.getIntegerType(k.width);
+    Value live;
+    for (int c = 0; c < KV; ++c) {
+      Value kept = bb.create<arith::XOrIOp>(
+          loc, allOut[c], bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(cast<ShapedType>(allOut[c].getType()), true)));
+      Value bits = bb.create<vector::BitCastOp>(loc, VectorType::get({1}, maskInt), kept);
+      Value word = bb.create<arith::ExtUIOp>(loc, k.i64Type, bb.create<vector::ExtractOp>(loc, bits, 0));
+      Value shifted = bb.create<arith::ShLIOp>(loc, word, k.i64c(c * k.width));
+      live = c ? bb.create<arith::OrIOp>(loc, live, shifted).getResult() : shifted;
+    }
+    return live;
+  }
+
+  /// From the block's scores in S (-inf where masked or past kvLen): whether
+  /// some (row, key) is masked, and keptKeysWord. A loop over the rows.
+  std::pair<Value, Value> maskedKeysInS() {
+    auto maskType = VectorType::get({k.width}, bb.getI1Type());
+    auto constMask = [&](bool x) {
+      return bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(maskType, x)).getResult();
+    };
+    SmallVector<Value> init(KV, constMask(true));
+    init.push_back(constMask(false));
+    auto rows = bb.create<scf::ForOp>(
+        loc, k.idx(k.i64c(0)), k.idx(k.i64c(R)), k.idx(k.i64c(1)), init,
+        [&](OpBuilder &, Location, Value rIdx, ValueRange acc) {
+          SmallVector<Value> next;
+          Value any = acc[KV];
+          for (int c = 0; c < KV; ++c) {
+            Value at = k.add(k.mul(k.i64(rIdx), k.i64c(blockKeys())), k.i64c(c * k.width));
+            Value isOut = cmpf(arith::CmpFPredicate::OEQ, k.loadVecF32(S, at, k.f32), splat(k.f32c(-kInf)));
+            next.push_back(bb.create<arith::AndIOp>(loc, acc[c], isOut));
+            any = bb.create<arith::OrIOp>(loc, any, isOut);
+          }
+          next.push_back(any);
+          bb.create<scf::YieldOp>(loc, next);
+        });
+    SmallVector<Value> allOut(rows.getResults().take_front(KV));
+    Value any = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, rows.getResult(KV));
+    return {any, keptKeysWord(allOut)};
+  }
+
   /// The block's scores from the R x KV dot products (none: they are in S
   /// already, storeDotsAmx): scaled, masked, the score function applied;
   /// then top-K offers or the online softmax.
@@ -1010,6 +1054,12 @@ private:
     // Without a mask or score function only keys past kvLen are -inf, and
     // only a block cut short by kvLen has them.
     bool cheapMaskTest = !maskNeeded && !hasScore;
+    // On AMX tiles with softmax weights which keys are masked matters only
+    // when v holds inf or NaN (see slowPath below): found then from S after
+    // the rows (maskedKeysInS), not per row and vector alongside the
+    // exponentials (a compare and two mask operations per vector, an eighth
+    // of the softmax's instructions).
+    bool lazyMaskTest = !cheapMaskTest && k.amx && k.sig.weights == Weights::Softmax;
     Value anyMasked = cheapMaskTest
                           ? bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, n, BK()).getResult()
                           : bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false)).getResult();
@@ -1078,7 +1128,7 @@ private:
         else
           k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
         pSum = c ? bb.create<arith::AddFOp>(loc, pSum, p).getResult() : p;
-        if (cheapMaskTest)
+        if (cheapMaskTest || lazyMaskTest)
           continue;
         Value isOut = cmpf(arith::CmpFPredicate::OEQ, sv[r][c], splat(k.f32c(-kInf)));
         maskedLanes = maskedLanes ? bb.create<arith::OrIOp>(loc, maskedLanes, isOut).getResult() : isOut;
@@ -1096,7 +1146,7 @@ private:
     // One reduction of the lanes masked in any row: a chain of R scalar ORs
     // of per-row reductions made instcombine spend a quarter of an AMX
     // kernel's optimization in isImpliedCondition.
-    if (!cheapMaskTest)
+    if (!cheapMaskTest && !lazyMaskTest)
       anyMasked = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, maskedLanes);
     Value corr = corrEarly ? corrEarly : bb.create<math::ExpOp>(loc, shifts).getResult();
     bb.create<LLVM::StoreOp>(loc, corr, corrBuf, 4);
@@ -1110,21 +1160,29 @@ private:
     // On AMX tiles with a v free of inf and NaN, blocks with masked keys
     // take the tiles too: their p = 0 adds exactly nothing.
     Value slowPath = anyMasked;
-    if (k.amx && k.sig.weights == Weights::Softmax)
+    Value live = cheapMaskTest ? k.i64c(-1) : Value();
+    if (lazyMaskTest) {
+      Value notFinite = bb.create<arith::XOrIOp>(loc, k.vFinite, bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true)));
+      auto masked = bb.create<scf::IfOp>(
+          loc, notFinite,
+          [&](OpBuilder &, Location) {
+            auto [any, keptWord] = maskedKeysInS();
+            bb.create<scf::YieldOp>(loc, ValueRange{any, keptWord});
+          },
+          [&](OpBuilder &, Location) {
+            bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false)),
+                                                    k.i64c(-1)});
+          });
+      slowPath = masked.getResult(0);
+      live = masked.getResult(1);
+    } else if (k.amx && k.sig.weights == Weights::Softmax) {
       slowPath = bb.create<arith::AndIOp>(
           loc, anyMasked,
           bb.create<arith::XOrIOp>(loc, k.vFinite, bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true))));
-    // The keys some row keeps, for P V's slow path (accumulateTile).
-    Type maskInt = bb.getIntegerType(k.width);
-    Value live = k.i64c(-1);
-    for (int c = 0; c < KV && !cheapMaskTest; ++c) {
-      Value kept = bb.create<arith::XOrIOp>(
-          loc, allOut[c], bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(cast<ShapedType>(allOut[c].getType()), true)));
-      Value bits = bb.create<vector::BitCastOp>(loc, VectorType::get({1}, maskInt), kept);
-      Value word = bb.create<arith::ExtUIOp>(loc, k.i64Type, bb.create<vector::ExtractOp>(loc, bits, 0));
-      Value shifted = bb.create<arith::ShLIOp>(loc, word, k.i64c(c * k.width));
-      live = c ? bb.create<arith::OrIOp>(loc, live, shifted).getResult() : shifted;
     }
+    // The keys some row keeps, for P V's slow path (accumulateTile).
+    if (!live)
+      live = keptKeysWord(allOut);
     Value from = bb.create<arith::MinSIOp>(loc, bb.create<math::CountTrailingZerosOp>(loc, live), n);
     Value to = bb.create<arith::MinSIOp>(
         loc, bb.create<arith::SubIOp>(loc, k.i64c(64), bb.create<math::CountLeadingZerosOp>(loc, live)), n);
