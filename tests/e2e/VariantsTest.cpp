@@ -3,6 +3,7 @@
 
 #include "compiler/Target/CodeGen.h"
 
+#include <cmath>
 #include <limits>
 #include <random>
 
@@ -230,6 +231,34 @@ TEST(Variants, AmxTiles) {
     expectMatchesReference(text, c.name, inputsFor(text, c.name, c.sizes));
     EXPECT_EQ(compiled(text, c.name).signature().schedule.amx, hostRunsAmx()) << c.name;
   }
+}
+
+TEST(Variants, AmxTilesWithMaximaMovingInTheData) {
+  // Without a score function the AMX softmax works in units of log2 e (S
+  // scaled by scale * log2 e, p = 2^(s - m)); its corrections and lse go
+  // back to e. Maxima moved by q and k themselves (q > 0): one key whose k
+  // is all ones scores about 8 against about 1.5 for the others, just past
+  // the lazy margin (5.5), so the keys before it keep a weight the
+  // correction must get right; and scores that climb along the key (k
+  // growing with j) by about 10 per 64-key block (m moves every block) or
+  // about 1 (p grows past 1 until m moves). Dense and causal, lse too.
+  struct Case {
+    int64_t jumpKey;
+    double perKey;
+  };
+  for (Case c : {Case{70, 0}, Case{130, 0}, Case{200, 0}, Case{-1, 0.02}, Case{-1, 0.002}})
+    for (const char *mask : {"", "mask: j <= i + 250\n"}) {
+      std::string text = fixedDimsSpec("amx_moving", 64, 32, std::string(mask) + "outputs: o, lse");
+      ArgumentMap args = inputsFor(text, "amx_moving", {1, 2, 1, 40, 300, 0, 0});
+      for (double &x : args["q"].data)
+        x = std::abs(x) + 0.5;
+      std::vector<double> &k = args["k"].data; // 300 keys of 64 on the one kv head
+      for (size_t at = 0; at < k.size(); ++at) {
+        int64_t key = static_cast<int64_t>(at / 64);
+        k[at] = key == c.jumpKey ? 1.0 : k[at] + c.perKey * static_cast<double>(key);
+      }
+      expectMatchesReference(text, "amx_moving", args);
+    }
 }
 
 TEST(Variants, AmxTilesKeepNaNOfMaskedKeysOut) {

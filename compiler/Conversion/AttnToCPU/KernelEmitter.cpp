@@ -220,12 +220,18 @@ Value KernelEmitter::reduceMaxRows(ArrayRef<Value> rows) {
   return b.create<vector::ShuffleOp>(loc, all, all, firsts);
 }
 
-Value KernelEmitter::expWeights(Value d) {
+Value KernelEmitter::expWeights(Value d, bool base2) {
   auto type = dyn_cast<VectorType>(d.getType());
-  if (width != 16 || !type || type.getNumElements() != 16)
-    return b.create<math::ExpOp>(loc, d);
   auto splat = [&](float x) { return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, x)); };
-  Value t = b.create<arith::MulFOp>(loc, d, splat(static_cast<float>(M_LOG2E)));
+  if (width != 16 || !type || type.getNumElements() != 16) {
+    if (base2) {
+      auto ln2 = static_cast<float>(M_LN2);
+      Value c = type ? splat(ln2).getResult() : f32c(ln2);
+      d = b.create<arith::MulFOp>(loc, d, c);
+    }
+    return b.create<math::ExpOp>(loc, d);
+  }
+  Value t = base2 ? d : b.create<arith::MulFOp>(loc, d, splat(static_cast<float>(M_LOG2E))).getResult();
   // No denormal results: below 2^-125.5 the weight is 0 (it is under
   // 1.6e-38 of the row's largest). Intel cores take a microcode assist for
   // every denormal an FMA produces or reads: ALiBi with negative slopes,
@@ -235,22 +241,36 @@ Value KernelEmitter::expWeights(Value d) {
   Value low = splat(-125.5f);
   Value underflows = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, low, t);
   Value x = b.create<arith::SelectOp>(loc, underflows, low, t);
-  Value whole = b.create<math::RoundEvenOp>(loc, x);
-  Value r = b.create<arith::SubFOp>(loc, x, whole); // in [-0.5, 0.5]
-  // 2^r, least-squares fit of the relative error on [-0.5, 0.5]: degree 5
-  // (3e-7), or on AMX tiles, where P V reads p rounded to bf16 (relative
-  // steps of 2^-8), degree 3 (1.0e-4; fit for the smallest largest error):
-  // two FMAs fewer per vector, 2-5% of a bf16 dense kernel.
+  Value allLanes = b.create<arith::ConstantOp>(loc, b.getI16IntegerAttr(-1));
+  Value currentRounding = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(4));
+  // 2^x = 2^r * 2^whole, x = whole + r. Least-squares fits of 2^r's
+  // relative error: degree 5 on [-0.5, 0.5] (3e-7); on AMX tiles, where
+  // P V reads p rounded to bf16 (relative steps of 2^-8), degree 3 (1.0e-4;
+  // fit for the smallest largest error: two FMAs fewer per vector, 2-5% of
+  // a bf16 dense kernel), on [0, 1) with r = x - floor(x) from one vreducep
+  // (AVX512DQ, which every AMX core has) in place of a round and a subtract,
+  // and vscalefps taking floor(x) itself.
+  Value whole, r;
+  if (amx) {
+    Value floorImm = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(0x09)); // keep 0 bits, round down, quiet
+    r = b.create<LLVM::CallIntrinsicOp>(loc, type, "llvm.x86.avx512.mask.reduce.ps.512",
+                                        ValueRange{x, floorImm, x, allLanes, currentRounding})
+            .getResult(0); // in [0, 1)
+    whole = x;
+  } else {
+    whole = b.create<math::RoundEvenOp>(loc, x);
+    r = b.create<arith::SubFOp>(loc, x, whole); // in [-0.5, 0.5]
+  }
   const float c5[] = {1.0f, 0.6931470036506653f, 0.2402222454547882f, 0.055507123470306396f,
                       0.009670201689004898f, 0.00132608856074512f};
-  const float c3[] = {1.0f, 0.6932826567996561f, 0.24220641721669756f, 0.05500668105794476f};
+  // sqrt(2) P(r - 1/2) for the fit P of degree 3 on [-0.5, 0.5]: the same
+  // largest relative error.
+  const float c3[] = {0.9998977184295654f, 0.6962615251541138f, 0.22584481537342072f, 0.07779119163751602f};
   ArrayRef<float> c = amx ? ArrayRef<float>(c3) : ArrayRef<float>(c5);
   Value p = splat(c.back());
   for (int i = static_cast<int>(c.size()) - 2; i >= 0; --i)
     p = b.create<math::FmaOp>(loc, p, r, splat(c[i]));
-  // p * 2^whole, exact, with underflow to 0 and overflow to inf.
-  Value allLanes = b.create<arith::ConstantOp>(loc, b.getI16IntegerAttr(-1));
-  Value currentRounding = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(4));
+  // p * 2^floor(whole), exact, with underflow to 0 and overflow to inf.
   Value scaled = b.create<LLVM::CallIntrinsicOp>(loc, type, "llvm.x86.avx512.mask.scalef.ps.512",
                                                 ValueRange{p, whole, p, allLanes, currentRounding})
                      .getResult(0);

@@ -186,6 +186,11 @@ private:
   /// rows of the largest block (ScratchLayout::compute).
   int64_t slotKeys() const { return qBlockRows(k.sig.schedule) * kMaxTileKeyVectors * k.sig.schedule.vectorWidth; }
   static constexpr float kLazyMaxMargin = 5.5f; // see scoreBlock
+  /// On AMX tiles without a score function the softmax works in units of
+  /// log2 e: S scaled by scale * log2 e, p = 2^(s - m) (one multiply per
+  /// vector fewer; see expWeights), m turned back into natural units when
+  /// the row ends. A score function sees true scores, so it keeps e.
+  bool base2Scores() const { return k.amx && k.scoreIsIdentity() && !topK; }
   Value BK() { return k.i64c(blockKeys()); }
   /// The keys of the block at j0: BK, or fewer where kvLen ends it.
   Value blockLen(Value j0) { return bb.create<arith::MinSIOp>(loc, BK(), bb.create<arith::SubIOp>(loc, k.kvLen, j0)); }
@@ -994,8 +999,9 @@ private:
   /// then top-K offers or the online softmax.
   SmallVector<Value> scoreBlock(Value j0, Value n, ValueRange ml, Value maskNeeded, ArrayRef<Value> dots,
                                 bool scaled = false) {
-    Value scale = splat(k.scale);
     bool hasScore = !k.scoreIsIdentity();
+    Value scale = splat(base2Scores() ? bb.create<arith::MulFOp>(loc, k.scale, k.f32c(static_cast<float>(M_LOG2E)))
+                                      : k.scale);
     // Keys past kvLen are -inf; so are masked keys.
     auto laneType = VectorType::get({k.width}, bb.getI32Type());
     SmallVector<int32_t> iota;
@@ -1094,8 +1100,8 @@ private:
     // With every new maximum moving m, most blocks rescaled acc (16 rows,
     // each with a new maximum in block b with odds 1/b).
     if (k.amx) {
-      Value grows = cmpf(arith::CmpFPredicate::OGT, blockMax,
-                         bb.create<arith::AddFOp>(loc, mOld, rowsConst(kLazyMaxMargin)));
+      float margin = base2Scores() ? kLazyMaxMargin * static_cast<float>(M_LOG2E) : kLazyMaxMargin;
+      Value grows = cmpf(arith::CmpFPredicate::OGT, blockMax, bb.create<arith::AddFOp>(loc, mOld, rowsConst(margin)));
       mNew = select(grows, mNew, mOld);
     }
     Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, rowsConst(-kInf)), rowsConst(0.0f), mNew);
@@ -1104,6 +1110,8 @@ private:
     // On AMX tiles each row's l is read from the tile's state, updated and
     // written back as soon as its p sum is known, so neither the 16 old l
     // nor the 16 sums are live across the rows (they spilled).
+    if (base2Scores())
+      shifts = bb.create<arith::MulFOp>(loc, shifts, rowsConst(static_cast<float>(M_LN2)));
     Value corrEarly = k.amx ? bb.create<math::ExpOp>(loc, shifts).getResult() : Value();
     // Per key lane: masked in every row of the tile.
     SmallVector<Value> allOut(KV);
@@ -1121,7 +1129,7 @@ private:
       // s - m is exact for the row's largest score.)
       Value pSum;
       for (int c = 0; c < KV; ++c) {
-        Value p = k.expWeights(bb.create<arith::SubFOp>(loc, sv[r][c], rowShift));
+        Value p = k.expWeights(bb.create<arith::SubFOp>(loc, sv[r][c], rowShift), base2Scores());
         // With bf16 pairs P V reads p in bf16 only, its masked slow path too.
         if (k.bf16Dot)
           k.storeVecF32(p, P16, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
@@ -1415,6 +1423,8 @@ private:
     Value isValid = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, k.add(tileStart, r), tileEnd);
     bb.create<scf::IfOp>(loc, isValid, [&](OpBuilder &, Location) {
       Value m = bb.create<LLVM::LoadOp>(loc, k.f32, stateSlot(r), 4);
+      if (base2Scores())
+        m = bb.create<arith::MulFOp>(loc, m, k.f32c(static_cast<float>(M_LN2)));
       Value lanes = bb.create<LLVM::LoadOp>(loc, k.vecType(), stateSlot(k.add(r, k.i64c(R))), 4);
       Value l = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, lanes);
       k.finishSoftmaxRow(k.gep(acc, k.mul(r, k.vDim), k.f32), m, l, b, head, row, keys);
