@@ -92,7 +92,8 @@ public:
   /// vector): exp(-inf) is exactly 0 and NaN stays NaN. A 16-lane vector on
   /// AVX-512 is 2^(d log2 e) from a degree-5 polynomial on t - round(t) and
   /// one vscalefps (about 3e-7 relative error, 10 instructions; on AMX tiles
-  /// degree 3, 1e-4, for p rounded to bf16); anything else is math.exp
+  /// degree 3 on t - floor(t) from one vreduceps, 1e-4, for p rounded to
+  /// bf16); anything else is math.exp
   /// (MLIR's approximation with its range checks, about 18). With `base2`,
   /// d is in units of log2 e (scores scaled by log2 e): 2^d.
   mlir::Value expWeights(mlir::Value d, bool base2 = false);

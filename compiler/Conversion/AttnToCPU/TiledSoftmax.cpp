@@ -870,7 +870,6 @@ private:
     // the mask makes them -inf.
     auto [first, count] = liveKeyVectors(j0, n, maskNeeded);
     Value trim = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, count, k.i64c(KV));
-    SmallVector<Type> types(R * KV, k.vecType());
     auto dots = bb.create<scf::IfOp>(
         loc, trim,
         [&](OpBuilder &, Location) {
