@@ -8,7 +8,11 @@
 // fastest in the cache as the kernel's tuned schedule: later compiles of the
 // same spec by this compiler for this target (the JIT, attnc run and bench)
 // use it. The candidates are the q block sizes of the tiled path (rows per
-// work item, all of whose tiles share each K/V block).
+// work item, all of whose tiles share each K/V block). They are timed in
+// rounds, each candidate once per round, so a machine whose speed drifts
+// during the sweep (a VM's neighbours: 10-30% over minutes) favours none of
+// them; timed one after the other, the last ones won on a machine that was
+// speeding up.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Frontend/SpecSignature.h"
@@ -20,6 +24,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <iostream>
 
 namespace attn {
@@ -27,6 +32,8 @@ namespace attn {
 namespace {
 
 constexpr int64_t kCandidateBlockQ[] = {16, 32, 64, 128, 256, 512};
+/// Rounds of timing: --reps calls per candidate in all, split among them.
+constexpr int kRounds = 3;
 
 /// The kernel's output at a small size (odd lengths) against the reference.
 std::string checkCandidate(const Kernel &compiled, const AttentionSpec &kernel) {
@@ -60,9 +67,14 @@ int runTune(const Options &opts, CheckedSpec &spec) {
   fmt::print("tuning {} at", kernel->name);
   for (const auto &[name, size] : *dims)
     fmt::print(" {}={}", name, size);
-  fmt::print(", threads {}\n", opts.threads ? std::to_string(opts.threads) : std::string("all"));
-  Schedule best = nativeSchedule();
-  double bestMs = -1, defaultMs = -1;
+  fmt::print(", threads {} (candidates alternating, {} rounds)\n",
+             opts.threads ? std::to_string(opts.threads) : std::string("all"), kRounds);
+  struct Candidate {
+    Schedule schedule;
+    Kernel compiled;
+    std::vector<double> times;
+  };
+  std::vector<Candidate> candidates;
   for (int64_t blockQ : kCandidateBlockQ) {
     CompileOptions options = base;
     options.schedule.blockQ = blockQ;
@@ -71,16 +83,28 @@ int runTune(const Options &opts, CheckedSpec &spec) {
       return fail(compiled.error());
     if (std::string bad = checkCandidate(*compiled, *kernel); !bad.empty())
       return fail(fmt::format("blockQ {}: {}", blockQ, bad));
-    Expected<std::vector<double>> times = timeCalls(*compiled, args, opts);
-    if (!times)
-      return fail(times.error());
-    double minMs = times->front(), medMs = (*times)[times->size() / 2];
-    fmt::print("  blockQ {:>4}  min {:9.3f} ms  median {:9.3f} ms\n", blockQ, minMs, medMs);
-    if (blockQ == defaultBlockQ(*kernel))
+    candidates.push_back({options.schedule, std::move(*compiled), {}});
+  }
+  Options perRound = opts;
+  perRound.reps = std::max(1, (opts.reps + kRounds - 1) / kRounds);
+  for (int round = 0; round < kRounds; ++round)
+    for (Candidate &c : candidates) {
+      Expected<std::vector<double>> times = timeCalls(c.compiled, args, perRound);
+      if (!times)
+        return fail(times.error());
+      c.times.insert(c.times.end(), times->begin(), times->end());
+    }
+  Schedule best = nativeSchedule();
+  double bestMs = -1, defaultMs = -1;
+  for (Candidate &c : candidates) {
+    std::sort(c.times.begin(), c.times.end());
+    double minMs = c.times.front(), medMs = c.times[c.times.size() / 2];
+    fmt::print("  blockQ {:>4}  min {:9.3f} ms  median {:9.3f} ms\n", c.schedule.blockQ, minMs, medMs);
+    if (c.schedule.blockQ == defaultBlockQ(*kernel))
       defaultMs = minMs;
     if (bestMs < 0 || minMs < bestMs) {
       bestMs = minMs;
-      best = options.schedule;
+      best = c.schedule;
     }
   }
   Compiler compiler(base);
