@@ -242,7 +242,6 @@ Value KernelEmitter::expWeights(Value d, bool base2) {
   // -inf - round(-inf)) and are dropped. A NaN t is not below, and stays.
   Value low = splat(-125.5f);
   Value underflows = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, low, t);
-  Value x = t;
   Value allLanes = b.create<arith::ConstantOp>(loc, b.getI16IntegerAttr(-1));
   Value currentRounding = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(4));
   // 2^x = 2^r * 2^whole, x = whole + r. Least-squares fits of 2^r's
@@ -256,12 +255,12 @@ Value KernelEmitter::expWeights(Value d, bool base2) {
   if (amx) {
     Value floorImm = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(0x09)); // keep 0 bits, round down, quiet
     r = b.create<LLVM::CallIntrinsicOp>(loc, type, "llvm.x86.avx512.mask.reduce.ps.512",
-                                        ValueRange{x, floorImm, x, allLanes, currentRounding})
+                                        ValueRange{t, floorImm, t, allLanes, currentRounding})
             .getResult(0); // in [0, 1)
-    whole = x;
+    whole = t;
   } else {
-    whole = b.create<math::RoundEvenOp>(loc, x);
-    r = b.create<arith::SubFOp>(loc, x, whole); // in [-0.5, 0.5]
+    whole = b.create<math::RoundEvenOp>(loc, t);
+    r = b.create<arith::SubFOp>(loc, t, whole); // in [-0.5, 0.5]
   }
   const float c5[] = {1.0f, 0.6931470036506653f, 0.2402222454547882f, 0.055507123470306396f,
                       0.009670201689004898f, 0.00132608856074512f};

@@ -868,7 +868,8 @@ private:
     // the diagonal's edge leaves a tenth of a windowed kernel's Q Kt
     // vectors entirely masked). Those go through S; the others read 0 and
     // the mask makes them -inf.
-    auto [first, count] = liveKeyVectors(j0, n, maskNeeded);
+    Value first, count; // not a structured binding: the lambdas below capture them (C++17)
+    std::tie(first, count) = liveKeyVectors(j0, n, maskNeeded);
     Value trim = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, count, k.i64c(KV));
     auto dots = bb.create<scf::IfOp>(
         loc, trim,
@@ -1064,7 +1065,8 @@ private:
     // the rows (maskedKeysInS), not per row and vector alongside the
     // exponentials (a compare and two mask operations per vector, an eighth
     // of the softmax's instructions).
-    bool lazyMaskTest = !cheapMaskTest && k.amx && k.sig.weights == Weights::Softmax;
+    bool amxSoftmax = k.amx && k.sig.weights == Weights::Softmax;
+    bool lazyMaskTest = !cheapMaskTest && amxSoftmax;
     Value anyMasked = cheapMaskTest
                           ? bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, n, BK()).getResult()
                           : bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false)).getResult();
@@ -1168,8 +1170,11 @@ private:
     // take the tiles too: their p = 0 adds exactly nothing.
     Value slowPath = anyMasked;
     Value live = cheapMaskTest ? k.i64c(-1) : Value();
+    Value notFinite = amxSoftmax ? bb.create<arith::XOrIOp>(loc, k.vFinite,
+                                                            bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true)))
+                                       .getResult()
+                                 : Value();
     if (lazyMaskTest) {
-      Value notFinite = bb.create<arith::XOrIOp>(loc, k.vFinite, bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true)));
       auto masked = bb.create<scf::IfOp>(
           loc, notFinite,
           [&](OpBuilder &, Location) {
@@ -1182,10 +1187,8 @@ private:
           });
       slowPath = masked.getResult(0);
       live = masked.getResult(1);
-    } else if (k.amx && k.sig.weights == Weights::Softmax) {
-      slowPath = bb.create<arith::AndIOp>(
-          loc, anyMasked,
-          bb.create<arith::XOrIOp>(loc, k.vFinite, bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true))));
+    } else if (amxSoftmax) {
+      slowPath = bb.create<arith::AndIOp>(loc, anyMasked, notFinite);
     }
     // The keys some row keeps, for P V's slow path (accumulateTile).
     if (!live)
