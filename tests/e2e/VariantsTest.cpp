@@ -7,6 +7,10 @@
 #include <limits>
 #include <random>
 
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+
 using namespace attn;
 using namespace attn::test;
 
@@ -280,6 +284,24 @@ TEST(Variants, AmxTilesKeepNaNOfMaskedKeysOut) {
   ArgumentMap args = inputsFor(text, "amx_inf", {1, 2, 2, 100, 100, 0, 0});
   args["v"].data[70 * 16 + 1] = INFINITY; // masked for rows < 70; inf from row 70 on
   expectMatchesReference(text, "amx_inf", args);
+}
+
+TEST(Variants, AmxTilesWithWeightsBelowTheSmallestNormal) {
+  // The AMX exp leaves weights under 2^-126 to MXCSR.FTZ, which the runtime
+  // sets while kernels run (without it they would be denormal, and slow):
+  // a steep ALiBi-like slope puts every key more than ~30 back there. The
+  // caller's MXCSR comes back as it was.
+#if defined(__SSE__)
+  unsigned before = _mm_getcsr();
+  _mm_setcsr(before & ~_MM_FLUSH_ZERO_ON);
+  unsigned callers = _mm_getcsr();
+#endif
+  std::string text = fixedDimsSpec("amx_steep", 32, 16, "score: s - 3 * (i - j)\nmask: j <= i\noutputs: o, lse");
+  expectMatchesReference(text, "amx_steep", inputsFor(text, "amx_steep", {1, 2, 2, 150, 150, 0, 0}));
+#if defined(__SSE__)
+  EXPECT_EQ(_mm_getcsr(), callers);
+  _mm_setcsr(before);
+#endif
 }
 
 TEST(Variants, ValueDimsInChunksOfThreeVectors) {

@@ -232,16 +232,21 @@ Value KernelEmitter::expWeights(Value d, bool base2) {
     return b.create<math::ExpOp>(loc, d);
   }
   Value t = base2 ? d : b.create<arith::MulFOp>(loc, d, splat(static_cast<float>(M_LOG2E))).getResult();
-  // No denormal results: below 2^-125.5 the weight is 0 (it is under
-  // 1.6e-38 of the row's largest). Intel cores take a microcode assist for
-  // every denormal an FMA produces or reads: ALiBi with negative slopes,
-  // whose far keys all land there, ran 3x slower than plain causal. The
-  // final select is vscalefps's zero-masking, and lanes it masks out take
-  // no assist (measured: 1.1 ns per vscalefps of 2^-300 with them masked,
-  // 56 ns without), so t needs no clamp: those lanes may compute NaN (from
-  // -inf - round(-inf)) and are dropped. A NaN t is not below, and stays.
-  Value low = splat(-125.5f);
-  Value underflows = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, low, t);
+  // No denormal results: Intel cores take a microcode assist for every
+  // denormal an FMA produces or reads (ALiBi with negative slopes, whose far
+  // keys all land below 2^-126, ran 3x slower than plain causal). On f32 and
+  // AVX512-BF16 the weights below 2^-125.5 (under 1.6e-38 of the row's
+  // largest) are 0 by vscalefps's zero-masking: lanes it masks out take no
+  // assist (1.1 ns per vscalefps of 2^-300 masked, 56 ns not), so t needs no
+  // clamp, and the NaN that -inf - round(-inf) gives there is dropped (a NaN
+  // t is not below, and stays). On AMX tiles none of that: the runtime runs
+  // kernels with MXCSR.FTZ (Invoke.cpp), which flushes such results without
+  // an assist, and -inf gives vreduceps 0 and vscalefps 0 (one compare per
+  // vector fewer; without FTZ the weights are still right, as denormals
+  // that P V's bf16 conversion flushes).
+  Value underflows;
+  if (!amx)
+    underflows = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, splat(-125.5f), t);
   Value allLanes = b.create<arith::ConstantOp>(loc, b.getI16IntegerAttr(-1));
   Value currentRounding = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(4));
   // 2^x = 2^r * 2^whole, x = whole + r. Least-squares fits of 2^r's
@@ -275,7 +280,7 @@ Value KernelEmitter::expWeights(Value d, bool base2) {
   Value scaled = b.create<LLVM::CallIntrinsicOp>(loc, type, "llvm.x86.avx512.mask.scalef.ps.512",
                                                 ValueRange{p, whole, p, allLanes, currentRounding})
                      .getResult(0);
-  return b.create<arith::SelectOp>(loc, underflows, splat(0.0f), scaled);
+  return underflows ? b.create<arith::SelectOp>(loc, underflows, splat(0.0f), scaled).getResult() : scaled;
 }
 
 func::FuncOp KernelEmitter::createFunction(ModuleOp module, KernelPaths paths) {

@@ -233,6 +233,17 @@ private:
         .getResult(0);
   }
 
+  /// lo and hi (16 f32 each) rounded to bf16, stored as 32 consecutive
+  /// elements from `offset` of `base`, lo's first.
+  void storeBf16Pair(Value lo, Value hi, Value base, Value offset) {
+    auto bf16s = VectorType::get({32}, bb.getBF16Type());
+    // vcvtne2ps2bf16 puts its second operand in the low half.
+    Value both =
+        bb.create<LLVM::CallIntrinsicOp>(loc, bf16s, "llvm.x86.avx512bf16.cvtne2ps2bf16.512", ValueRange{hi, lo})
+            .getResult(0);
+    bb.create<LLVM::StoreOp>(loc, both, k.gep(base, offset, bb.getBF16Type()), 2);
+  }
+
   /// body() for each tile of the q block, bound by bindTile.
   void forTiles(Value tiles, const std::function<void()> &body) {
     bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(tiles), k.idx(k.i64c(1)), ValueRange{},
@@ -298,9 +309,10 @@ private:
       bb.create<LLVM::StoreOp>(loc, x, stateSlot(k.i64c(i)), 4);
     }
   }
-  SmallVector<Value> loadState() {
+  /// The state's values; withL false: the first R only (lInPlace).
+  SmallVector<Value> loadState(bool withL = true) {
     SmallVector<Value> values;
-    for (int i = 0; i < 2 * R; ++i) {
+    for (int i = 0; i < (withL ? 2 * R : R); ++i) {
       bool first = i < R;
       Type type = topK ? (first ? k.i64Type : bb.getI8Type()) : (first ? k.f32 : k.vecType());
       Value x = bb.create<LLVM::LoadOp>(loc, type, stateSlot(k.i64c(i)), 4);
@@ -356,8 +368,18 @@ private:
     loadBounds();
     if (!topK)
       storePlan(k.i64c(0), Value(), Value()); // a block the mask rules out: no P V
-    storeState(emitBlock(j0, loadState()));
+    SmallVector<Value> state = loadState(/*withL=*/!lInPlace());
+    for (int r = 0; r < R && lInPlace(); ++r)
+      state.push_back(zeroVec()); // unused: scoreBlock updates l in its slot
+    SmallVector<Value> next = emitBlock(j0, state);
+    storeState(ValueRange(next).take_front(lInPlace() ? R : 2 * R));
   }
+  /// On AMX tiles scoreBlock reads each row's l from its state slot and
+  /// writes it back as soon as the row's p sum is known, so the block's
+  /// state passes the maxima only (loading the 16 l vectors to pass them
+  /// through, spilled, and storing them back was 4% of a bf16 causal
+  /// kernel's samples).
+  bool lInPlace() const { return k.amx && !topK; }
 
   /// How the bound tile's P V takes the block, between the two passes: in
   /// the bounds slot after the four bounds, flags (kPlanLive, kPlanMasked,
@@ -1128,14 +1150,22 @@ private:
       // p = exp(s - m). (Not 2^(s log2 e - m log2 e) as one FMA: with
       // scores near 1e36 the rounding of m log2 e alone is 1e29, while
       // s - m is exact for the row's largest score.)
-      Value pSum;
+      Value pSum, evenP;
       for (int c = 0; c < KV; ++c) {
         Value p = k.expWeights(bb.create<arith::SubFOp>(loc, sv[r][c], rowShift), base2Scores());
-        // With bf16 pairs P V reads p in bf16 only, its masked slow path too.
-        if (k.bf16Dot)
+        // With bf16 pairs P V reads p in bf16 only, its masked slow path too:
+        // two vectors per vcvtne2ps2bf16 and store (one of each fewer per
+        // two vectors than converting each alone).
+        if (k.bf16Dot && k.width == 16 && c % 2 == 0 && c + 1 < KV)
+          evenP = p;
+        else if (k.bf16Dot && evenP)
+          storeBf16Pair(evenP, p, P16, k.i64c(r * blockKeys() + (c - 1) * k.width));
+        else if (k.bf16Dot)
           k.storeVecF32(p, P16, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
         else
           k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
+        if (c % 2 == 1)
+          evenP = Value();
         pSum = c ? bb.create<arith::AddFOp>(loc, pSum, p).getResult() : p;
         if (cheapMaskTest || lazyMaskTest)
           continue;
@@ -1145,7 +1175,7 @@ private:
       }
       next[r] = bb.create<vector::ExtractOp>(loc, mNew, r);
       pSums[r] = pSum;
-      if (k.amx) {
+      if (lInPlace()) {
         Value lSlot = stateSlot(k.i64c(R + r));
         Value lOld = bb.create<LLVM::LoadOp>(loc, k.vecType(), lSlot, 4);
         Value lNew = fma(splat(bb.create<vector::ExtractOp>(loc, corrEarly, r)), lOld, pSum);
@@ -1164,8 +1194,8 @@ private:
           loc, vector::CombiningKind::OR,
           cmpf(arith::CmpFPredicate::UNE, shifts, rowsConst(0.0f)));
     for (int r = 0; r < R; ++r)
-      next[R + r] = k.amx ? bb.create<LLVM::LoadOp>(loc, k.vecType(), stateSlot(k.i64c(R + r)), 4).getResult()
-                          : fma(splat(bb.create<vector::ExtractOp>(loc, corr, r)), ml[R + r], pSums[r]);
+      next[R + r] = lInPlace() ? ml[R + r] // already in its slot
+                               : fma(splat(bb.create<vector::ExtractOp>(loc, corr, r)), ml[R + r], pSums[r]);
     // On AMX tiles with a v free of inf and NaN, blocks with masked keys
     // take the tiles too: their p = 0 adds exactly nothing.
     Value slowPath = anyMasked;
