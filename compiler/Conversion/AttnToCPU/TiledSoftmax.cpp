@@ -990,7 +990,7 @@ private:
 
   /// From the block's scores in S (-inf where masked or past kvLen): whether
   /// some (row, key) is masked, and keptKeysWord. A loop over the rows.
-  std::pair<Value, Value> maskedKeysInS() {
+  std::pair<Value, Value> maskedKeysInS(Value scaleS) {
     auto maskType = VectorType::get({k.width}, bb.getI1Type());
     auto constMask = [&](bool x) {
       return bb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(maskType, x)).getResult();
@@ -1004,7 +1004,8 @@ private:
           Value any = acc[KV];
           for (int c = 0; c < KV; ++c) {
             Value at = k.add(k.mul(k.i64(rIdx), k.i64c(blockKeys())), k.i64c(c * k.width));
-            Value isOut = cmpf(arith::CmpFPredicate::OEQ, k.loadVecF32(S, at, k.f32), splat(k.f32c(-kInf)));
+            Value score = bb.create<arith::MulFOp>(loc, k.loadVecF32(S, at, k.f32), scaleS);
+            Value isOut = cmpf(arith::CmpFPredicate::OEQ, score, splat(k.f32c(-kInf)));
             next.push_back(bb.create<arith::AndIOp>(loc, acc[c], isOut));
             any = bb.create<arith::OrIOp>(loc, any, isOut);
           }
@@ -1037,42 +1038,62 @@ private:
       Value limit = bb.create<vector::SplatOp>(loc, laneType, left);
       inRange.push_back(bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, lanes, limit));
     }
-    // On AMX tiles S holds the raw products; without mask, score function
-    // or top-K nothing else reads the scaled scores, so the softmax scales
-    // them as it loads them, twice (for the maxima, then for p) rather than
-    // keeping R x KV = 64 vectors live: LLVM forwarded this loop's stores to
-    // those loads, and the 64 values spilled (140 vector spill stores and a
-    // broadcast of -inf per vector in the bf16 dense kernel).
-    bool rawScores = k.amx && !topK && !maskNeeded && !hasScore;
-    auto scoreVec = [&](int r, int c) -> Value {
-      Value at = k.i64c(r * blockKeys() + c * k.width);
-      if (!rawScores)
-        return k.loadVecF32(S, at, k.f32);
-      Value x = bb.create<arith::MulFOp>(loc, k.loadVecF32(S, at, k.f32), scale);
-      return select(inRange[c], x, splat(k.f32c(-kInf)));
+    // On AMX tiles S holds the raw products. Without a score function or
+    // top-K nothing else reads the scaled scores, so unless the block needs
+    // -inf somewhere (past kvLen, or where the mask may rule keys out) the
+    // softmax scales them as it loads them, twice (for the maxima, then for
+    // p): scaleS, else 1 after one pass that scales and masks S in place.
+    // Keeping R x KV = 64 scaled vectors live instead spilled them (140
+    // vector spill stores in the bf16 dense kernel); that pass on every
+    // block of a causal kernel was a load, multiply, blend and store per
+    // vector, and the kvLen blend on every load two more.
+    bool scaleOnLoad = k.amx && !topK && !hasScore;
+    Value scaleS = splat(k.f32c(1.0f));
+    auto scaleAndMask = [&] {
+      for (int r = 0; r < R; ++r)
+        for (int c = 0; c < KV; ++c) {
+          // No dots: the products are in S already (storeDotsAmx).
+          Value at = k.i64c(r * blockKeys() + c * k.width);
+          Value dot = dots.empty() ? k.loadVecF32(S, at, k.f32) : dots[r * KV + c];
+          Value s = scaled ? dot : bb.create<arith::MulFOp>(loc, dot, scale).getResult();
+          k.storeVecF32(select(inRange[c], s, splat(k.f32c(-kInf))), S, at, k.f32);
+        }
     };
-    for (int r = 0; r < R && !rawScores; ++r)
-      for (int c = 0; c < KV; ++c) {
-        // No dots: the products are in S already (storeDotsAmx).
-        Value dot = dots.empty() ? k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32) : dots[r * KV + c];
-        Value s = scaled ? dot : bb.create<arith::MulFOp>(loc, dot, scale).getResult();
-        k.storeVecF32(select(inRange[c], s, splat(k.f32c(-kInf))), S, k.i64c(r * blockKeys() + c * k.width), k.f32);
-      }
-    if (maskNeeded) {
-      bb.create<scf::IfOp>(
-          loc, maskNeeded,
-          [&](OpBuilder &, Location) {
-            applyElements(j0, n, true, hasScore);
-            bb.create<scf::YieldOp>(loc);
-          },
-          [&](OpBuilder &, Location) {
-            if (hasScore)
-              applyElements(j0, n, false, true);
+    if (scaleOnLoad) {
+      Value cut = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, n, BK());
+      Value inPlace = maskNeeded ? bb.create<arith::OrIOp>(loc, cut, maskNeeded).getResult() : cut;
+      bb.create<scf::IfOp>(loc, inPlace, [&](OpBuilder &, Location) {
+        scaleAndMask();
+        if (maskNeeded)
+          bb.create<scf::IfOp>(loc, maskNeeded, [&](OpBuilder &, Location) {
+            applyElements(j0, n, true, false);
             bb.create<scf::YieldOp>(loc);
           });
-    } else if (hasScore) {
-      applyElements(j0, n, false, true);
+        bb.create<scf::YieldOp>(loc);
+      });
+      scaleS = select(inPlace, scaleS, scale);
+    } else {
+      scaleAndMask();
+      if (maskNeeded) {
+        bb.create<scf::IfOp>(
+            loc, maskNeeded,
+            [&](OpBuilder &, Location) {
+              applyElements(j0, n, true, hasScore);
+              bb.create<scf::YieldOp>(loc);
+            },
+            [&](OpBuilder &, Location) {
+              if (hasScore)
+                applyElements(j0, n, false, true);
+              bb.create<scf::YieldOp>(loc);
+            });
+      } else if (hasScore) {
+        applyElements(j0, n, false, true);
+      }
     }
+    auto scoreVec = [&](int r, int c) -> Value {
+      Value x = k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32);
+      return scaleOnLoad ? bb.create<arith::MulFOp>(loc, x, scaleS).getResult() : x;
+    };
 
     if (topK)
       return offerBlock(j0, n, ml);
@@ -1102,19 +1123,46 @@ private:
     // transposing reduction and a few vector ops instead of a reduction tree
     // and a scalar chain per row.
     SmallVector<SmallVector<Value>> sv(R);
-    SmallVector<Value> rowMaxes(R);
     Value mOld = rowsConst(0.0f);
-    for (int r = 0; r < R; ++r) {
-      for (int c = 0; c < KV; ++c) {
-        sv[r].push_back(scoreVec(r, c));
-        // `a > b ? a : b` (one vmaxps) may drop or keep a NaN lane; either
-        // way a NaN score reaches o and lse through its p = exp(NaN).
-        rowMaxes[r] = c ? select(cmpf(arith::CmpFPredicate::OGT, rowMaxes[r], sv[r][c]), rowMaxes[r], sv[r][c])
-                        : sv[r][c];
-      }
+    for (int r = 0; r < R; ++r)
       mOld = bb.create<vector::InsertOp>(loc, ml[r], mOld, r);
+    // The rows' largest scores, of S as `load` gives them.
+    auto blockMaxOf = [&](const std::function<Value(int, int)> &load) {
+      SmallVector<Value> rowMaxes(R);
+      for (int r = 0; r < R; ++r) {
+        sv[r].clear();
+        for (int c = 0; c < KV; ++c) {
+          sv[r].push_back(load(r, c));
+          // `a > b ? a : b` (one vmaxps) may drop or keep a NaN lane; either
+          // way a NaN score reaches o and lse through its p = exp(NaN).
+          rowMaxes[r] = c ? select(cmpf(arith::CmpFPredicate::OGT, rowMaxes[r], sv[r][c]), rowMaxes[r], sv[r][c])
+                          : sv[r][c];
+        }
+      }
+      return k.reduceMaxRows(rowMaxes);
+    };
+    Value blockMax;
+    if (scaleOnLoad) {
+      // A positive scale keeps the order: the largest of the raw products,
+      // scaled once per row, is the largest scaled score, rounded alike (so
+      // s - m is still exactly 0 for it), with no multiply per vector.
+      Value factor = bb.create<vector::ExtractOp>(loc, scaleS, 0);
+      Value positive = cmpf(arith::CmpFPredicate::OGT, factor, k.f32c(0.0f));
+      auto raw = [&](int r, int c) { return k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32); };
+      auto maxOf = bb.create<scf::IfOp>(
+          loc, positive,
+          [&](OpBuilder &, Location) {
+            Value m = blockMaxOf(raw);
+            bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::MulFOp>(
+                                             loc, m, bb.create<vector::SplatOp>(loc, rowsType, factor))});
+          },
+          [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ValueRange{blockMaxOf(scoreVec)}); });
+      blockMax = maxOf.getResult(0);
+      for (int r = 0; r < R; ++r)
+        sv[r].assign(KV, Value()); // loaded again per row below (AMX)
+    } else {
+      blockMax = blockMaxOf(scoreVec);
     }
-    Value blockMax = k.reduceMaxRows(rowMaxes);
     Value mNew = bb.create<arith::MaxNumFOp>(loc, mOld, blockMax);
     // On AMX tiles a row keeps its running maximum m unless the block's
     // exceeds it by more than kLazyMaxMargin: p = exp(s - m) may then reach
@@ -1142,7 +1190,7 @@ private:
     for (int r = 0; r < R; ++r) {
       Value rowShift = splat(bb.create<vector::ExtractOp>(loc, mSafe, r));
       // On AMX tiles (R = 16, KV = 4) each row's scores are loaded again
-      // (see rawScores); the stores of P16 between rows keep LLVM from
+      // (see scaleOnLoad); the stores of P16 between rows keep LLVM from
       // merging the loads, as it cannot tell P16 from S.
       if (k.amx)
         for (int c = 0; c < KV; ++c)
@@ -1208,7 +1256,7 @@ private:
       auto masked = bb.create<scf::IfOp>(
           loc, notFinite,
           [&](OpBuilder &, Location) {
-            auto [any, keptWord] = maskedKeysInS();
+            auto [any, keptWord] = maskedKeysInS(scaleS);
             bb.create<scf::YieldOp>(loc, ValueRange{any, keptWord});
           },
           [&](OpBuilder &, Location) {
