@@ -155,7 +155,8 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   l.qTile = align(l.topIndex + 8 * rows * topKSlots(topk));
   l.tileState = align(l.qTile + 4 * rows * headDim);
   // The most tiles of the smaller size, each with its state.
-  l.bytes = align(l.tileState + 64 * (rows / kTileRows) * kTileStateSlots(kTileRows));
+  l.blockState = align(l.tileState + 64 * (rows / kTileRows) * kTileStateSlots(kTileRows));
+  l.bytes = l.blockState + 64;
   return l;
 }
 
