@@ -155,8 +155,7 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   l.qTile = align(l.topIndex + 8 * rows * topKSlots(topk));
   l.tileState = align(l.qTile + 4 * rows * headDim);
   // The most tiles of the smaller size, each with its state.
-  l.blockState = align(l.tileState + 64 * (rows / kTileRows) * kTileStateSlots(kTileRows));
-  l.bytes = l.blockState + 64;
+  l.bytes = align(l.tileState + 64 * (rows / kTileRows) * kTileStateSlots(kTileRows));
   return l;
 }
 

@@ -54,8 +54,6 @@ public:
     topIndexAt = offsets.index;
     qTileAt = k.align64(k.add(offsets.index, k.i64c(8 * blockRows * topKSlots(keptKeys(k.sig)))));
     stateAt = k.align64(k.add(qTileAt, k.mul(k.headDim, k.i64c(4 * blockRows))));
-    Value blockStateAt = k.align64(k.add(stateAt, k.i64c(64 * (blockRows / kTileRows) * kTileStateSlots(kTileRows))));
-    vFiniteInBlock = k.gep(k.scratch, blockStateAt, bb.getI8Type());
     Value tiles = bb.create<arith::CeilDivSIOp>(loc, bb.create<arith::SubIOp>(loc, i1, i0), k.i64c(R));
     for (int r = 0; r < R; ++r)
       accRow[r] = k.mul(k.i64c(r), k.vDim);
@@ -151,11 +149,8 @@ public:
             Value j0 = k.i64(j0Idx);
             ifBlockLive(j0, [&] {
               forTiles(tiles, [&] { blockOfTile(j0); });
-              if (!topK) {
-                if (!k.bf16Dot) // not scanned yet (vKeysFinite)
-                  bb.create<LLVM::StoreOp>(loc, k.i64c(-1), vFiniteInBlock, 8);
+              if (!topK)
                 forTiles(tiles, [&] { accumulateTile(j0); });
-              }
             });
             bb.create<scf::YieldOp>(loc);
           });
@@ -493,38 +488,23 @@ private:
     });
   }
 
-  /// Whether v's rows for the tile's keys [keysFrom, keysTo) of the block at
-  /// j0 hold no inf or NaN (i1), or may: for bf16 pairs the runtime found
-  /// that for all of the head's v; else whether all of the block's rows do,
-  /// a sum of v - v over them (NaN for any inf or NaN).
+  /// Whether v's rows for keys [keysFrom, keysTo) of the block at j0 hold
+  /// no inf or NaN (i1): for bf16 pairs the runtime found that for all of
+  /// v; else a sum of v - v over the rows, NaN for any inf or NaN.
   Value vKeysFinite(Value j0) {
     if (k.bf16Dot)
       return k.vFinite;
-    // Scanned once per block for all the q block's tiles, all of the
-    // block's keys: per tile and over its keys only, the scan (first to
-    // touch v's rows) was 5% of a windowed kernel's samples.
-    Value known = bb.create<LLVM::LoadOp>(loc, k.i64Type, vFiniteInBlock, 8);
-    Value unknown = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, known, k.i64c(0));
-    auto flag = bb.create<scf::IfOp>(
-        loc, unknown,
-        [&](OpBuilder &, Location) {
-          auto keys = bb.create<scf::ForOp>(
-              loc, k.idx(k.i64c(0)), k.idx(blockLen(j0)), k.idx(k.i64c(1)), ValueRange{k.f32c(0)},
-              [&](OpBuilder &, Location, Value jjIdx, ValueRange sum) {
-                Value row = k.add(vBase, k.mul(k.add(j0, k.i64(jjIdx)), k.vStr[2]));
-                Value rowSum = k.vectorReduceLoop(k.vDim, [&](Value d, Value acc, bool vec) -> Value {
-                  Value x = vec ? k.loadVecF32(k.vPtr, k.add(row, d), k.vType) : k.loadF32(k.vPtr, k.add(row, d), k.vType);
-                  return bb.create<arith::AddFOp>(loc, acc, bb.create<arith::SubFOp>(loc, x, x));
-                });
-                bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::AddFOp>(loc, sum[0], rowSum)});
-              });
-          Value finite = cmpf(arith::CmpFPredicate::OEQ, keys.getResult(0), k.f32c(0));
-          Value word = bb.create<arith::ExtUIOp>(loc, k.i64Type, finite);
-          bb.create<LLVM::StoreOp>(loc, word, vFiniteInBlock, 8);
-          bb.create<scf::YieldOp>(loc, ValueRange{word});
-        },
-        [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ValueRange{known}); });
-    return bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, flag.getResult(0), k.i64c(1));
+    auto keys = bb.create<scf::ForOp>(
+        loc, k.idx(keysFrom), k.idx(keysTo), k.idx(k.i64c(1)), ValueRange{k.f32c(0)},
+        [&](OpBuilder &, Location, Value jjIdx, ValueRange sum) {
+          Value row = k.add(vBase, k.mul(k.add(j0, k.i64(jjIdx)), k.vStr[2]));
+          Value rowSum = k.vectorReduceLoop(k.vDim, [&](Value d, Value acc, bool vec) -> Value {
+            Value x = vec ? k.loadVecF32(k.vPtr, k.add(row, d), k.vType) : k.loadF32(k.vPtr, k.add(row, d), k.vType);
+            return bb.create<arith::AddFOp>(loc, acc, bb.create<arith::SubFOp>(loc, x, x));
+          });
+          bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::AddFOp>(loc, sum[0], rowSum)});
+        });
+    return cmpf(arith::CmpFPredicate::OEQ, keys.getResult(0), k.f32c(0));
   }
 
   /// The bound tile after its last block: o (and lse) of its valid rows.
@@ -1551,7 +1531,6 @@ private:
   Value tileIndex; // the tile forTiles bound
   TopKBuffers top[R];
   Value S, P, P16, corrBuf, acc, qTile;
-  Value vFiniteInBlock; // i64 in scratch: v's rows of the current block free of inf and NaN (1), not (0), not scanned (-1)
   Value keysFrom, keysTo; // the keys of a masked block's P.V; null: all
   Value rescale;          // with AMX: some row's maximum moved in this block
   Value blockMixed;       // with a mask: the block may be masked for some row of the q block

@@ -151,7 +151,6 @@ struct ScratchLayout {
   int64_t topIndex = 0;  // i64[rows x topKSlots(K)], after one spare i64
   int64_t qTile = 0;     // per tile 32-bit [D][tile rows]: its q rows, d-major (AMX: bf16 [rows][D])
   int64_t tileState = 0; // per tile kTileStateSlots(rows) slots of 64 bytes (TiledSoftmax.cpp)
-  int64_t blockState = 0; // 64 bytes: what the q block's tiles found of the current K/V block (TiledSoftmax.cpp)
   int64_t bytes = 0;
   static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk, int64_t headDim = 0);
 };
