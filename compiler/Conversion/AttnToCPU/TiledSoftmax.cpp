@@ -1023,8 +1023,9 @@ private:
   SmallVector<Value> scoreBlock(Value j0, Value n, ValueRange ml, Value maskNeeded, ArrayRef<Value> dots,
                                 bool scaled = false) {
     bool hasScore = !k.scoreIsIdentity();
-    Value scale = splat(base2Scores() ? bb.create<arith::MulFOp>(loc, k.scale, k.f32c(static_cast<float>(M_LOG2E)))
-                                      : k.scale);
+    Value scaleFactor = base2Scores() ? bb.create<arith::MulFOp>(loc, k.scale, k.f32c(static_cast<float>(M_LOG2E)))
+                                      : k.scale;
+    Value scale = splat(scaleFactor);
     // Keys past kvLen are -inf; so are masked keys.
     auto laneType = VectorType::get({k.width}, bb.getI32Type());
     SmallVector<int32_t> iota;
@@ -1041,14 +1042,15 @@ private:
     // On AMX tiles S holds the raw products. Without a score function or
     // top-K nothing else reads the scaled scores, so unless the block needs
     // -inf somewhere (past kvLen, or where the mask may rule keys out) the
-    // softmax scales them as it loads them, twice (for the maxima, then for
-    // p): scaleS, else 1 after one pass that scales and masks S in place.
+    // softmax scales them as it loads them, for p and (unless the scale is
+    // positive) for the maxima: by loadScale, the scale, else 1 after one
+    // pass that scales and masks S in place.
     // Keeping R x KV = 64 scaled vectors live instead spilled them (140
     // vector spill stores in the bf16 dense kernel); that pass on every
     // block of a causal kernel was a load, multiply, blend and store per
     // vector, and the kvLen blend on every load two more.
     bool scaleOnLoad = k.amx && !topK && !hasScore;
-    Value scaleS = splat(k.f32c(1.0f));
+    Value loadScale = k.f32c(1.0f);
     auto scaleAndMask = [&] {
       for (int r = 0; r < R; ++r)
         for (int c = 0; c < KV; ++c) {
@@ -1071,7 +1073,7 @@ private:
           });
         bb.create<scf::YieldOp>(loc);
       });
-      scaleS = select(inPlace, scaleS, scale);
+      loadScale = select(inPlace, loadScale, scaleFactor);
     } else {
       scaleAndMask();
       if (maskNeeded) {
@@ -1090,8 +1092,10 @@ private:
         applyElements(j0, n, false, true);
       }
     }
+    Value scaleS = splat(loadScale);
+    auto rawScore = [&](int r, int c) { return k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32); };
     auto scoreVec = [&](int r, int c) -> Value {
-      Value x = k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32);
+      Value x = rawScore(r, c);
       return scaleOnLoad ? bb.create<arith::MulFOp>(loc, x, scaleS).getResult() : x;
     };
 
@@ -1146,15 +1150,13 @@ private:
       // A positive scale keeps the order: the largest of the raw products,
       // scaled once per row, is the largest scaled score, rounded alike (so
       // s - m is still exactly 0 for it), with no multiply per vector.
-      Value factor = bb.create<vector::ExtractOp>(loc, scaleS, 0);
-      Value positive = cmpf(arith::CmpFPredicate::OGT, factor, k.f32c(0.0f));
-      auto raw = [&](int r, int c) { return k.loadVecF32(S, k.i64c(r * blockKeys() + c * k.width), k.f32); };
+      Value positive = cmpf(arith::CmpFPredicate::OGT, loadScale, k.f32c(0.0f));
       auto maxOf = bb.create<scf::IfOp>(
           loc, positive,
           [&](OpBuilder &, Location) {
-            Value m = blockMaxOf(raw);
+            Value m = blockMaxOf(rawScore);
             bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::MulFOp>(
-                                             loc, m, bb.create<vector::SplatOp>(loc, rowsType, factor))});
+                                             loc, m, bb.create<vector::SplatOp>(loc, rowsType, loadScale))});
           },
           [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ValueRange{blockMaxOf(scoreVec)}); });
       blockMax = maxOf.getResult(0);
@@ -1204,16 +1206,16 @@ private:
         // With bf16 pairs P V reads p in bf16 only, its masked slow path too:
         // two vectors per vcvtne2ps2bf16 and store (one of each fewer per
         // two vectors than converting each alone).
-        if (k.bf16Dot && k.width == 16 && c % 2 == 0 && c + 1 < KV)
-          evenP = p;
-        else if (k.bf16Dot && evenP)
+        if (evenP) {
           storeBf16Pair(evenP, p, P16, k.i64c(r * blockKeys() + (c - 1) * k.width));
-        else if (k.bf16Dot)
-          k.storeVecF32(p, P16, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
-        else
-          k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
-        if (c % 2 == 1)
           evenP = Value();
+        } else if (k.bf16Dot && k.width == 16 && c + 1 < KV) {
+          evenP = p; // stored with the next vector's
+        } else if (k.bf16Dot) {
+          k.storeVecF32(p, P16, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
+        } else {
+          k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
+        }
         pSum = c ? bb.create<arith::AddFOp>(loc, pSum, p).getResult() : p;
         if (cheapMaskTest || lazyMaskTest)
           continue;
