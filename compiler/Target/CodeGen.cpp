@@ -104,8 +104,10 @@ bool hostRuns(const std::string &target) {
   return needs && (*host)->getMCSubtargetInfo()->checkFeatures(needs);
 }
 
+// 16 lanes where AVX-512 has DQ too (every AVX-512 core but Xeon Phi's): the
+// kernels' exp takes its fraction from vreduceps (expWeights).
 int64_t nativeVectorWidth(const llvm::TargetMachine &tm) {
-  return tm.getMCSubtargetInfo()->checkFeatures("+avx512f") ? 16 : 8;
+  return tm.getMCSubtargetInfo()->checkFeatures("+avx512f,+avx512dq") ? 16 : 8;
 }
 
 /// The kernels arrive from MLIR vectorized, blocked for registers and with

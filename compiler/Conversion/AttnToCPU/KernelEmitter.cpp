@@ -232,55 +232,36 @@ Value KernelEmitter::expWeights(Value d, bool base2) {
     return b.create<math::ExpOp>(loc, d);
   }
   Value t = base2 ? d : b.create<arith::MulFOp>(loc, d, splat(static_cast<float>(M_LOG2E))).getResult();
-  // No denormal results: Intel cores take a microcode assist for every
-  // denormal an FMA produces or reads (ALiBi with negative slopes, whose far
-  // keys all land below 2^-126, ran 3x slower than plain causal). On f32 and
-  // AVX512-BF16 the weights below 2^-125.5 (under 1.6e-38 of the row's
-  // largest) are 0 by vscalefps's zero-masking: lanes it masks out take no
-  // assist (1.1 ns per vscalefps of 2^-300 masked, 56 ns not), so t needs no
-  // clamp, and the NaN that -inf - round(-inf) gives there is dropped (a NaN
-  // t is not below, and stays). On AMX tiles none of that: the runtime runs
-  // kernels with MXCSR.FTZ (Invoke.cpp), which flushes such results without
-  // an assist, and -inf gives vreduceps 0 and vscalefps 0 (one compare per
-  // vector fewer; without FTZ the weights are still right, as denormals
-  // that P V's bf16 conversion flushes).
-  Value underflows;
-  if (!amx)
-    underflows = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, splat(-125.5f), t);
+  // 2^t = 2^r * 2^floor(t), r = t - floor(t) in [0, 1) from one vreduceps
+  // (AVX512DQ, which 16-wide targets have: nativeVectorWidth) in place of a
+  // round and a subtract, and vscalefps taking floor(t) itself.
+  // No denormal results, and no masking for them: Intel cores take a
+  // microcode assist for every denormal an instruction produces (53 ns per
+  // vscalefps landing at 2^-130), and the runtime runs kernels with
+  // MXCSR.FTZ (Invoke.cpp), which flushes them without one. -inf gives
+  // vreduceps 0 and vscalefps 0 (p = 0 for masked keys, with no compare);
+  // NaN stays NaN. Without FTZ the weights are still right, only slow.
   Value allLanes = b.create<arith::ConstantOp>(loc, b.getI16IntegerAttr(-1));
   Value currentRounding = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(4));
-  // 2^x = 2^r * 2^whole, x = whole + r. Least-squares fits of 2^r's
-  // relative error: degree 5 on [-0.5, 0.5] (3e-7); on AMX tiles, where
-  // P V reads p rounded to bf16 (relative steps of 2^-8), degree 3 (1.0e-4;
-  // fit for the smallest largest error: two FMAs fewer per vector, 2-5% of
-  // a bf16 dense kernel), on [0, 1) with r = x - floor(x) from one vreducep
-  // (AVX512DQ, which every AMX core has) in place of a round and a subtract,
-  // and vscalefps taking floor(x) itself.
-  Value whole, r;
-  if (amx) {
-    Value floorImm = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(0x09)); // keep 0 bits, round down, quiet
-    r = b.create<LLVM::CallIntrinsicOp>(loc, type, "llvm.x86.avx512.mask.reduce.ps.512",
-                                        ValueRange{t, floorImm, t, allLanes, currentRounding})
-            .getResult(0); // in [0, 1)
-    whole = t;
-  } else {
-    whole = b.create<math::RoundEvenOp>(loc, t);
-    r = b.create<arith::SubFOp>(loc, t, whole); // in [-0.5, 0.5]
-  }
-  const float c5[] = {1.0f, 0.6931470036506653f, 0.2402222454547882f, 0.055507123470306396f,
-                      0.009670201689004898f, 0.00132608856074512f};
-  // sqrt(2) P(r - 1/2) for the fit P of degree 3 on [-0.5, 0.5]: the same
-  // largest relative error.
+  Value floorImm = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(0x09)); // keep 0 bits, round down, quiet
+  Value r = b.create<LLVM::CallIntrinsicOp>(loc, type, "llvm.x86.avx512.mask.reduce.ps.512",
+                                            ValueRange{t, floorImm, t, allLanes, currentRounding})
+                .getResult(0);
+  // sqrt(2) P(r - 1/2) for least-squares fits P of 2^x's relative error on
+  // [-0.5, 0.5] (the same largest error on [0, 1)): degree 5 (7.5e-8); on
+  // AMX tiles, where P V reads p rounded to bf16 (relative steps of 2^-8),
+  // degree 3 (1.0e-4; two FMAs fewer per vector, 2-5% of a bf16 dense
+  // kernel).
+  const float c5[] = {0.9999999250f, 0.6931530740f, 0.2401536143f, 0.05582631918f, 0.008989344701f, 0.001877572774f};
   const float c3[] = {0.9998977184295654f, 0.6962615251541138f, 0.22584481537342072f, 0.07779119163751602f};
   ArrayRef<float> c = amx ? ArrayRef<float>(c3) : ArrayRef<float>(c5);
   Value p = splat(c.back());
   for (int i = static_cast<int>(c.size()) - 2; i >= 0; --i)
     p = b.create<math::FmaOp>(loc, p, r, splat(c[i]));
-  // p * 2^floor(whole), exact, with underflow to 0 and overflow to inf.
-  Value scaled = b.create<LLVM::CallIntrinsicOp>(loc, type, "llvm.x86.avx512.mask.scalef.ps.512",
-                                                ValueRange{p, whole, p, allLanes, currentRounding})
-                     .getResult(0);
-  return underflows ? b.create<arith::SelectOp>(loc, underflows, splat(0.0f), scaled).getResult() : scaled;
+  // p * 2^floor(t), exact, with underflow to 0 and overflow to inf.
+  return b.create<LLVM::CallIntrinsicOp>(loc, type, "llvm.x86.avx512.mask.scalef.ps.512",
+                                         ValueRange{p, t, p, allLanes, currentRounding})
+      .getResult(0);
 }
 
 func::FuncOp KernelEmitter::createFunction(ModuleOp module, KernelPaths paths) {

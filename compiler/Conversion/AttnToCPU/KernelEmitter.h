@@ -90,10 +90,11 @@ public:
   /// exp(d) for softmax weights, d = s - m (<= 0, up to 5.5 on AMX tiles
   /// where the running maximum moves lazily, -inf or NaN; a scalar or a
   /// vector): exp(-inf) is exactly 0 and NaN stays NaN. A 16-lane vector on
-  /// AVX-512 is 2^(d log2 e) from a degree-5 polynomial on t - round(t) and
-  /// one vscalefps (about 3e-7 relative error, 10 instructions; on AMX tiles
-  /// degree 3 on t - floor(t) from one vreduceps, 1e-4, for p rounded to
-  /// bf16); anything else is math.exp
+  /// AVX-512 is 2^(d log2 e) from a degree-5 polynomial on t - floor(t)
+  /// (one vreduceps) and one vscalefps (7.5e-8 relative error, 8
+  /// instructions; on AMX tiles degree 3, 1e-4, for p rounded to bf16),
+  /// relying on the runtime's MXCSR.FTZ for the weights below 2^-126;
+  /// anything else is math.exp
   /// (MLIR's approximation with its range checks, about 18). With `base2`,
   /// d is in units of log2 e (scores scaled by log2 e): 2^d.
   mlir::Value expWeights(mlir::Value d, bool base2 = false);

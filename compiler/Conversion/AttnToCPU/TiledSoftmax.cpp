@@ -186,11 +186,17 @@ private:
   /// rows of the largest block (ScratchLayout::compute).
   int64_t slotKeys() const { return qBlockRows(k.sig.schedule) * kMaxTileKeyVectors * k.sig.schedule.vectorWidth; }
   static constexpr float kLazyMaxMargin = 5.5f; // see scoreBlock
-  /// On AMX tiles without a score function the softmax works in units of
-  /// log2 e: S scaled by scale * log2 e, p = 2^(s - m) (one multiply per
-  /// vector fewer; see expWeights), m turned back into natural units when
-  /// the row ends. A score function sees true scores, so it keeps e.
-  bool base2Scores() const { return k.amx && k.scoreIsIdentity() && !topK; }
+  /// On AVX-512 without a score function the softmax works in units of
+  /// log2 e: S scaled by scale * log2 e (f32 q rows carry it), p = 2^(s - m)
+  /// (one multiply per vector fewer; see expWeights), m turned back into
+  /// natural units when the row ends. A score function sees true scores, so
+  /// it keeps e; so does top-K, which compares them.
+  bool base2Scores() const { return k.width == 16 && k.scoreIsIdentity() && !topK; }
+  /// What f32 q rows are multiplied by as they are packed.
+  Value qScale() {
+    return base2Scores() ? bb.create<arith::MulFOp>(loc, k.scale, k.f32c(static_cast<float>(M_LOG2E))).getResult()
+                         : k.scale;
+  }
   Value BK() { return k.i64c(blockKeys()); }
   /// The keys of the block at j0: BK, or fewer where kvLen ends it.
   Value blockLen(Value j0) { return bb.create<arith::MinSIOp>(loc, BK(), bb.create<arith::SubIOp>(loc, k.kvLen, j0)); }
@@ -621,11 +627,12 @@ private:
     // f32 rows: whole vectors of head dims transposed in registers, the
     // rest one element at a time below.
     Value first = k.i64c(0);
+    Value scaleOfQ = k.bf16Dot ? Value() : qScale();
     if (!k.bf16Dot && R <= k.width && k.width % R == 0) {
       first = k.mul(bb.create<arith::DivSIOp>(loc, k.headDim, k.i64c(k.width)), k.i64c(k.width));
       bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(first), k.idx(k.i64c(k.width)), ValueRange{},
                             [&](OpBuilder &, Location, Value cIdx, ValueRange) {
-                              packQColumns(k.i64(cIdx));
+                              packQColumns(k.i64(cIdx), scaleOfQ);
                               bb.create<scf::YieldOp>(loc);
                             });
     }
@@ -640,7 +647,7 @@ private:
                                 bb.create<LLVM::StoreOp>(loc, pair, k.gep(qTile, to, bb.getI32Type()), 4);
                               } else {
                                 Value x = k.loadF32(k.qPtr, k.add(qOff[r], c), k.qType);
-                                k.storeF32(bb.create<arith::MulFOp>(loc, x, k.scale), qTile, to, k.f32);
+                                k.storeF32(bb.create<arith::MulFOp>(loc, x, scaleOfQ), qTile, to, k.f32);
                               }
                             }
                             bb.create<scf::YieldOp>(loc);
@@ -667,14 +674,14 @@ private:
   /// shuffles; at each level a pair of vectors (i, i + h) splits its
   /// columns, the lower half to i and the upper to i + h. Element by element
   /// this was 5% of a windowed kernel, whose tiles see few key blocks.
-  void packQColumns(Value c) {
+  void packQColumns(Value c, Value scaleOfQ) {
     using Label = std::pair<int64_t, int64_t>; // (row, column) held by a lane
     int64_t w = k.width;
     SmallVector<Value> v;
     SmallVector<SmallVector<Label>> labels(R);
     SmallVector<std::pair<int64_t, int64_t>> columns(R, {0, w}); // each vector's column range
     for (int r = 0; r < R; ++r) {
-      v.push_back(bb.create<arith::MulFOp>(loc, k.loadVecF32(k.qPtr, k.add(qOff[r], c), k.qType), splat(k.scale)));
+      v.push_back(bb.create<arith::MulFOp>(loc, k.loadVecF32(k.qPtr, k.add(qOff[r], c), k.qType), splat(scaleOfQ)));
       for (int64_t l = 0; l < w; ++l)
         labels[r].push_back({r, l});
     }
@@ -1051,21 +1058,22 @@ private:
     // vector, and the kvLen blend on every load two more.
     bool scaleOnLoad = k.amx && !topK && !hasScore;
     Value loadScale = k.f32c(1.0f);
-    auto scaleAndMask = [&] {
+    // `cut`: kvLen may end the block (keys past it made -inf).
+    auto scaleAndMask = [&](bool cut) {
       for (int r = 0; r < R; ++r)
         for (int c = 0; c < KV; ++c) {
           // No dots: the products are in S already (storeDotsAmx).
           Value at = k.i64c(r * blockKeys() + c * k.width);
           Value dot = dots.empty() ? k.loadVecF32(S, at, k.f32) : dots[r * KV + c];
           Value s = scaled ? dot : bb.create<arith::MulFOp>(loc, dot, scale).getResult();
-          k.storeVecF32(select(inRange[c], s, splat(k.f32c(-kInf))), S, at, k.f32);
+          k.storeVecF32(cut ? select(inRange[c], s, splat(k.f32c(-kInf))) : s, S, at, k.f32);
         }
     };
+    Value cutByKvLen = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, n, BK());
     if (scaleOnLoad) {
-      Value cut = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, n, BK());
-      Value inPlace = maskNeeded ? bb.create<arith::OrIOp>(loc, cut, maskNeeded).getResult() : cut;
+      Value inPlace = maskNeeded ? bb.create<arith::OrIOp>(loc, cutByKvLen, maskNeeded).getResult() : cutByKvLen;
       bb.create<scf::IfOp>(loc, inPlace, [&](OpBuilder &, Location) {
-        scaleAndMask();
+        scaleAndMask(true);
         if (maskNeeded)
           bb.create<scf::IfOp>(loc, maskNeeded, [&](OpBuilder &, Location) {
             applyElements(j0, n, true, false);
@@ -1075,7 +1083,18 @@ private:
       });
       loadScale = select(inPlace, loadScale, scaleFactor);
     } else {
-      scaleAndMask();
+      // Only the last block is cut: the others store S with no blend (a
+      // select per vector of every block, for one).
+      bb.create<scf::IfOp>(
+          loc, cutByKvLen,
+          [&](OpBuilder &, Location) {
+            scaleAndMask(true);
+            bb.create<scf::YieldOp>(loc);
+          },
+          [&](OpBuilder &, Location) {
+            scaleAndMask(false);
+            bb.create<scf::YieldOp>(loc);
+          });
       if (maskNeeded) {
         bb.create<scf::IfOp>(
             loc, maskNeeded,
