@@ -265,6 +265,31 @@ TEST(Variants, AmxTilesWithMaximaMovingInTheData) {
     }
 }
 
+TEST(Variants, TiledF32WithMaximaMovingInTheData) {
+  // The f32 tiled softmax, like the AMX one: scores in units of log2 e on
+  // 16-wide targets (q rows packed with scale * log2 e), and a running
+  // maximum that moves only past the lazy margin (acc rescaled only then).
+  // The same data as AmxTilesWithMaximaMovingInTheData: a key scoring just
+  // past the margin, scores climbing by about 10 per block or about 1.
+  struct Case {
+    int64_t jumpKey;
+    double perKey;
+  };
+  for (Case c : {Case{70, 0}, Case{130, 0}, Case{-1, 0.02}, Case{-1, 0.002}})
+    for (const char *mask : {"", "mask: j <= i + 250\n"}) {
+      std::string text = spec("f32_moving", "f32", std::string(mask) + "outputs: o, lse");
+      ArgumentMap args = inputsFor(text, "f32_moving", {1, 2, 1, 40, 300, 64, 32});
+      for (double &x : args["q"].data)
+        x = std::abs(x) + 0.5;
+      std::vector<double> &k = args["k"].data; // 300 keys of 64 on the one kv head
+      for (size_t at = 0; at < k.size(); ++at) {
+        int64_t key = static_cast<int64_t>(at / 64);
+        k[at] = key == c.jumpKey ? 1.0 : k[at] + c.perKey * static_cast<double>(key);
+      }
+      expectMatchesReference(text, "f32_moving", args);
+    }
+}
+
 TEST(Variants, AmxTilesKeepNaNOfMaskedKeysOut) {
   // NaN in one key, in the v of a key that is masked for the rows before it
   // (its block takes the f32 P V, which skips masked keys), and in one

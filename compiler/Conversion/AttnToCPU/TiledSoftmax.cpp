@@ -459,8 +459,7 @@ private:
   void accumulateTile(Value j0, Value flags) {
     Value n = blockLen(j0);
     bb.create<scf::IfOp>(loc, planHas(flags, kPlanLive), [&](OpBuilder &, Location) {
-      if (k.amx)
-        rescale = planHas(flags, kPlanRescale);
+      rescale = planHas(flags, kPlanRescale);
       bb.create<scf::IfOp>(
           loc, planHas(flags, kPlanMasked),
           [&](OpBuilder &, Location) {
@@ -1185,13 +1184,14 @@ private:
       blockMax = blockMaxOf(scoreVec);
     }
     Value mNew = bb.create<arith::MaxNumFOp>(loc, mOld, blockMax);
-    // On AMX tiles a row keeps its running maximum m unless the block's
-    // exceeds it by more than kLazyMaxMargin: p = exp(s - m) may then reach
-    // e^5.5 (~245), which f32 l and acc and bf16 p hold as well as 1, and
-    // acc in memory is rescaled (kPlanRescale) only when some row's m moves.
-    // With every new maximum moving m, most blocks rescaled acc (16 rows,
-    // each with a new maximum in block b with odds 1/b).
-    if (k.amx) {
+    // A row keeps its running maximum m unless the block's exceeds it by
+    // more than kLazyMaxMargin: p = exp(s - m) may then reach e^5.5 (~245),
+    // which f32 l and acc and bf16 p hold as well as 1, and acc in memory is
+    // rescaled (kPlanRescale) only when some row's m moves. With every new
+    // maximum moving m, most blocks rescaled acc (16 rows, each with a new
+    // maximum in block b with odds 1/b; 8 rows on f32: half the blocks of
+    // L = 2048).
+    {
       float margin = base2Scores() ? kLazyMaxMargin * static_cast<float>(M_LOG2E) : kLazyMaxMargin;
       Value grows = cmpf(arith::CmpFPredicate::OGT, blockMax, bb.create<arith::AddFOp>(loc, mOld, rowsConst(margin)));
       mNew = select(grows, mNew, mOld);
@@ -1258,8 +1258,8 @@ private:
       anyMasked = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, maskedLanes);
     Value corr = corrEarly ? corrEarly : bb.create<math::ExpOp>(loc, shifts).getResult();
     bb.create<LLVM::StoreOp>(loc, corr, corrBuf, 4);
-    if (k.amx) // UNE: a NaN shift rescales too, and reaches o
-      rescale = bb.create<vector::ReductionOp>(
+    // UNE: a NaN shift rescales too, and reaches o.
+    rescale = bb.create<vector::ReductionOp>(
           loc, vector::CombiningKind::OR,
           cmpf(arith::CmpFPredicate::UNE, shifts, rowsConst(0.0f)));
     for (int r = 0; r < R; ++r)
@@ -1299,8 +1299,7 @@ private:
       return bb.create<arith::SelectOp>(loc, bit, k.i64c(value), k.i64c(0)).getResult();
     };
     Value flags = bb.create<arith::OrIOp>(loc, k.i64c(kPlanLive), flag(slowPath, kPlanMasked));
-    if (k.amx)
-      flags = bb.create<arith::OrIOp>(loc, flags, flag(rescale, kPlanRescale));
+    flags = bb.create<arith::OrIOp>(loc, flags, flag(rescale, kPlanRescale));
     storePlan(flags, from, to);
     return next;
   }
@@ -1424,6 +1423,28 @@ private:
     accumulateChunks(j0, n, main1, k.vDim, 0, skipMasked);
   }
 
+  /// The `count` accumulators (of `type`) a P V step starts from: load(i)
+  /// for accumulator i (row i / (count / R)) times the row's correction
+  /// where the block moved some row's maximum (rescale), else as loaded (one
+  /// vector op per accumulator fewer: R x 8 per block at Dv = 128).
+  SmallVector<Value> accStart(int count, Type type, const std::function<Value(int)> &load) {
+    auto values = [&](bool withCorr) {
+      SmallVector<Value> init;
+      for (int i = 0; i < count; ++i) {
+        Value x = load(i);
+        if (withCorr) {
+          Value corr = k.loadF32(corrBuf, k.i64c(i / (count / R)), k.f32);
+          x = bb.create<arith::MulFOp>(loc, x, isa<VectorType>(type) ? splat(corr) : corr);
+        }
+        init.push_back(x);
+      }
+      bb.create<scf::YieldOp>(loc, init);
+    };
+    auto start = bb.create<scf::IfOp>(
+        loc, rescale, [&](OpBuilder &, Location) { values(true); }, [&](OpBuilder &, Location) { values(false); });
+    return SmallVector<Value>(start.getResults());
+  }
+
   /// `vectors` vectors per row per step over [from, to), or scalars if 0.
   void accumulateChunks(Value j0, Value n, Value from, Value to, int vectors, bool skipMasked) {
     int64_t stride = vectors ? vectors * k.width : 1;
@@ -1434,13 +1455,10 @@ private:
         [&](OpBuilder &, Location, Value dvIdx, ValueRange) {
           Value dv = k.i64(dvIdx);
           auto at = [&](int r, int c) { return k.add(k.add(accRow[r], dv), k.i64c(c * k.width)); };
-          SmallVector<Value> init;
-          for (int r = 0; r < R; ++r) {
-            Value corr = k.loadF32(corrBuf, k.i64c(r), k.f32);
-            for (int c = 0; c < perRow; ++c)
-              init.push_back(vec ? bb.create<arith::MulFOp>(loc, k.loadVecF32(acc, at(r, c), k.f32), splat(corr))
-                                 : bb.create<arith::MulFOp>(loc, k.loadF32(acc, at(r, c), k.f32), corr));
-          }
+          SmallVector<Value> init = accStart(R * perRow, vec ? Type(k.vecType()) : Type(k.f32), [&](int i) {
+            Value off = at(i / perRow, i % perRow);
+            return vec ? k.loadVecF32(acc, off, k.f32) : k.loadF32(acc, off, k.f32);
+          });
           auto keys = bb.create<scf::ForOp>(
               loc, k.idx(keysFrom ? keysFrom : k.i64c(0)), k.idx(keysTo ? keysTo : n), k.idx(k.i64c(1)), init,
               [&](OpBuilder &, Location, Value jjIdx, ValueRange a) {
@@ -1488,12 +1506,9 @@ private:
         [&](OpBuilder &, Location, Value dvIdx, ValueRange) {
           Value dv = k.i64(dvIdx);
           auto at = [&](int r, int c) { return k.add(k.add(accRow[r], dv), k.i64c(c * k.width)); };
-          SmallVector<Value> init;
-          for (int r = 0; r < R; ++r) {
-            Value corr = splat(k.loadF32(corrBuf, k.i64c(r), k.f32));
-            for (int c = 0; c < vectors; ++c)
-              init.push_back(bb.create<arith::MulFOp>(loc, k.loadVecF32(acc, at(r, c), k.f32), corr));
-          }
+          SmallVector<Value> init = accStart(R * vectors, k.vecType(), [&](int i) {
+            return k.loadVecF32(acc, at(i / vectors, i % vectors), k.f32);
+          });
           Value firstPair = bb.create<arith::DivSIOp>(loc, j0, k.i64c(2));
           auto keys = bb.create<scf::ForOp>(
               loc, k.idx(k.i64c(0)), k.idx(k.i64c(blockKeys() / 2)), k.idx(k.i64c(1)), init,
@@ -1553,7 +1568,7 @@ private:
   TopKBuffers top[R];
   Value S, P, P16, corrBuf, acc, qTile;
   Value keysFrom, keysTo; // the keys of a masked block's P.V; null: all
-  Value rescale;          // with AMX: some row's maximum moved in this block
+  Value rescale;          // some row's maximum moved in this block
   Value blockMixed;       // with a mask: the block may be masked for some row of the q block
 };
 
