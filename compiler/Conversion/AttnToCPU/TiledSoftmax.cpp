@@ -499,17 +499,35 @@ private:
   Value vKeysFinite(Value j0) {
     if (k.bf16Dot)
       return k.vFinite;
+    // Per key a sum of whole vectors from zero (the keys' chains overlap),
+    // added to one vector over the keys, reduced once: a horizontal sum per
+    // key was ten more instructions per 8 vectors of v (Dv = 128).
+    Value w = k.i64c(k.width);
+    Value mainEnd = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, w), w);
+    Value zeroVec = this->zeroVec();
     auto keys = bb.create<scf::ForOp>(
-        loc, k.idx(keysFrom), k.idx(keysTo), k.idx(k.i64c(1)), ValueRange{k.f32c(0)},
-        [&](OpBuilder &, Location, Value jjIdx, ValueRange sum) {
+        loc, k.idx(keysFrom), k.idx(keysTo), k.idx(k.i64c(1)), ValueRange{zeroVec, k.f32c(0)},
+        [&](OpBuilder &, Location, Value jjIdx, ValueRange sums) {
           Value row = k.add(vBase, k.mul(k.add(j0, k.i64(jjIdx)), k.vStr[2]));
-          Value rowSum = k.vectorReduceLoop(k.vDim, [&](Value d, Value acc, bool vec) -> Value {
-            Value x = vec ? k.loadVecF32(k.vPtr, k.add(row, d), k.vType) : k.loadF32(k.vPtr, k.add(row, d), k.vType);
-            return bb.create<arith::AddFOp>(loc, acc, bb.create<arith::SubFOp>(loc, x, x));
-          });
-          bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::AddFOp>(loc, sum[0], rowSum)});
+          auto nonFinite = [&](Value x) { return bb.create<arith::SubFOp>(loc, x, x); }; // 0, or NaN
+          auto whole = bb.create<scf::ForOp>(
+              loc, k.idx(k.i64c(0)), k.idx(mainEnd), k.idx(w), ValueRange{zeroVec},
+              [&](OpBuilder &, Location, Value d, ValueRange acc) {
+                Value x = k.loadVecF32(k.vPtr, k.add(row, k.i64(d)), k.vType);
+                bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::AddFOp>(loc, acc[0], nonFinite(x))});
+              });
+          auto tail = bb.create<scf::ForOp>(
+              loc, k.idx(mainEnd), k.idx(k.vDim), k.idx(k.i64c(1)), ValueRange{sums[1]},
+              [&](OpBuilder &, Location, Value d, ValueRange acc) {
+                Value x = k.loadF32(k.vPtr, k.add(row, k.i64(d)), k.vType);
+                bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::AddFOp>(loc, acc[0], nonFinite(x))});
+              });
+          bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::AddFOp>(loc, sums[0], whole.getResult(0)),
+                                                  tail.getResult(0)});
         });
-    return cmpf(arith::CmpFPredicate::OEQ, keys.getResult(0), k.f32c(0));
+    Value sum = bb.create<arith::AddFOp>(
+        loc, bb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, keys.getResult(0)), keys.getResult(1));
+    return cmpf(arith::CmpFPredicate::OEQ, sum, k.f32c(0));
   }
 
   /// The bound tile after its last block: o (and lse) of its valid rows.
