@@ -87,8 +87,8 @@ public:
   /// 2 log2(W) dependent ones.
   mlir::Value reduceMaxRows(llvm::ArrayRef<mlir::Value> rows);
 
-  /// exp(d) for softmax weights, d = s - m (<= 0, up to 5.5 on AMX tiles
-  /// where the running maximum moves lazily, -inf or NaN; a scalar or a
+  /// exp(d) for softmax weights, d = s - m (<= 0, up to 5.5 on the tiled
+  /// path, where the running maximum moves lazily, -inf or NaN; a scalar or a
   /// vector): exp(-inf) is exactly 0 and NaN stays NaN. A 16-lane vector on
   /// AVX-512 is 2^(d log2 e) from a degree-5 polynomial on t - floor(t)
   /// (one vreduceps) and one vscalefps (7.5e-8 relative error, 8
