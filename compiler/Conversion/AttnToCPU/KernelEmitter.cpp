@@ -247,8 +247,8 @@ Value KernelEmitter::expWeights(Value d, bool base2) {
   Value r = b.create<LLVM::CallIntrinsicOp>(loc, type, "llvm.x86.avx512.mask.reduce.ps.512",
                                             ValueRange{t, floorImm, t, allLanes, currentRounding})
                 .getResult(0);
-  // sqrt(2) P(r - 1/2) for least-squares fits P of 2^x's relative error on
-  // [-0.5, 0.5] (the same largest error on [0, 1)): degree 5 (7.5e-8); on
+  // sqrt(2) P(r - 1/2) for fits P of 2^x on [-0.5, 0.5] with the smallest
+  // largest relative error (the same on [0, 1)): degree 5 (7.5e-8); on
   // AMX tiles, where P V reads p rounded to bf16 (relative steps of 2^-8),
   // degree 3 (1.0e-4; two FMAs fewer per vector, 2-5% of a bf16 dense
   // kernel).

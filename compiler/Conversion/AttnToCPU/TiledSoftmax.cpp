@@ -504,14 +504,14 @@ private:
     // key was ten more instructions per 8 vectors of v (Dv = 128).
     Value w = k.i64c(k.width);
     Value mainEnd = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, w), w);
-    Value zeroVec = this->zeroVec();
+    Value zeros = zeroVec();
     auto keys = bb.create<scf::ForOp>(
-        loc, k.idx(keysFrom), k.idx(keysTo), k.idx(k.i64c(1)), ValueRange{zeroVec, k.f32c(0)},
+        loc, k.idx(keysFrom), k.idx(keysTo), k.idx(k.i64c(1)), ValueRange{zeros, k.f32c(0)},
         [&](OpBuilder &, Location, Value jjIdx, ValueRange sums) {
           Value row = k.add(vBase, k.mul(k.add(j0, k.i64(jjIdx)), k.vStr[2]));
           auto nonFinite = [&](Value x) { return bb.create<arith::SubFOp>(loc, x, x); }; // 0, or NaN
           auto whole = bb.create<scf::ForOp>(
-              loc, k.idx(k.i64c(0)), k.idx(mainEnd), k.idx(w), ValueRange{zeroVec},
+              loc, k.idx(k.i64c(0)), k.idx(mainEnd), k.idx(w), ValueRange{zeros},
               [&](OpBuilder &, Location, Value d, ValueRange acc) {
                 Value x = k.loadVecF32(k.vPtr, k.add(row, k.i64(d)), k.vType);
                 bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::AddFOp>(loc, acc[0], nonFinite(x))});
@@ -1209,11 +1209,9 @@ private:
     // maximum moving m, most blocks rescaled acc (16 rows, each with a new
     // maximum in block b with odds 1/b; 8 rows on f32: half the blocks of
     // L = 2048).
-    {
-      float margin = base2Scores() ? kLazyMaxMargin * static_cast<float>(M_LOG2E) : kLazyMaxMargin;
-      Value grows = cmpf(arith::CmpFPredicate::OGT, blockMax, bb.create<arith::AddFOp>(loc, mOld, rowsConst(margin)));
-      mNew = select(grows, mNew, mOld);
-    }
+    float margin = base2Scores() ? kLazyMaxMargin * static_cast<float>(M_LOG2E) : kLazyMaxMargin;
+    Value grows = cmpf(arith::CmpFPredicate::OGT, blockMax, bb.create<arith::AddFOp>(loc, mOld, rowsConst(margin)));
+    mNew = select(grows, mNew, mOld);
     Value mSafe = select(cmpf(arith::CmpFPredicate::OEQ, mNew, rowsConst(-kInf)), rowsConst(0.0f), mNew);
     Value shifts = bb.create<arith::SubFOp>(loc, mOld, mSafe);
     SmallVector<Value> pSums(R);
@@ -1277,9 +1275,8 @@ private:
     Value corr = corrEarly ? corrEarly : bb.create<math::ExpOp>(loc, shifts).getResult();
     bb.create<LLVM::StoreOp>(loc, corr, corrBuf, 4);
     // UNE: a NaN shift rescales too, and reaches o.
-    rescale = bb.create<vector::ReductionOp>(
-          loc, vector::CombiningKind::OR,
-          cmpf(arith::CmpFPredicate::UNE, shifts, rowsConst(0.0f)));
+    rescale = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR,
+                                             cmpf(arith::CmpFPredicate::UNE, shifts, rowsConst(0.0f)));
     for (int r = 0; r < R; ++r)
       next[R + r] = lInPlace() ? ml[R + r] // already in its slot
                                : fma(splat(bb.create<vector::ExtractOp>(loc, corr, r)), ml[R + r], pSums[r]);
@@ -1446,15 +1443,19 @@ private:
   /// where the block moved some row's maximum (rescale), else as loaded (one
   /// vector op per accumulator fewer: R x 8 per block at Dv = 128).
   SmallVector<Value> accStart(int count, Type type, const std::function<Value(int)> &load) {
+    int perRow = count / R;
     auto values = [&](bool withCorr) {
       SmallVector<Value> init;
-      for (int i = 0; i < count; ++i) {
-        Value x = load(i);
+      for (int r = 0; r < R; ++r) {
+        Value corr;
         if (withCorr) {
-          Value corr = k.loadF32(corrBuf, k.i64c(i / (count / R)), k.f32);
-          x = bb.create<arith::MulFOp>(loc, x, isa<VectorType>(type) ? splat(corr) : corr);
+          corr = k.loadF32(corrBuf, k.i64c(r), k.f32);
+          corr = isa<VectorType>(type) ? splat(corr) : corr;
         }
-        init.push_back(x);
+        for (int c = 0; c < perRow; ++c) {
+          Value x = load(r * perRow + c);
+          init.push_back(withCorr ? bb.create<arith::MulFOp>(loc, x, corr).getResult() : x);
+        }
       }
       bb.create<scf::YieldOp>(loc, init);
     };
