@@ -374,11 +374,16 @@ private:
     loadBounds();
     if (!topK)
       storePlan(k.i64c(0), Value(), Value()); // a block the mask rules out: no P V
-    SmallVector<Value> state = loadState(/*withL=*/!lInPlace());
-    for (int r = 0; r < R && lInPlace(); ++r)
-      state.push_back(zeroVec()); // unused: scoreBlock updates l in its slot
-    SmallVector<Value> next = emitBlock(j0, state);
-    storeState(ValueRange(next).take_front(lInPlace() ? R : 2 * R));
+    // The state is loaded and stored only for a block the tile takes: a
+    // tile of a large q block skips many of the blocks it is shown (a
+    // window's), and each skip loaded and stored the 2 R state slots.
+    emitBlock(j0, [&](Value n, Value maskNeeded) {
+      SmallVector<Value> state = loadState(/*withL=*/!lInPlace());
+      for (int r = 0; r < R && lInPlace(); ++r)
+        state.push_back(zeroVec()); // unused: scoreBlock updates l in its slot
+      SmallVector<Value> next = emitLiveBlock(j0, n, state, maskNeeded);
+      storeState(ValueRange(next).take_front(lInPlace() ? R : 2 * R));
+    });
   }
   /// On AMX tiles scoreBlock reads each row's l from its state slot and
   /// writes it back as soon as the row's p sum is known, so the block's
@@ -603,13 +608,14 @@ private:
     return next;
   }
 
-  /// One block of keys [j0, j0 + KV * W): returns the new (m, l) of every row.
-  /// A block the mask rules out entirely is skipped; one it keeps entirely
-  /// skips the per-element mask.
-  SmallVector<Value> emitBlock(Value j0, ValueRange ml) {
+  /// One block of keys [j0, j0 + KV * W): live(n, maskNeeded) unless the
+  /// mask rules the block out for the tile (maskNeeded: null without a
+  /// mask; else whether the mask may rule out some key of it, false where it
+  /// keeps them all and the per-element mask is skipped).
+  void emitBlock(Value j0, const std::function<void(Value, Value)> &live) {
     Value n = blockLen(j0);
     if (k.maskIsTrue())
-      return emitLiveBlock(j0, n, ml, Value());
+      return live(n, Value());
     Value jHi = k.add(j0, bb.create<arith::SubIOp>(loc, n, k.i64c(1)));
     // The q block's class of the block holds for its tiles unless mixed.
     auto tileClass = bb.create<scf::IfOp>(
@@ -623,11 +629,10 @@ private:
                                                   bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false))});
         });
     TileClass cls{tileClass.getResult(0), tileClass.getResult(1)};
-    auto live = bb.create<scf::IfOp>(
-        loc, cls.canBeTrue,
-        [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, emitLiveBlock(j0, n, ml, cls.canBeFalse)); },
-        [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ml); });
-    return SmallVector<Value>(live.getResults());
+    bb.create<scf::IfOp>(loc, cls.canBeTrue, [&](OpBuilder &, Location) {
+      live(n, cls.canBeFalse);
+      bb.create<scf::YieldOp>(loc);
+    });
   }
 
   /// The tile's q rows d-major in scratch (ScratchLayout::qTile), so Q Kt
