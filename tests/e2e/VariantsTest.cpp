@@ -237,6 +237,19 @@ TEST(Variants, AmxTiles) {
   }
 }
 
+/// Inputs whose row maxima the data moves (one kv head, k rows of d): q > 0;
+/// key jumpKey's k all ones (it scores about 8 against about 1.5 for the
+/// others at d = 64), or, with jumpKey -1, k growing by perKey per key.
+void moveMaxima(ArgumentMap &args, int64_t d, int64_t jumpKey, double perKey) {
+  for (double &x : args["q"].data)
+    x = std::abs(x) + 0.5;
+  std::vector<double> &k = args["k"].data;
+  for (size_t at = 0; at < k.size(); ++at) {
+    int64_t key = static_cast<int64_t>(at) / d;
+    k[at] = key == jumpKey ? 1.0 : k[at] + perKey * static_cast<double>(key);
+  }
+}
+
 TEST(Variants, AmxTilesWithMaximaMovingInTheData) {
   // Without a score function the AMX softmax works in units of log2 e (S
   // scaled by scale * log2 e, p = 2^(s - m)); its corrections and lse go
@@ -254,13 +267,7 @@ TEST(Variants, AmxTilesWithMaximaMovingInTheData) {
     for (const char *mask : {"", "mask: j <= i + 250\n"}) {
       std::string text = fixedDimsSpec("amx_moving", 64, 32, std::string(mask) + "outputs: o, lse");
       ArgumentMap args = inputsFor(text, "amx_moving", {1, 2, 1, 40, 300, 0, 0});
-      for (double &x : args["q"].data)
-        x = std::abs(x) + 0.5;
-      std::vector<double> &k = args["k"].data; // 300 keys of 64 on the one kv head
-      for (size_t at = 0; at < k.size(); ++at) {
-        int64_t key = static_cast<int64_t>(at / 64);
-        k[at] = key == c.jumpKey ? 1.0 : k[at] + c.perKey * static_cast<double>(key);
-      }
+      moveMaxima(args, 64, c.jumpKey, c.perKey);
       expectMatchesReference(text, "amx_moving", args);
     }
 }
@@ -279,13 +286,7 @@ TEST(Variants, TiledF32WithMaximaMovingInTheData) {
     for (const char *mask : {"", "mask: j <= i + 250\n"}) {
       std::string text = spec("f32_moving", "f32", std::string(mask) + "outputs: o, lse");
       ArgumentMap args = inputsFor(text, "f32_moving", {1, 2, 1, 40, 300, 64, 32});
-      for (double &x : args["q"].data)
-        x = std::abs(x) + 0.5;
-      std::vector<double> &k = args["k"].data; // 300 keys of 64 on the one kv head
-      for (size_t at = 0; at < k.size(); ++at) {
-        int64_t key = static_cast<int64_t>(at / 64);
-        k[at] = key == c.jumpKey ? 1.0 : k[at] + c.perKey * static_cast<double>(key);
-      }
+      moveMaxima(args, 64, c.jumpKey, c.perKey);
       expectMatchesReference(text, "f32_moving", args);
     }
 }

@@ -192,8 +192,10 @@ private:
   /// natural units when the row ends. A score function sees true scores, so
   /// it keeps e; so does top-K, which compares them.
   bool base2Scores() const { return k.width == 16 && k.scoreIsIdentity() && !topK; }
-  /// What f32 q rows are multiplied by as they are packed.
-  Value qScale() {
+  /// The factor the products q.k take to become scores: the scale, times
+  /// log2 e in units of log2 e (f32 q rows carry it from packQTile; bf16
+  /// and AMX products take it in scoreBlock).
+  Value scoreScale() {
     return base2Scores() ? bb.create<arith::MulFOp>(loc, k.scale, k.f32c(static_cast<float>(M_LOG2E))).getResult()
                          : k.scale;
   }
@@ -649,7 +651,7 @@ private:
     // f32 rows: whole vectors of head dims transposed in registers, the
     // rest one element at a time below.
     Value first = k.i64c(0);
-    Value scaleOfQ = k.bf16Dot ? Value() : qScale();
+    Value scaleOfQ = k.bf16Dot ? Value() : scoreScale();
     if (!k.bf16Dot && R <= k.width && k.width % R == 0) {
       first = k.mul(bb.create<arith::DivSIOp>(loc, k.headDim, k.i64c(k.width)), k.i64c(k.width));
       bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(first), k.idx(k.i64c(k.width)), ValueRange{},
@@ -1052,8 +1054,7 @@ private:
   SmallVector<Value> scoreBlock(Value j0, Value n, ValueRange ml, Value maskNeeded, ArrayRef<Value> dots,
                                 bool scaled = false) {
     bool hasScore = !k.scoreIsIdentity();
-    Value scaleFactor = base2Scores() ? bb.create<arith::MulFOp>(loc, k.scale, k.f32c(static_cast<float>(M_LOG2E)))
-                                      : k.scale;
+    Value scaleFactor = scoreScale();
     Value scale = splat(scaleFactor);
     // Keys past kvLen are -inf; so are masked keys.
     auto laneType = VectorType::get({k.width}, bb.getI32Type());
