@@ -552,6 +552,21 @@ TEST(Variants, LongKeysPackedPastTheCaches) {
   check("long_k", "mask: j <= i + (M - L) - 7", {1, 1, 1, 16, 140000, 64, 16});
 }
 
+TEST(Variants, DiagonalKeysPrefetchedPastL2) {
+  // A kv head's k and v over 2 MB (600 keys x (1000 + 1000) x 4 bytes):
+  // each q block prefetches the keys at its own positions
+  // (prefetchDiagonalKeys), clipped to kvLen; GQA q blocks of 64 rows that
+  // cross from one query head to the next (600 rows each) prefetch none.
+  // f32, and bf16 pairs (4.8 and 2.4 MB a head).
+  check("pf_window", "w: i32\nmask: j <= i && i - j < w", {1, 4, 2, 600, 600, 1000, 1000});
+  check("pf_window16", "mask: j <= i && i - j < 70", {1, 2, 2, 600, 620, 1000, 1000}, "bf16");
+  // Fixed head dims that are multiples of 32 take AMX tiles where the host
+  // has them (64-key blocks, k and v as bf16 pairs); 2.5 MB a head.
+  std::string text = "attention pf_amx {\n q: bf16[1, 2, 610, 512]\n k: bf16[1, 2, 610, 512]\n"
+                     " v: bf16[1, 2, 610, 512]\n mask: j <= i && i - j < 100\n}\n";
+  expectMatchesReference(text, "pf_amx", inputsFor(text, "pf_amx", {1, 2, 2, 610, 610, 512, 512}));
+}
+
 TEST(Variants, LargeScoresDoNotOverflow) {
   check("large", "score: s * 1000\noutputs: o, lse");
 }
