@@ -77,9 +77,9 @@ public:
                                                   bb.create<arith::MaxSIOp>(loc, bounds[1], iHi)});
         });
     Value blockILo = setup.getResult(0), blockIHi = setup.getResult(1);
-    qBlockILo = blockILo;
-    qBlockIHi = blockIHi;
     tileCount = tiles;
+    if (!k.maskIsTrue())
+      diagonal = diagonalKeys(blockILo, blockIHi);
     Value blockHLo = k.add(k.mul(hk, k.group), bb.create<arith::DivSIOp>(loc, i0, k.qLen));
     Value blockHHi = k.add(k.mul(hk, k.group),
                            bb.create<arith::DivSIOp>(loc, bb.create<arith::SubIOp>(loc, i1, k.i64c(1)), k.qLen));
@@ -874,45 +874,58 @@ private:
   /// without this its diagonal blocks waited on memory for them. Packed k
   /// past the caches is streamed (streamsPackedK), and neither its 24 KB
   /// blocks nor v's rows came in time from the hardware's prefetchers:
-  /// window 256 at L = 16k, 2 threads, 124.8 -> 114.0 ms. The share is
-  /// picked by the (block, tile) pair, so the q block's first blocks cover
-  /// it all long before its last ones need it. A mask that does not follow
-  /// the diagonal wastes at most these 64 KB (blockQ 64, D = Dv = 128) per
-  /// q block; a q block across two query heads (GQA) spans every position
-  /// and prefetches nothing.
-  static constexpr int64_t kL2Bytes = int64_t(2) << 20;
-  void prefetchDiagonalKeys(Value j0) {
-    Value last = bb.create<arith::MinSIOp>(loc, qBlockIHi, bb.create<arith::SubIOp>(loc, k.kvLen, k.i64c(1)));
-    Value keys = k.add(bb.create<arith::SubIOp>(loc, last, qBlockILo), k.i64c(1));
-    Value some = bb.create<arith::AndIOp>(
-        loc, bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, keys, k.i64c(0)),
-        bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, keys, k.i64c(qBlockRows(k.sig.schedule))));
+  /// window 256 at L = 16k, 2 threads, 121 -> 113 ms. The share is picked
+  /// by the (block, tile) pair, so the q block's first blocks cover it all
+  /// long before its last ones need it. A mask that does not follow the
+  /// diagonal wastes at most these 64 KB (blockQ 64, D = Dv = 128) per q
+  /// block; a q block across two query heads (GQA) spans every position and
+  /// prefetches nothing.
+  struct DiagonalKeys {
+    Value wanted;          // i1: prefetch at all
+    Value firstKey, keys;  // the keys, clipped to kvLen
+    Value kStart, kLines;  // packed k's blocks holding them: first word, lines
+    Value kShares;         // kLines in shares of kKLines
+  };
+  static constexpr int64_t kL2Bytes = int64_t(2) << 20, kKLines = 16, kWordsPerLine = 16;
+  /// The q block's DiagonalKeys, once per q block (emitRows).
+  DiagonalKeys diagonalKeys(Value iLo, Value iHi) {
+    DiagonalKeys d;
+    Value last = bb.create<arith::MinSIOp>(loc, iHi, bb.create<arith::SubIOp>(loc, k.kvLen, k.i64c(1)));
+    d.firstKey = iLo;
+    d.keys = k.add(bb.create<arith::SubIOp>(loc, last, iLo), k.i64c(1));
     // A head's k and v that fit in L2 (2 MB a core here) stay there between
     // q blocks, and the prefetches only cost instructions (ALiBi causal at
     // L = 2048: 1% slower with them).
     Value headBytes = k.mul(k.kvLen, k.mul(k.add(k.headDim, k.vDim), k.i64c(k.vType.getIntOrFloatBitWidth() / 8)));
-    some = bb.create<arith::AndIOp>(
-        loc, some, bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, headBytes, k.i64c(kL2Bytes)));
-    bb.create<scf::IfOp>(loc, some, [&](OpBuilder &, Location) {
+    d.wanted = bb.create<arith::AndIOp>(
+        loc,
+        bb.create<arith::AndIOp>(
+            loc, bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, d.keys, k.i64c(0)),
+            bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, d.keys, k.i64c(qBlockRows(k.sig.schedule)))),
+        bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, headBytes, k.i64c(kL2Bytes)));
+    // Packed k: the blocks holding those keys, one contiguous run of
+    // ktDepth x BK words each (tile-major, see paddedKvLen).
+    Value firstBlock = bb.create<arith::DivSIOp>(loc, iLo, BK());
+    Value blocks =
+        k.add(bb.create<arith::SubIOp>(loc, bb.create<arith::DivSIOp>(loc, last, BK()), firstBlock), k.i64c(1));
+    d.kStart = k.add(ktBase, k.mul(k.mul(firstBlock, BK()), ktDepth));
+    d.kLines = bb.create<arith::CeilDivSIOp>(loc, k.mul(k.mul(blocks, ktDepth), BK()), k.i64c(kWordsPerLine));
+    d.kShares = bb.create<arith::CeilDivSIOp>(loc, d.kLines, k.i64c(kKLines));
+    return d;
+  }
+  void prefetchDiagonalKeys(Value j0) {
+    bb.create<scf::IfOp>(loc, diagonal.wanted, [&](OpBuilder &, Location) {
       // This call's turn: distinct for each (block, tile) of the q block.
       Value turn = k.add(k.mul(bb.create<arith::DivSIOp>(loc, j0, BK()), tileCount), tileIndex);
-      // Packed k: the blocks holding those keys, one contiguous run of
-      // ktDepth x BK words each (tile-major, see paddedKvLen).
-      constexpr int64_t kKLines = 16, kWordsPerLine = 16;
-      Value firstBlock = bb.create<arith::DivSIOp>(loc, qBlockILo, BK());
-      Value blocks = k.add(bb.create<arith::SubIOp>(loc, bb.create<arith::DivSIOp>(loc, last, BK()), firstBlock),
-                           k.i64c(1));
-      Value lines = bb.create<arith::CeilDivSIOp>(loc, k.mul(k.mul(blocks, ktDepth), BK()), k.i64c(kWordsPerLine));
-      Value share = bb.create<arith::RemSIOp>(loc, turn, bb.create<arith::CeilDivSIOp>(loc, lines, k.i64c(kKLines)));
-      Value kStart = k.add(ktBase, k.mul(k.mul(firstBlock, BK()), ktDepth));
-      Value lastLine = bb.create<arith::SubIOp>(loc, lines, k.i64c(1));
+      Value share = bb.create<arith::RemSIOp>(loc, turn, diagonal.kShares);
+      Value lastLine = bb.create<arith::SubIOp>(loc, diagonal.kLines, k.i64c(1));
       for (int64_t l = 0; l < kKLines; ++l) {
         Value line = bb.create<arith::MinSIOp>(loc, k.add(k.mul(share, k.i64c(kKLines)), k.i64c(l)), lastLine);
-        k.prefetch(k.ktPtr, k.add(kStart, k.mul(line, k.i64c(kWordsPerLine))), k.f32, /*locality=*/2);
+        k.prefetch(k.ktPtr, k.add(diagonal.kStart, k.mul(line, k.i64c(kWordsPerLine))), k.f32, /*locality=*/2);
       }
       // One of v's rows (a pair of rows with bf16 pairs); top-K reads few.
       if (!topK)
-        prefetchVRow(k.add(qBlockILo, bb.create<arith::RemSIOp>(loc, turn, keys)));
+        prefetchVRow(k.add(diagonal.firstKey, bb.create<arith::RemSIOp>(loc, turn, diagonal.keys)));
       bb.create<scf::YieldOp>(loc);
     });
   }
@@ -1659,7 +1672,7 @@ private:
   Value slot;      // the block of a pair (0, 1) whose buffers bindTile binds; null: 0 (pairsOf)
   Value tileIndex; // the tile forTiles bound
   Value tileCount; // the q block's tiles
-  Value qBlockILo, qBlockIHi; // the q block's query positions (emitRows)
+  DiagonalKeys diagonal; // with a mask: the q block's (emitRows)
   TopKBuffers top[R];
   Value S, P, P16, corrBuf, acc, qTile;
   Value keysFrom, keysTo; // the keys of a masked block's P.V; null: all
