@@ -1,6 +1,8 @@
 //===- SpecSignature.cpp - The runtime signature of a checked spec ---------===//
 #include "compiler/Frontend/SpecSignature.h"
 
+#include "compiler/Frontend/MaskShape.h"
+
 namespace attn {
 
 attn_dtype toDType(ElemType type) {
@@ -31,6 +33,10 @@ KernelSignature signatureOf(const AttentionSpec &spec, const Schedule &schedule)
   return sig;
 }
 
-int64_t defaultBlockQ(const AttentionSpec &spec) { return spec.mask.expr ? 64 : 128; }
+int64_t defaultBlockQ(const AttentionSpec &spec) {
+  if (!spec.mask.expr)
+    return 128;
+  return keepsEarlierKeys(spec.mask.expr.get()) ? 512 : 64;
+}
 
 } // namespace attn

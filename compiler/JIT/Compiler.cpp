@@ -23,7 +23,7 @@
 
 namespace attn {
 
-const char *compilerVersion() { return "attn-0.3 llvm-19 cpu-abi-6"; }
+const char *compilerVersion() { return "attn-0.3 llvm-19 cpu-abi-7"; }
 
 /// The version string plus the identity of the binary that holds this
 /// compiler (path, size, modification time): any rebuild of the compiler
@@ -33,11 +33,20 @@ static const std::string &compilerIdentity() {
   static const std::string id = [] {
     std::string s = compilerVersion();
     Dl_info info;
+    if (!::dladdr(reinterpret_cast<void *>(&compilerVersion), &info) || !info.dli_fname)
+      return s;
+    // For code in the program itself dladdr names it as it was started: a
+    // bare name found on PATH (`attnc`) that stat cannot find from another
+    // directory, which left the identity without the binary and let a
+    // rebuilt attnc load kernels of the old ABI; /proc/self/exe is the file.
+    std::string path = info.dli_fname;
+    if (path.find('/') == std::string::npos)
+      path = "/proc/self/exe";
     struct stat st;
-    if (::dladdr(reinterpret_cast<void *>(&compilerVersion), &info) && info.dli_fname &&
-        ::stat(info.dli_fname, &st) == 0)
-      s += std::string(" ") + info.dli_fname + " " + std::to_string(st.st_size) + " " +
-           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+    if (::stat(path.c_str(), &st) == 0)
+      s += " " + path + " " + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + " " +
+           std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
+           std::to_string(st.st_mtim.tv_nsec);
     return s;
   }();
   return id;

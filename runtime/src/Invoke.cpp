@@ -179,6 +179,9 @@ namespace {
 std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entries,
                           const std::vector<ArgValue> &inputs, const TensorView &o,
                           const TensorView *lse, const InvokeOptions &options) {
+  if (options.qBlockRows < 0)
+    return "kernel '" + sig.name + "': InvokeOptions::qBlockRows is " + std::to_string(options.qBlockRows) +
+           "; it must be 0 (chosen per call) or a number of rows";
   if (options.keySplits < 0)
     return "kernel '" + sig.name + "': InvokeOptions::keySplits is " + std::to_string(options.keySplits) +
            "; it must be 0 (the cost model chooses) or a number of parts";
@@ -280,6 +283,9 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
                                    : chooseKeySplits(sig, *dims, tiled, threads);
   }
   params[ParamLayout::KeySplits] = splits;
+  int64_t qRows = options.qBlockRows > 0 ? std::min(options.qBlockRows, sig.schedule.blockQ)
+                                         : callQBlockRows(sig, *dims, threads);
+  params[ParamLayout::QBlockRows] = qRows;
   float *partials = nullptr;
   if (splits > 1) {
     __int128 wide = static_cast<__int128>(dims->batch) * dims->qHeads * dims->qLen * splits * partialFloats(dims->vDim);
@@ -290,7 +296,7 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
     partials = reinterpret_cast<float *>(workspace(kPartials, static_cast<size_t>(floats)));
     ptrs[ParamLayout::Partials] = partials;
   }
-  int64_t items = numWorkItems(sig, *dims, tiled, splits);
+  int64_t items = numWorkItems(sig, *dims, tiled, splits, qRows);
   if (tiled && usesAmx(sig) && !requestAmxTiles())
     return "kernel '" + sig.name + "' was compiled for AMX tiles, which this CPU or OS does not allow this "
            "process to use; compile it for this machine (--target host) instead";

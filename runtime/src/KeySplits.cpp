@@ -24,7 +24,7 @@ constexpr double kItemCostKeys = 8, kPartCostKeys = 8;
 } // namespace
 
 double keySplitCost(const KernelSignature &sig, const BoundDims &d, bool tiled, int64_t splits, unsigned threads) {
-  int64_t items = numWorkItems(sig, d, tiled, splits);
+  int64_t items = numWorkItems(sig, d, tiled, splits, callQBlockRows(sig, d, threads));
   int64_t waves = (items + threads - 1) / std::max(1u, threads);
   double keys = static_cast<double>(std::min(d.kvLen, keysPerSplit(sig, tiled, d.kvLen, splits)));
   return static_cast<double>(waves) * (keys + kItemCostKeys + (splits > 1 ? kPartCostKeys : 0));

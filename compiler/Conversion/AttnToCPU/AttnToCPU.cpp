@@ -140,10 +140,11 @@ public:
     return qh / kh;
   }
 
-  /// Items (b, kv head, tile of blockQ rows of its group), kTileRows at a time.
+  /// Items (b, kv head, q block of the call's tiledQRows rows of its group),
+  /// kTileRows at a time.
   void emitTiledItems() {
     Value groupRows = k.mul(k.group, k.qLen);
-    Value nTiles = b.create<arith::CeilDivSIOp>(loc, groupRows, k.i64c(k.sig.schedule.blockQ));
+    Value nTiles = b.create<arith::CeilDivSIOp>(loc, groupRows, k.tiledQRows);
     b.create<scf::ForOp>(loc, k.idx(k.begin), k.idx(k.end), k.idx(k.i64c(1)), ValueRange{},
                          [&](OpBuilder &, Location, Value itemIdx, ValueRange) {
                            Value item = k.i64(itemIdx);
@@ -152,9 +153,8 @@ public:
                            Value bhk = b.create<arith::DivSIOp>(loc, item, nTiles);
                            Value kvHead = b.create<arith::RemSIOp>(loc, bhk, k.kvHeads);
                            Value batch = b.create<arith::DivSIOp>(loc, bhk, k.kvHeads);
-                           Value f0 = k.mul(tile, k.i64c(k.sig.schedule.blockQ));
-                           Value f1 = b.create<arith::MinSIOp>(
-                               loc, k.add(f0, k.i64c(k.sig.schedule.blockQ)), groupRows);
+                           Value f0 = k.mul(tile, k.tiledQRows);
+                           Value f1 = b.create<arith::MinSIOp>(loc, k.add(f0, k.tiledQRows), groupRows);
                            emitTiledRows(k, batch, kvHead, f0, f1, itemKeys);
                            b.create<scf::YieldOp>(loc);
                          });

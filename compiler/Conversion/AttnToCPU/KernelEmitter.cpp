@@ -308,6 +308,10 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module, KernelPaths paths) {
     vFinite = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loadParam(ParamLayout::VFinite), i64c(0));
   if (bf16Dot)
     vPairsPtr = loadPointer(ParamLayout::VPairs);
+  // Clamped to what scratch is laid out for: a wrong caller cannot make a
+  // q block overrun it.
+  tiledQRows = b.create<arith::MinSIOp>(
+      loc, b.create<arith::MaxSIOp>(loc, loadParam(ParamLayout::QBlockRows), i64c(1)), i64c(sig.schedule.blockQ));
   if (splitsKeys(sig)) {
     keySplits = loadParam(ParamLayout::KeySplits);
     partialsPtr = loadPointer(ParamLayout::Partials);

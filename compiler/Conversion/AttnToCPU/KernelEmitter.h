@@ -157,6 +157,7 @@ public:
   bool amx = false;     // usesAmx(sig): the tiled path's products on AMX tiles
   mlir::Value vFinite;  // with bf16Dot and softmax: v has no inf or NaN in the called items' kv heads (i1)
   mlir::Value keySplits, partialsPtr; // with splitsKeys(sig): parts per row's keys, their results
+  mlir::Value tiledQRows; // rows of the tiled path's q blocks in this call (QBlockRows, at most blockQ)
   llvm::SmallVector<mlir::Value, 4> qStr, kStr, vStr, oStr, lseStr;
   mlir::Value scale; // f32
   std::map<std::string, mlir::Value> dims, scalars;

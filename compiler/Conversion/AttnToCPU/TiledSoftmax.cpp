@@ -877,7 +877,7 @@ private:
   /// window 256 at L = 16k, 2 threads, 121 -> 113 ms. The share is picked
   /// by the (block, tile) pair, so the q block's first blocks cover it all
   /// long before its last ones need it. A mask that does not follow the
-  /// diagonal wastes at most these 64 KB (blockQ 64, D = Dv = 128) per q
+  /// diagonal wastes at most these 64 KB (64 rows, D = Dv = 128) per q
   /// block; a q block across two query heads (GQA) spans every position and
   /// prefetches nothing.
   struct DiagonalKeys {
@@ -901,7 +901,7 @@ private:
         loc,
         bb.create<arith::AndIOp>(
             loc, bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, d.keys, k.i64c(0)),
-            bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, d.keys, k.i64c(qBlockRows(k.sig.schedule)))),
+            bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, d.keys, k.tiledQRows)),
         bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, headBytes, k.i64c(kL2Bytes)));
     // Packed k: the blocks holding those keys, one contiguous run of
     // ktDepth x BK words each (tile-major, see paddedKvLen).

@@ -43,6 +43,9 @@ struct InvokeOptions {
   /// chooses (chooseKeySplits), 1: never split. More parts than the keys
   /// have blocks are as many parts as blocks.
   int64_t keySplits = 0;
+  /// Query rows per work item of the tiled path; 0: callQBlockRows chooses.
+  /// More than the compiled blockQ are blockQ.
+  int64_t qBlockRows = 0;
   KVPacking packing = KVPacking::Auto;
 };
 

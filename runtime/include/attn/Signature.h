@@ -110,7 +110,9 @@ public:
   /// a masked key's p = 0 can only turn a non-finite v into NaN).
   /// KeySplits: the parts the row path splits each row's keys into (>= 1;
   /// see keysPerSplit).
-  enum Fixed { Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, VFinite, KeySplits, NumFixed };
+  /// QBlockRows: the rows of a tiled work item in this call (callQBlockRows;
+  /// at most the compiled blockQ, which scratch is laid out for).
+  enum Fixed { Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, VFinite, KeySplits, QBlockRows, NumFixed };
   enum Tensor { Q = 0, K = 1, V = 2, O = 3, Lse = 4, FirstExtra = 5 };
   /// The pointer slot of the packed, transposed k.
   static constexpr int KTransposed = 5;
@@ -316,14 +318,34 @@ inline int64_t keysPerSplit(const KernelSignature &sig, bool tiled, int64_t kvLe
 }
 inline int64_t partialFloats(int64_t vDim) { return vDim + 2; }
 
+/// The rows of a tiled work item (a q block) in a call: the compiled blockQ,
+/// halved while the call would have fewer than kItemsPerWorker items per
+/// worker, down to kMinCallQBlockRows. A mask that keeps every earlier key
+/// (causal) compiles q blocks of 512 rows (defaultBlockQ): each q block reads
+/// all of its keys, from beyond L2 once a head's k and v outgrow it, so
+/// fewer, larger q blocks read them fewer times (causal at L = 4096, two
+/// threads, 0.92x the time of 64 rows); but with few heads such items are
+/// too few, and too unequal, to keep every worker busy to the end.
+constexpr int64_t kItemsPerWorker = 8, kMinCallQBlockRows = 64;
+inline int64_t callQBlockRows(const KernelSignature &sig, const BoundDims &d, unsigned threads) {
+  int64_t rows = sig.schedule.blockQ, groupRows = (d.qHeads / d.kvHeads) * d.qLen;
+  auto items = [&](int64_t r) { return d.batch * d.kvHeads * ((groupRows + r - 1) / r); };
+  while (rows / 2 >= kMinCallQBlockRows && items(rows) < kItemsPerWorker * int64_t(threads))
+    rows /= 2;
+  return rows;
+}
+
 /// Work items, each for one part of the keys (see splitsKeys). Row path:
 /// (batch, run of rowHeadsPerItem query heads, tile of blockQ query rows).
-/// Tiled path: (batch, kv head, tile of blockQ rows of the kv head's group),
-/// where the group's rows are (query head in group, query position) pairs,
-/// so the query heads that share a kv head share its K and V loads.
-inline int64_t numWorkItems(const KernelSignature &sig, const BoundDims &d, bool tiled, int64_t keySplits = 1) {
+/// Tiled path: (batch, kv head, q block of `qRows` rows of the kv head's
+/// group: callQBlockRows), where the group's rows are (query head in group,
+/// query position) pairs, so the query heads that share a kv head share its
+/// K and V loads.
+inline int64_t numWorkItems(const KernelSignature &sig, const BoundDims &d, bool tiled, int64_t keySplits,
+                            int64_t qRows) {
   int64_t rows = tiled ? (d.qHeads / d.kvHeads) * d.qLen : d.qLen;
-  int64_t tiles = (rows + sig.schedule.blockQ - 1) / sig.schedule.blockQ;
+  int64_t block = tiled ? qRows : sig.schedule.blockQ;
+  int64_t tiles = (rows + block - 1) / block;
   if (tiled)
     return d.batch * d.kvHeads * tiles * keySplits;
   return d.batch * (d.qHeads / rowHeadsPerItem(sig, d.qHeads / d.kvHeads)) * tiles * keySplits;
