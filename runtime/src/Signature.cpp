@@ -132,7 +132,8 @@ ParamLayout::ParamLayout(const KernelSignature &sig) {
   numPointers_ = pointer;
 }
 
-ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t topk, int64_t headDim) {
+ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t topk, int64_t headDim,
+                                     int64_t qRows) {
   auto align = [](int64_t x) { return (x + 63) / 64 * 64; };
   ScratchLayout l;
   l.scores = 0;
@@ -143,7 +144,9 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   // of them from its Q Kt pass to its P V pass (TiledSoftmax.cpp).
   // S, the corrections and P16 twice: on AMX tiles a pair of K/V blocks
   // keeps one slot each until their P V (TiledSoftmax.cpp, pairsOf).
-  int64_t rows = qBlockRows(s), tileKeys = kMaxTileKeyVectors * s.vectorWidth;
+  int64_t rows = qBlockRows(qRows > 0 && qRows < s.blockQ ? qRows : s.blockQ);
+  int64_t tileKeys = kMaxTileKeyVectors * s.vectorWidth;
+  l.rows = rows;
   l.tileP = l.tile + 2 * 4 * rows * tileKeys;
   l.tileCorrections = l.tileP + 4 * rows * tileKeys;
   l.tileP16 = l.tileCorrections + 2 * 4 * rows;

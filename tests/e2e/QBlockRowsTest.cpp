@@ -69,14 +69,14 @@ TEST(QBlockRows, ChosenPerCall) {
     d.batch = b, d.qHeads = hq, d.kvHeads = hkv, d.qLen = l, d.kvLen = l, d.headDim = 128, d.vDim = 128;
     return callQBlockRows(sig, d, threads);
   };
-  // Enough items at 512 rows: kItemsPerWorker (8) per worker.
+  // Enough items at 512 rows: kItemsPerWorker (16) per worker.
   EXPECT_EQ(chosen(1, 16, 16, 4096, 2), 512);
   EXPECT_EQ(chosen(1, 32, 8, 4096, 2), 512);
   EXPECT_EQ(chosen(1, 16, 16, 2048, 2), 512);
   // Fewer heads or more workers: halved until they are enough ...
-  EXPECT_EQ(chosen(1, 2, 2, 4096, 2), 512);
-  EXPECT_EQ(chosen(1, 1, 1, 2048, 2), 128);
-  EXPECT_EQ(chosen(1, 16, 16, 2048, 16), 256);
+  EXPECT_EQ(chosen(1, 2, 2, 4096, 2), 256);
+  EXPECT_EQ(chosen(1, 1, 1, 4096, 2), 128);
+  EXPECT_EQ(chosen(1, 16, 16, 2048, 16), 128);
   // ... but not below 64 rows, nor above the compiled blockQ.
   EXPECT_EQ(chosen(1, 1, 1, 100, 16), 64);
   sig.schedule.blockQ = 48;

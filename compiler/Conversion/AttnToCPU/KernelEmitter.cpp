@@ -312,6 +312,11 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module, KernelPaths paths) {
   // q block overrun it.
   tiledQRows = b.create<arith::MinSIOp>(
       loc, b.create<arith::MaxSIOp>(loc, loadParam(ParamLayout::QBlockRows), i64c(1)), i64c(sig.schedule.blockQ));
+  tiledScratch = {loadParam(ParamLayout::ScratchRows),      loadParam(ParamLayout::ScratchTileP),
+                  loadParam(ParamLayout::ScratchTileCorrections), loadParam(ParamLayout::ScratchTileP16),
+                  loadParam(ParamLayout::ScratchAcc),       loadParam(ParamLayout::ScratchTopScores),
+                  loadParam(ParamLayout::ScratchTopIndex),  loadParam(ParamLayout::ScratchQTile),
+                  loadParam(ParamLayout::ScratchTileState)};
   if (splitsKeys(sig)) {
     keySplits = loadParam(ParamLayout::KeySplits);
     partialsPtr = loadPointer(ParamLayout::Partials);

@@ -158,6 +158,11 @@ public:
   mlir::Value vFinite;  // with bf16Dot and softmax: v has no inf or NaN in the called items' kv heads (i1)
   mlir::Value keySplits, partialsPtr; // with splitsKeys(sig): parts per row's keys, their results
   mlir::Value tiledQRows; // rows of the tiled path's q blocks in this call (QBlockRows, at most blockQ)
+  /// Where the tiled path's per-row parts of scratch start in this call, and
+  /// the rows they are laid out for (ParamLayout::Scratch*).
+  struct TiledScratch {
+    mlir::Value rows, tileP, corrections, p16, acc, topScores, topIndex, qTile, state;
+  } tiledScratch;
   llvm::SmallVector<mlir::Value, 4> qStr, kStr, vStr, oStr, lseStr;
   mlir::Value scale; // f32
   std::map<std::string, mlir::Value> dims, scalars;

@@ -44,16 +44,19 @@ public:
   void emitRows(Value i0, Value i1) {
     qBlockStart = i0;
     tileEnd = i1;
-    ScratchLayout layout = ScratchLayout::compute(k.sig.schedule, 0, 0);
-    int64_t blockRows = qBlockRows(k.sig.schedule);
-    scratchLayout = layout;
-    // The per-row parts, at the offsets ScratchLayout::compute gives them.
-    accAt = k.i64c(layout.acc);
-    TopKOffsets offsets = topKOffsets(k);
-    topScoresAt = offsets.scores;
-    topIndexAt = offsets.index;
-    qTileAt = k.align64(k.add(offsets.index, k.i64c(8 * blockRows * topKSlots(keptKeys(k.sig)))));
-    stateAt = k.align64(k.add(qTileAt, k.mul(k.headDim, k.i64c(4 * blockRows))));
+    // The per-row parts, where ScratchLayout::compute put them for this
+    // call's q blocks (the runtime passes them: ParamLayout::Scratch*).
+    tileAt = k.i64c(ScratchLayout::compute(k.sig.schedule, 0, 0).tile);
+    const KernelEmitter::TiledScratch &parts = k.tiledScratch;
+    layoutRows = parts.rows;
+    tilePAt = parts.tileP;
+    corrAt = parts.corrections;
+    p16At = parts.p16;
+    accAt = parts.acc;
+    topScoresAt = parts.topScores;
+    topIndexAt = parts.topIndex;
+    qTileAt = parts.qTile;
+    stateAt = parts.state;
     Value tiles = bb.create<arith::CeilDivSIOp>(loc, bb.create<arith::SubIOp>(loc, i1, i0), k.i64c(R));
     for (int r = 0; r < R; ++r)
       accRow[r] = k.mul(k.i64c(r), k.vDim);
@@ -187,7 +190,7 @@ private:
   int64_t blockKeys() const { return KV * k.width; }
   /// Elements of S's, or P16's, slot for one block of a pair: the q block's
   /// rows of the largest block (ScratchLayout::compute).
-  int64_t slotKeys() const { return qBlockRows(k.sig.schedule) * kMaxTileKeyVectors * k.sig.schedule.vectorWidth; }
+  Value slotKeys() { return k.mul(layoutRows, k.i64c(kMaxTileKeyVectors * k.sig.schedule.vectorWidth)); }
   static constexpr float kLazyMaxMargin = 5.5f; // see scoreBlock
   /// On AVX-512 without a score function the softmax works in units of
   /// log2 e: S scaled by scale * log2 e (f32 q rows carry it), p = 2^(s - m)
@@ -273,17 +276,17 @@ private:
     // Its rows of the block buffers (ScratchLayout::tile and after): S and
     // P in f32, the rows' corrections, P in bf16.
     int64_t bk = blockKeys();
-    auto tilePart = [&](int64_t regionStart, int64_t bytesPerRow) {
-      return k.gep(k.scratch, k.add(k.i64c(regionStart), k.mul(firstRow, k.i64c(bytesPerRow))), bb.getI8Type());
+    auto tilePart = [&](Value regionStart, int64_t bytesPerRow) {
+      return k.gep(k.scratch, k.add(regionStart, k.mul(firstRow, k.i64c(bytesPerRow))), bb.getI8Type());
     };
     // S, the corrections and P16 have a slot per block of a pair (pairsOf).
-    auto inSlot = [&](Value part, int64_t slotBytes) {
-      return slot ? k.gep(part, k.mul(slot, k.i64c(slotBytes)), bb.getI8Type()) : part;
+    auto inSlot = [&](Value part, Value slotElems, int64_t elemBytes) {
+      return slot ? k.gep(part, k.mul(slot, k.mul(slotElems, k.i64c(elemBytes))), bb.getI8Type()) : part;
     };
-    S = inSlot(tilePart(scratchLayout.tile, 4 * bk), 4 * slotKeys());
-    P = tilePart(scratchLayout.tileP, 4 * bk);
-    corrBuf = inSlot(tilePart(scratchLayout.tileCorrections, 4), 4 * qBlockRows(k.sig.schedule));
-    P16 = inSlot(tilePart(scratchLayout.tileP16, 2 * bk), 2 * slotKeys());
+    S = inSlot(tilePart(tileAt, 4 * bk), slotKeys(), 4);
+    P = tilePart(tilePAt, 4 * bk);
+    corrBuf = inSlot(tilePart(corrAt, 4), layoutRows, 4);
+    P16 = inSlot(tilePart(p16At, 2 * bk), slotKeys(), 2);
     acc = k.gep(k.scratch, k.add(accAt, k.mul(k.mul(firstRow, k.vDim), k.i64c(4))), bb.getI8Type());
     qTile = k.gep(k.scratch, k.add(qTileAt, k.mul(k.mul(firstRow, k.headDim), k.i64c(4))), bb.getI8Type());
     state = k.gep(k.scratch, k.add(stateAt, k.mul(t, k.i64c(64 * kTileStateSlots(R)))), bb.getI8Type());
@@ -836,7 +839,7 @@ private:
         int64_t keysHere = std::min<int64_t>(32, bk - key);
         stepKeys.push_back(keysHere);
         pTiles.push_back(
-            t.load({R, 2 * keysHere}, k.gep(P16, k.i64c(block * slotKeys() + key), bb.getBF16Type()), pStride));
+            t.load({R, 2 * keysHere}, k.gep(P16, k.add(k.mul(k.i64c(block), slotKeys()), k.i64c(key)), bb.getBF16Type()), pStride));
       }
     Value pairRow = k.add(vPairsBase, k.mul(bb.create<arith::DivSIOp>(loc, j0, k.i64c(2)), k.vDim));
     Value vStride = k.i64c(4 * dv);
@@ -1665,7 +1668,9 @@ private:
   Value qBlockStart;      // the q block's first row in the kv head's group
   Value tileStart, tileEnd; // the tile's first row, and the q block's end
   Value accAt, topScoresAt, topIndexAt, qTileAt, stateAt; // byte offsets in scratch of the per-row parts
-  ScratchLayout scratchLayout; // where the q block's parts of scratch start
+  // Where the q block's parts of scratch start (emitRows), and the rows
+  // they are laid out for.
+  Value tileAt, tilePAt, corrAt, p16At, layoutRows;
   Value state;            // the tile's state slots
   Value ktBase, ktDepth, vBase, vPairsBase;
   bool topK = false;

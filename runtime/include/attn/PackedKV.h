@@ -20,7 +20,7 @@ namespace attn {
 
 /// The calling thread's buffers (one per slot), kept between calls and
 /// grown to the largest; cache-line aligned.
-enum WorkspaceSlot { kPackedK = 0, kPackedV = 1, kPartials = 2, kNumWorkspaces };
+enum WorkspaceSlot { kPackedK = 0, kPackedV = 1, kPartials = 2, kScratch = 3, kNumWorkspaces };
 uint32_t *workspace(WorkspaceSlot slot, size_t words);
 
 /// k packed tile-major for the tiled path: `packHead(bh)` writes kv head

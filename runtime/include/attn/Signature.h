@@ -111,8 +111,16 @@ public:
   /// KeySplits: the parts the row path splits each row's keys into (>= 1;
   /// see keysPerSplit).
   /// QBlockRows: the rows of a tiled work item in this call (callQBlockRows;
-  /// at most the compiled blockQ, which scratch is laid out for).
-  enum Fixed { Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, VFinite, KeySplits, QBlockRows, NumFixed };
+  /// at most the compiled blockQ, which scratch is sized for).
+  /// Scratch*: where the tiled path's per-row parts of scratch start, laid out
+  /// (ScratchLayout::compute) for this call's q blocks, ScratchRows rows: laid
+  /// out for 512 rows, q blocks of 128 ran 20% slower (B=1 H=4 L=512 causal)
+  /// with their parts 128 KB apart, each at the same L1 sets.
+  enum Fixed {
+    Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, VFinite, KeySplits, QBlockRows,
+    ScratchRows, ScratchTileP, ScratchTileCorrections, ScratchTileP16, ScratchAcc, ScratchTopScores,
+    ScratchTopIndex, ScratchQTile, ScratchTileState, NumFixed
+  };
   enum Tensor { Q = 0, K = 1, V = 2, O = 3, Lse = 4, FirstExtra = 5 };
   /// The pointer slot of the packed, transposed k.
   static constexpr int KTransposed = 5;
@@ -154,7 +162,11 @@ struct ScratchLayout {
   int64_t qTile = 0;     // per tile 32-bit [D][tile rows]: its q rows, d-major (AMX: bf16 [rows][D])
   int64_t tileState = 0; // per tile kTileStateSlots(rows) slots of 64 bytes (TiledSoftmax.cpp)
   int64_t bytes = 0;
-  static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk, int64_t headDim = 0);
+  int64_t rows = 0; // the q block's rows the parts are laid out for
+  /// For q blocks of `rows` query rows (0: the compiled blockQ), rounded up
+  /// to whole tiles; never larger than for blockQ's.
+  static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk, int64_t headDim = 0,
+                               int64_t rows = 0);
 };
 
 /// Slots per row of a running top-K in scratch: K rounded up to whole
@@ -186,10 +198,11 @@ constexpr int64_t kMaxTileRows = kAmxTileRows;
 /// take each K/V block in turn while it is in L1 and L2, so K and V stream
 /// from memory once per q block, not once per tile. Scratch holds the
 /// block's rows rounded up to whole tiles of either size.
-inline int64_t qBlockRows(const Schedule &s) {
-  int64_t rows = (s.blockQ + kMaxTileRows - 1) / kMaxTileRows * kMaxTileRows;
+inline int64_t qBlockRows(int64_t blockQ) {
+  int64_t rows = (blockQ + kMaxTileRows - 1) / kMaxTileRows * kMaxTileRows;
   return rows > kMaxTileRows ? rows : kMaxTileRows;
 }
+inline int64_t qBlockRows(const Schedule &s) { return qBlockRows(s.blockQ); }
 /// A tile's running state between its K/V blocks, in 64-byte slots: per row
 /// the softmax max and sum lanes (or top-K's count and NaN flag), then its
 /// mask bounds (first and last query head and position) and how its P V
@@ -325,8 +338,10 @@ inline int64_t partialFloats(int64_t vDim) { return vDim + 2; }
 /// all of its keys, from beyond L2 once a head's k and v outgrow it, so
 /// fewer, larger q blocks read them fewer times (causal at L = 4096, two
 /// threads, 0.92x the time of 64 rows); but with few heads such items are
-/// too few, and too unequal, to keep every worker busy to the end.
-constexpr int64_t kItemsPerWorker = 8, kMinCallQBlockRows = 64;
+/// too few, and too unequal, to keep every worker busy to the end (causal,
+/// B=1 H=1 L=2048, two threads: 16 items of 128 rows 3% slower than 32 of
+/// 64; H=4 L=512 with 16 items of 128 rows as fast as 32 of 64).
+constexpr int64_t kItemsPerWorker = 16, kMinCallQBlockRows = 64;
 inline int64_t callQBlockRows(const KernelSignature &sig, const BoundDims &d, unsigned threads) {
   int64_t rows = sig.schedule.blockQ, groupRows = (d.qHeads / d.kvHeads) * d.qLen;
   auto items = [&](int64_t r) { return d.batch * d.kvHeads * ((groupRows + r - 1) / r); };
