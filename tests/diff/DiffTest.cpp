@@ -83,6 +83,7 @@ std::string runCase(const diff::GeneratedCase &c, const Compiler &compiler) {
   InvokeOptions options;
   options.threads = c.threads;
   options.keySplits = c.keySplits;
+  options.qBlockRows = c.qBlockRows;
   options.packing = c.packing;
   Expected<ReferenceOutput> got = runOnHost(*kernel, args, k.returnLse, options);
   if (!ref) { // a bad index the reference evaluates: the kernel must report one too

@@ -377,12 +377,13 @@ GeneratedCase Generator::generate(uint64_t seed) {
   }
   c.threads = static_cast<unsigned>(uniform(0, 2)); // 0: every core
   c.keySplits = chance(0.5) ? 0 : uniform(2, 9);     // 0: the cost model's choice
+  c.qBlockRows = chance(0.5) ? 0 : uniform(1, 600);  // more than the compiled blockQ is blockQ
   static const KVPacking packings[] = {KVPacking::Auto, KVPacking::Upfront, KVPacking::PerHead};
   c.packing = packings[uniform(0, 2)];
   std::ostringstream sum;
   sum << weights << (lse ? "+lse" : "") << " " << qType << " B=" << batch_ << " H=" << qHeads_ << ":"
       << kvHeads_ << " L=" << lq_ << "/" << lk_ << " D=" << d_ << "/" << dv_ << " threads="
-      << c.threads << " splits=" << c.keySplits << " packing="
+      << c.threads << " splits=" << c.keySplits << " qrows=" << c.qBlockRows << " packing="
       << (c.packing == KVPacking::Auto ? "auto" : c.packing == KVPacking::Upfront ? "upfront" : "per-head");
   c.summary = sum.str();
   return c;

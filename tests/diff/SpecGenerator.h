@@ -32,6 +32,7 @@ struct GeneratedCase {
   ArgumentMap args;    // q, k, v and every extra input (round to the declared types before use)
   unsigned threads = 0;
   int64_t keySplits = 0;   // InvokeOptions::keySplits (used where a call can split keys)
+  int64_t qBlockRows = 0;  // InvokeOptions::qBlockRows (the tiled path's q blocks; 0: chosen per call)
   KVPacking packing = KVPacking::Auto; // InvokeOptions::packing (used where the tiled path packs k)
   bool badIndices = false; // some index data may leave its tensor
   std::string summary; // weights, heads, sizes: one line for reports
