@@ -36,7 +36,10 @@ KernelSignature signatureOf(const AttentionSpec &spec, const Schedule &schedule)
 int64_t defaultBlockQ(const AttentionSpec &spec) {
   if (!spec.mask.expr)
     return 128;
-  return keepsEarlierKeys(spec.mask.expr.get()) ? 512 : 64;
+  // Sigmoid weights run on the row path, whose items are blockQ rows of one
+  // head (or four) each: there larger items only balance worse.
+  bool tiledPath = spec.weights != WeightsKind::Sigmoid;
+  return tiledPath && keepsEarlierKeys(spec.mask.expr.get()) ? 512 : 64;
 }
 
 } // namespace attn

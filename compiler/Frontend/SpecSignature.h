@@ -18,7 +18,8 @@ KernelSignature signatureOf(const AttentionSpec &spec, const Schedule &schedule 
 /// causal), whose q blocks each read all the keys before them, from beyond
 /// L2 once a head's k and v outgrow it (attnc tune, two threads, against
 /// 64 rows: causal D=128 L=4096 0.92x, bf16 causal L=2048 on AMX 0.95x,
-/// causal L=2048 and D=64 L=4096, ALiBi, top-k 0.99-1.01x); 64 with any
+/// causal L=2048 and D=64 L=4096, ALiBi, top-k 0.99-1.01x; not for sigmoid
+/// weights, which run on the row path); 64 with any
 /// other mask, whose q blocks read few keys each and whose blocks at a
 /// window's edge are partly masked for more rows (windows and documents:
 /// 1.02-1.04x at 128-512).

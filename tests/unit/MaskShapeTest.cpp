@@ -59,6 +59,8 @@ TEST(MaskShape, DefaultQBlocks) {
   };
   EXPECT_EQ(blockQ(""), 128);
   EXPECT_EQ(blockQ("  mask: j <= i"), 512);
+  EXPECT_EQ(blockQ("  mask: j <= i\n  weights: topk(4)"), 512);
+  EXPECT_EQ(blockQ("  mask: j <= i\n  weights: sigmoid"), 64); // the row path only
   EXPECT_EQ(blockQ("  mask: j <= i && i - j < 256"), 64);
   EXPECT_EQ(blockQ("  doc: i32[B, L]\n  mask: doc[b, i] == doc[b, j]"), 64);
 }

@@ -113,9 +113,8 @@ public:
   /// QBlockRows: the rows of a tiled work item in this call (callQBlockRows;
   /// at most the compiled blockQ, which scratch is sized for).
   /// Scratch*: where the tiled path's per-row parts of scratch start, laid out
-  /// (ScratchLayout::compute) for this call's q blocks, ScratchRows rows: laid
-  /// out for 512 rows, q blocks of 128 ran 20% slower (B=1 H=4 L=512 causal)
-  /// with their parts 128 KB apart, each at the same L1 sets.
+  /// (ScratchLayout::compute) for this call's q blocks of ScratchRows rows, so
+  /// a call touches only the scratch its q blocks use, however large blockQ.
   enum Fixed {
     Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, VFinite, KeySplits, QBlockRows,
     ScratchRows, ScratchTileP, ScratchTileCorrections, ScratchTileP16, ScratchAcc, ScratchTopScores,
