@@ -34,12 +34,12 @@ KernelSignature signatureOf(const AttentionSpec &spec, const Schedule &schedule)
 }
 
 int64_t defaultBlockQ(const AttentionSpec &spec) {
-  if (!spec.mask.expr)
-    return 128;
   // Sigmoid weights run on the row path, whose items are blockQ rows of one
   // head (or four) each: there larger items only balance worse.
   bool tiledPath = spec.weights != WeightsKind::Sigmoid;
-  return tiledPath && keepsEarlierKeys(spec.mask.expr.get()) ? 512 : 64;
+  if (tiledPath && keepsEarlierKeys(spec.mask.expr.get()))
+    return 512;
+  return spec.mask.expr ? 64 : 128;
 }
 
 } // namespace attn

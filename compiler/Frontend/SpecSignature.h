@@ -11,18 +11,18 @@ attn_dtype toDType(ElemType type);
 KernelSignature signatureOf(const AttentionSpec &spec, const Schedule &schedule = {});
 
 /// Query rows per work item where the caller left it to the compiler
-/// (Schedule::blockQ 0; a call may take fewer: callQBlockRows): 128 without
-/// a mask, whose K/V blocks then serve twice the rows per trip from L2
-/// (attnc tune, dense D=128 and D=64, 1 and 2 threads: 0.94-0.97x the time
-/// of 64); 512 with a mask that keeps every earlier key (keepsEarlierKeys:
-/// causal), whose q blocks each read all the keys before them, from beyond
-/// L2 once a head's k and v outgrow it (attnc tune, two threads, against
-/// 64 rows: causal D=128 L=4096 0.92x, bf16 causal L=2048 on AMX 0.95x,
-/// causal L=2048 and D=64 L=4096, ALiBi, top-k 0.99-1.01x; not for sigmoid
-/// weights, which run on the row path); 64 with any
-/// other mask, whose q blocks read few keys each and whose blocks at a
-/// window's edge are partly masked for more rows (windows and documents:
-/// 1.02-1.04x at 128-512).
+/// (Schedule::blockQ 0; a call may take fewer: callQBlockRows). 512 without
+/// a mask or with one that keeps every earlier key (keepsEarlierKeys:
+/// causal): each q block reads all the keys before it (all of them without a
+/// mask), from beyond L2 once a head's k and v outgrow it, and larger q
+/// blocks read them fewer times (attnc tune, two threads, against 128 rows:
+/// dense D=128 L=2048 0.97x, L=4096 0.94x, D=64 L=4096 0.97x, bf16 dense on
+/// AMX 0.99x; against 64 rows: causal D=128 L=4096 0.92x, bf16 causal
+/// L=2048 on AMX 0.95x, causal L=512-2048, D=64 L=4096, ALiBi, top-k within
+/// 1%). 64 with any other mask, whose q blocks read few keys each and whose
+/// blocks at a window's edge are partly masked for more rows (windows and
+/// documents: 1.02-1.04x at 128-512). Sigmoid weights run on the row path:
+/// 128 without a mask, 64 with one.
 int64_t defaultBlockQ(const AttentionSpec &spec);
 
 } // namespace attn

@@ -57,7 +57,8 @@ TEST(MaskShape, DefaultQBlocks) {
     CheckedSpec spec = parseAndCheck("t.attn", kernel(fields));
     return defaultBlockQ(*spec.module.find("t"));
   };
-  EXPECT_EQ(blockQ(""), 128);
+  EXPECT_EQ(blockQ(""), 512);
+  EXPECT_EQ(blockQ("  weights: sigmoid"), 128);
   EXPECT_EQ(blockQ("  mask: j <= i"), 512);
   EXPECT_EQ(blockQ("  mask: j <= i\n  weights: topk(4)"), 512);
   EXPECT_EQ(blockQ("  mask: j <= i\n  weights: sigmoid"), 64); // the row path only
