@@ -276,16 +276,16 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
   bool tiled = takesTiledPath(sig, dims->qHeads / dims->kvHeads, dims->qLen);
   ThreadPool &pool = ThreadPool::global();
   unsigned threads = options.threads == 0 ? pool.size() : std::min(options.threads, pool.size());
+  int64_t qRows = options.qBlockRows > 0 ? std::min(options.qBlockRows, sig.schedule.blockQ)
+                                         : callQBlockRows(sig, *dims, threads);
+  params[ParamLayout::QBlockRows] = qRows;
   int64_t splits = 1;
   if (splitsKeys(sig)) {
     int64_t blocks = keyBlocks(sig, tiled, dims->kvLen);
     splits = options.keySplits > 0 ? std::clamp<int64_t>(options.keySplits, 1, std::max<int64_t>(1, blocks))
-                                   : chooseKeySplits(sig, *dims, tiled, threads);
+                                   : chooseKeySplits(sig, *dims, tiled, threads, qRows);
   }
   params[ParamLayout::KeySplits] = splits;
-  int64_t qRows = options.qBlockRows > 0 ? std::min(options.qBlockRows, sig.schedule.blockQ)
-                                         : callQBlockRows(sig, *dims, threads);
-  params[ParamLayout::QBlockRows] = qRows;
   ScratchLayout callScratch = ScratchLayout::compute(sig.schedule, dims->vDim, keptKeys(sig), dims->headDim, qRows);
   int64_t scratchParts[] = {callScratch.rows,  callScratch.tileP,     callScratch.tileCorrections,
                             callScratch.tileP16, callScratch.acc,     callScratch.topScores,

@@ -23,21 +23,23 @@ constexpr double kItemCostKeys = 8, kPartCostKeys = 8;
 
 } // namespace
 
-double keySplitCost(const KernelSignature &sig, const BoundDims &d, bool tiled, int64_t splits, unsigned threads) {
-  int64_t items = numWorkItems(sig, d, tiled, splits, callQBlockRows(sig, d, threads));
+double keySplitCost(const KernelSignature &sig, const BoundDims &d, bool tiled, int64_t splits, unsigned threads,
+                    int64_t qRows) {
+  int64_t items = numWorkItems(sig, d, tiled, splits, qRows > 0 ? qRows : callQBlockRows(sig, d, threads));
   int64_t waves = (items + threads - 1) / std::max(1u, threads);
   double keys = static_cast<double>(std::min(d.kvLen, keysPerSplit(sig, tiled, d.kvLen, splits)));
   return static_cast<double>(waves) * (keys + kItemCostKeys + (splits > 1 ? kPartCostKeys : 0));
 }
 
-int64_t chooseKeySplits(const KernelSignature &sig, const BoundDims &d, bool tiled, unsigned threads) {
+int64_t chooseKeySplits(const KernelSignature &sig, const BoundDims &d, bool tiled, unsigned threads,
+                        int64_t qRows) {
   if (!splitsKeys(sig) || threads <= 1 || d.kvLen <= 0)
     return 1;
   int64_t most = std::min(kMaxKeySplits, std::max<int64_t>(1, d.kvLen / kMinKeysPerSplit));
   int64_t best = 1;
-  double bestCost = keySplitCost(sig, d, tiled, 1, threads);
+  double bestCost = keySplitCost(sig, d, tiled, 1, threads, qRows);
   for (int64_t s = 2; s <= most; ++s)
-    if (double cost = keySplitCost(sig, d, tiled, s, threads); cost < bestCost) {
+    if (double cost = keySplitCost(sig, d, tiled, s, threads, qRows); cost < bestCost) {
       best = s;
       bestCost = cost;
     }

@@ -167,6 +167,9 @@ TEST(KeySplits, CostModel) {
   EXPECT_EQ(chooseKeySplits(softmax, bound(1, 16, 16, 2048, 2048), true, 2), 1);
   EXPECT_EQ(chooseKeySplits(softmax, bound(1, 8, 1, 8, 32768), true, 2), 2);
   EXPECT_EQ(chooseKeySplits(softmax, bound(1, 8, 1, 8, 32768), true, 16), 16);
+  // With the call's q blocks set smaller (InvokeOptions::qBlockRows), the one
+  // q block is eight items already: no split shortens a wave.
+  EXPECT_EQ(chooseKeySplits(softmax, bound(1, 8, 1, 8, 32768), true, 2, 8), 1);
   // Never more parts than kMaxKeySplits.
   EXPECT_EQ(chooseKeySplits(softmax, bound(1, 4, 1, 1, 1 << 20), false, 256), kMaxKeySplits);
   // Hard selection and sigmoid do not split.

@@ -25,11 +25,14 @@ constexpr int64_t kMaxKeySplits = 64;
 /// costs its keys plus a fixed overhead (its partial result and the merge)
 /// and the items run in waves of `threads`. 1 for weights other than
 /// softmax, on one thread, or when no split shortens the slowest wave.
-int64_t chooseKeySplits(const KernelSignature &sig, const BoundDims &d, bool tiled, unsigned threads);
+/// `qRows`: the tiled path's q block rows in the call (0: callQBlockRows).
+int64_t chooseKeySplits(const KernelSignature &sig, const BoundDims &d, bool tiled, unsigned threads,
+                        int64_t qRows = 0);
 
 /// The estimated time of a call split `splits` ways, in keys of one item
 /// (what chooseKeySplits minimizes; exposed for its tests).
-double keySplitCost(const KernelSignature &sig, const BoundDims &d, bool tiled, int64_t splits, unsigned threads);
+double keySplitCost(const KernelSignature &sig, const BoundDims &d, bool tiled, int64_t splits, unsigned threads,
+                    int64_t qRows = 0);
 
 /// Where the merge writes: o [B, Hq, Lq, Dv] in `oType` with its strides,
 /// and lse [B, Hq, Lq] (f32) when `lse` is not null.
