@@ -287,10 +287,18 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
   }
   params[ParamLayout::KeySplits] = splits;
   ScratchLayout callScratch = ScratchLayout::compute(sig.schedule, dims->vDim, keptKeys(sig), dims->headDim, qRows);
-  int64_t scratchParts[] = {callScratch.rows,  callScratch.tileP,     callScratch.tileCorrections,
-                            callScratch.tileP16, callScratch.acc,     callScratch.topScores,
-                            callScratch.topIndex, callScratch.qTile,  callScratch.tileState};
-  std::copy(std::begin(scratchParts), std::end(scratchParts), params.begin() + ParamLayout::ScratchRows);
+  std::pair<ParamLayout::Fixed, int64_t> scratchParts[] = {
+      {ParamLayout::ScratchRows, callScratch.rows},
+      {ParamLayout::ScratchTileP, callScratch.tileP},
+      {ParamLayout::ScratchTileCorrections, callScratch.tileCorrections},
+      {ParamLayout::ScratchTileP16, callScratch.tileP16},
+      {ParamLayout::ScratchAcc, callScratch.acc},
+      {ParamLayout::ScratchTopScores, callScratch.topScores},
+      {ParamLayout::ScratchTopIndex, callScratch.topIndex},
+      {ParamLayout::ScratchQTile, callScratch.qTile},
+      {ParamLayout::ScratchTileState, callScratch.tileState}};
+  for (auto [slot, offset] : scratchParts)
+    params[slot] = offset;
   float *partials = nullptr;
   if (splits > 1) {
     __int128 wide = static_cast<__int128>(dims->batch) * dims->qHeads * dims->qLen * splits * partialFloats(dims->vDim);

@@ -312,7 +312,8 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module, KernelPaths paths) {
   // q block overrun it.
   tiledQRows = b.create<arith::MinSIOp>(
       loc, b.create<arith::MaxSIOp>(loc, loadParam(ParamLayout::QBlockRows), i64c(1)), i64c(sig.schedule.blockQ));
-  tiledScratch = {loadParam(ParamLayout::ScratchRows),      loadParam(ParamLayout::ScratchTileP),
+  tiledScratch = {i64c(ScratchLayout::compute(sig.schedule, 0, 0).tile),
+                  loadParam(ParamLayout::ScratchRows),      loadParam(ParamLayout::ScratchTileP),
                   loadParam(ParamLayout::ScratchTileCorrections), loadParam(ParamLayout::ScratchTileP16),
                   loadParam(ParamLayout::ScratchAcc),       loadParam(ParamLayout::ScratchTopScores),
                   loadParam(ParamLayout::ScratchTopIndex),  loadParam(ParamLayout::ScratchQTile),

@@ -159,9 +159,10 @@ public:
   mlir::Value keySplits, partialsPtr; // with splitsKeys(sig): parts per row's keys, their results
   mlir::Value tiledQRows; // rows of the tiled path's q blocks in this call (QBlockRows, at most blockQ)
   /// Where the tiled path's per-row parts of scratch start in this call, and
-  /// the rows they are laid out for (ParamLayout::Scratch*).
+  /// the rows they are laid out for (ParamLayout::Scratch*; S's start, `tile`,
+  /// is the same for every row count).
   struct TiledScratch {
-    mlir::Value rows, tileP, corrections, p16, acc, topScores, topIndex, qTile, state;
+    mlir::Value tile, rows, tileP, corrections, p16, acc, topScores, topIndex, qTile, state;
   } tiledScratch;
   llvm::SmallVector<mlir::Value, 4> qStr, kStr, vStr, oStr, lseStr;
   mlir::Value scale; // f32

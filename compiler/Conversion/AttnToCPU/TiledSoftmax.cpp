@@ -44,19 +44,6 @@ public:
   void emitRows(Value i0, Value i1) {
     qBlockStart = i0;
     tileEnd = i1;
-    // The per-row parts, where ScratchLayout::compute put them for this
-    // call's q blocks (the runtime passes them: ParamLayout::Scratch*).
-    tileAt = k.i64c(ScratchLayout::compute(k.sig.schedule, 0, 0).tile);
-    const KernelEmitter::TiledScratch &parts = k.tiledScratch;
-    layoutRows = parts.rows;
-    tilePAt = parts.tileP;
-    corrAt = parts.corrections;
-    p16At = parts.p16;
-    accAt = parts.acc;
-    topScoresAt = parts.topScores;
-    topIndexAt = parts.topIndex;
-    qTileAt = parts.qTile;
-    stateAt = parts.state;
     Value tiles = bb.create<arith::CeilDivSIOp>(loc, bb.create<arith::SubIOp>(loc, i1, i0), k.i64c(R));
     for (int r = 0; r < R; ++r)
       accRow[r] = k.mul(k.i64c(r), k.vDim);
@@ -190,7 +177,7 @@ private:
   int64_t blockKeys() const { return KV * k.width; }
   /// Elements of S's, or P16's, slot for one block of a pair: the q block's
   /// rows of the largest block (ScratchLayout::compute).
-  Value slotKeys() { return k.mul(layoutRows, k.i64c(kMaxTileKeyVectors * k.sig.schedule.vectorWidth)); }
+  Value slotKeys() { return k.mul(k.tiledScratch.rows, k.i64c(kMaxTileKeyVectors * k.sig.schedule.vectorWidth)); }
   static constexpr float kLazyMaxMargin = 5.5f; // see scoreBlock
   /// On AVX-512 without a score function the softmax works in units of
   /// log2 e: S scaled by scale * log2 e (f32 q rows carry it), p = 2^(s - m)
@@ -283,20 +270,22 @@ private:
     auto inSlot = [&](Value part, Value slotElems, int64_t elemBytes) {
       return slot ? k.gep(part, k.mul(slot, k.mul(slotElems, k.i64c(elemBytes))), bb.getI8Type()) : part;
     };
-    S = inSlot(tilePart(tileAt, 4 * bk), slotKeys(), 4);
-    P = tilePart(tilePAt, 4 * bk);
-    corrBuf = inSlot(tilePart(corrAt, 4), layoutRows, 4);
-    P16 = inSlot(tilePart(p16At, 2 * bk), slotKeys(), 2);
-    acc = k.gep(k.scratch, k.add(accAt, k.mul(k.mul(firstRow, k.vDim), k.i64c(4))), bb.getI8Type());
-    qTile = k.gep(k.scratch, k.add(qTileAt, k.mul(k.mul(firstRow, k.headDim), k.i64c(4))), bb.getI8Type());
-    state = k.gep(k.scratch, k.add(stateAt, k.mul(t, k.i64c(64 * kTileStateSlots(R)))), bb.getI8Type());
+    // Where this call's q blocks have them (KernelEmitter::tiledScratch).
+    const KernelEmitter::TiledScratch &parts = k.tiledScratch;
+    S = inSlot(tilePart(parts.tile, 4 * bk), slotKeys(), 4);
+    P = tilePart(parts.tileP, 4 * bk);
+    corrBuf = inSlot(tilePart(parts.corrections, 4), parts.rows, 4);
+    P16 = inSlot(tilePart(parts.p16, 2 * bk), slotKeys(), 2);
+    acc = k.gep(k.scratch, k.add(parts.acc, k.mul(k.mul(firstRow, k.vDim), k.i64c(4))), bb.getI8Type());
+    qTile = k.gep(k.scratch, k.add(parts.qTile, k.mul(k.mul(firstRow, k.headDim), k.i64c(4))), bb.getI8Type());
+    state = k.gep(k.scratch, k.add(parts.state, k.mul(t, k.i64c(64 * kTileStateSlots(R)))), bb.getI8Type());
     if (!topK)
       return;
     int64_t slots = topKSlots(keptKeys(k.sig));
     for (int r = 0; r < R; ++r) {
       Value row = k.add(firstRow, k.i64c(r));
-      top[r] = {k.gep(k.scratch, k.add(topScoresAt, k.mul(row, k.i64c(4 * slots))), bb.getI8Type()),
-                k.gep(k.scratch, k.add(topIndexAt, k.mul(row, k.i64c(8 * slots))), bb.getI8Type())};
+      top[r] = {k.gep(k.scratch, k.add(parts.topScores, k.mul(row, k.i64c(4 * slots))), bb.getI8Type()),
+                k.gep(k.scratch, k.add(parts.topIndex, k.mul(row, k.i64c(8 * slots))), bb.getI8Type())};
     }
   }
 
@@ -1667,10 +1656,6 @@ private:
   Value tileHLo, tileHHi; // and query heads
   Value qBlockStart;      // the q block's first row in the kv head's group
   Value tileStart, tileEnd; // the tile's first row, and the q block's end
-  Value accAt, topScoresAt, topIndexAt, qTileAt, stateAt; // byte offsets in scratch of the per-row parts
-  // Where the q block's parts of scratch start (emitRows), and the rows
-  // they are laid out for.
-  Value tileAt, tilePAt, corrAt, p16At, layoutRows;
   Value state;            // the tile's state slots
   Value ktBase, ktDepth, vBase, vPairsBase;
   bool topK = false;
