@@ -90,8 +90,8 @@ public:
   /// exp(d) for softmax weights, d = s - m (<= 0, up to 5.5 on the tiled
   /// path, where the running maximum moves lazily, -inf or NaN; a scalar or a
   /// vector): exp(-inf) is exactly 0 and NaN stays NaN. A 16-lane vector on
-  /// AVX-512 is 2^(d log2 e) from a degree-5 polynomial on t - floor(t)
-  /// (one vreduceps) and one vscalefps (7.5e-8 relative error, 8
+  /// AVX-512 is 2^(d log2 e) from a degree-4 polynomial on t - floor(t)
+  /// (one vreduceps) and one vscalefps (2.7e-6 relative error, 7
   /// instructions; on AMX tiles degree 3, 1e-4, for p rounded to bf16),
   /// relying on the runtime's MXCSR.FTZ for the weights below 2^-126;
   /// anything else is math.exp
