@@ -205,7 +205,13 @@ private:
     case BinaryOp::Mul:
       return ints ? b_.create<arith::MulIOp>(l, x, y).getResult() : b_.create<arith::MulFOp>(l, x, y).getResult();
     case BinaryOp::Div:
-      return ints ? emitIntDivRem(l, x, y, false) : b_.create<arith::DivFOp>(l, x, y).getResult();
+      // arcp: LLVM turns a division by a constant into a multiply by its
+      // reciprocal (at most an ulp apart; a vdivps per vector was the
+      // divider's 10+ cycles: see ApproximateMath.cpp for tanh's).
+      return ints ? emitIntDivRem(l, x, y, false)
+                  : b_.create<arith::DivFOp>(l, x, y,
+                                             arith::FastMathFlagsAttr::get(b_.getContext(), arith::FastMathFlags::arcp))
+                        .getResult();
     case BinaryOp::Rem:
       return ints ? emitIntDivRem(l, x, y, true) : b_.create<arith::RemFOp>(l, x, y).getResult();
     case BinaryOp::Lt: return compare(IP::slt, FP::OLT);

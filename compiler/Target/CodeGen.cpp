@@ -157,6 +157,9 @@ Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp modu
     if (!fn.isDeclaration()) {
       fn.addFnAttr("target-cpu", tm.getTargetCPU());
       fn.addFnAttr("target-features", tm.getTargetFeatureString());
+      // Only divisions flagged arcp and ninf take the estimate (and one
+      // Newton step): those of the math approximations (ApproximateMath.cpp).
+      fn.addFnAttr("reciprocal-estimates", "vec-divf");
     }
   optimizeModule(*llvmModule, tm);
   return llvmModule;

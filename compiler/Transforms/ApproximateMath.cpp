@@ -33,10 +33,23 @@ struct ApproximateMathPass : PassWrapper<ApproximateMathPass, OperationPass<>> {
       if (isa<math::MathDialect>(op->getDialect()))
         mathOps.push_back(op);
     });
+    llvm::DenseSet<Operation *> userDivisions;
+    getOperation()->walk([&](arith::DivFOp op) { userDivisions.insert(op); });
     GreedyRewriteConfig config;
     config.strictMode = GreedyRewriteStrictness::ExistingAndNewOps;
     if (failed(applyOpPatternsAndFold(mathOps, std::move(patterns), config)))
       signalPassFailure();
+    // The divisions the approximations made (tanh's p(x) / q(x), q > 0 and
+    // finite on the clamped x) may take a reciprocal estimate: arcp and ninf
+    // let LLVM emit vrcp14ps and a Newton step for vector ones (the kernel
+    // functions carry "reciprocal-estimates", CodeGen.cpp) instead of
+    // vdivps, whose divider a soft-capped score's tanh waited on.
+    getOperation()->walk([&](arith::DivFOp op) {
+      if (userDivisions.contains(op))
+        return;
+      auto flags = op.getFastmath() | arith::FastMathFlags::arcp | arith::FastMathFlags::ninf;
+      op.setFastmathAttr(arith::FastMathFlagsAttr::get(op.getContext(), flags));
+    });
   }
 };
 
