@@ -34,10 +34,7 @@ KernelSignature signatureOf(const AttentionSpec &spec, const Schedule &schedule)
 }
 
 int64_t defaultBlockQ(const AttentionSpec &spec) {
-  // Sigmoid weights run on the row path, whose items are blockQ rows of one
-  // head (or four) each: there larger items only balance worse.
-  bool tiledPath = spec.weights != WeightsKind::Sigmoid;
-  if (tiledPath && keepsEarlierKeys(spec.mask.expr.get()))
+  if (keepsEarlierKeys(spec.mask.expr.get()))
     return 512;
   return spec.mask.expr ? 64 : 128;
 }

@@ -21,8 +21,7 @@ KernelSignature signatureOf(const AttentionSpec &spec, const Schedule &schedule 
 /// L=2048 on AMX 0.95x, causal L=512-2048, D=64 L=4096, ALiBi, top-k within
 /// 1%). 64 with any other mask, whose q blocks read few keys each and whose
 /// blocks at a window's edge are partly masked for more rows (windows and
-/// documents: 1.02-1.04x at 128-512). Sigmoid weights run on the row path:
-/// 128 without a mask, 64 with one.
+/// documents: 1.02-1.04x at 128-512). Every weights kind alike.
 int64_t defaultBlockQ(const AttentionSpec &spec);
 
 } // namespace attn

@@ -331,7 +331,9 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
     kPacker = usesBf16Dot(sig) ? kPairsPacker(sig, *dims, qkv[1])
                                : transposedKPacker(sig, *dims, qkv[1]);
     ptrs[ParamLayout::KTransposed] = kPacker.data;
-    if (usesBf16Dot(sig) && sig.weights == Weights::Softmax) { // top-K reads v itself
+    // P V per block (softmax, sigmoid) reads v in pairs; top-K and argmax
+    // read v's rows themselves.
+    if (usesBf16Dot(sig) && (sig.weights == Weights::Softmax || sig.weights == Weights::Sigmoid)) {
       vPacker = vPairsPacker(sig, *dims, qkv[2]);
       ptrs[ParamLayout::VPairs] = vPacker.data;
     }

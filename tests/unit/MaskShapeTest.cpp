@@ -58,10 +58,10 @@ TEST(MaskShape, DefaultQBlocks) {
     return defaultBlockQ(*spec.module.find("t"));
   };
   EXPECT_EQ(blockQ(""), 512);
-  EXPECT_EQ(blockQ("  weights: sigmoid"), 128);
+  EXPECT_EQ(blockQ("  weights: sigmoid"), 512);
   EXPECT_EQ(blockQ("  mask: j <= i"), 512);
   EXPECT_EQ(blockQ("  mask: j <= i\n  weights: topk(4)"), 512);
-  EXPECT_EQ(blockQ("  mask: j <= i\n  weights: sigmoid"), 64); // the row path only
+  EXPECT_EQ(blockQ("  mask: j <= i\n  weights: sigmoid"), 512);
   EXPECT_EQ(blockQ("  mask: j <= i && i - j < 256"), 64);
   EXPECT_EQ(blockQ("  doc: i32[B, L]\n  mask: doc[b, i] == doc[b, j]"), 64);
 }

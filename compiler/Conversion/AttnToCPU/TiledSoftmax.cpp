@@ -978,6 +978,79 @@ private:
     return SmallVector<Value>(loop.getResults());
   }
 
+  /// p of tile row r, key vector c, to P (or P16 with bf16 pairs, where
+  /// P V reads p in bf16 only, its masked slow path too: two vectors per
+  /// vcvtne2ps2bf16 and store, one of each fewer per two vectors than
+  /// converting each alone; `evenP` holds the first of a pair).
+  void storeWeights(int r, int c, Value p, Value &evenP) {
+    if (evenP) {
+      storeBf16Pair(evenP, p, P16, k.i64c(r * blockKeys() + (c - 1) * k.width));
+      evenP = Value();
+    } else if (k.bf16Dot && k.width == 16 && c + 1 < KV) {
+      evenP = p; // stored with the next vector's
+    } else if (k.bf16Dot) {
+      k.storeVecF32(p, P16, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
+    } else {
+      k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
+    }
+  }
+  /// Which lanes of score vector (r, c) are masked (-inf): into the lanes
+  /// masked in every row so far (allOut[c]) and in some row (maskedLanes).
+  void trackMasked(int r, int c, Value score, SmallVector<Value> &allOut, Value &maskedLanes) {
+    Value isOut = cmpf(arith::CmpFPredicate::OEQ, score, splat(k.f32c(-kInf)));
+    maskedLanes = maskedLanes ? bb.create<arith::OrIOp>(loc, maskedLanes, isOut).getResult() : isOut;
+    allOut[c] = r ? bb.create<arith::AndIOp>(loc, allOut[c], isOut).getResult() : isOut;
+  }
+  /// Weights that P V takes with p = 0 for masked keys: softmax, sigmoid.
+  bool zeroMaskedWeights() const {
+    return k.sig.weights == Weights::Softmax || k.sig.weights == Weights::Sigmoid;
+  }
+  /// How P V takes the block (storePlan), from which keys the block masks:
+  /// anyMasked and allOut (per key lane, masked in every row) as the
+  /// weights' loop found them, unless cheapMaskTest (only kvLen cuts the
+  /// block: anyMasked says whether it does) or lazyMaskTest (found here
+  /// from S, and only when v holds inf or NaN).
+  void planBlock(Value n, Value anyMasked, ArrayRef<Value> allOut, Value scaleS, bool cheapMaskTest,
+                 bool lazyMaskTest) {
+    bool amxSoftmax = k.amx && zeroMaskedWeights();
+    // On AMX tiles with a v free of inf and NaN, blocks with masked keys
+    // take the tiles too: their p = 0 adds exactly nothing.
+    Value slowPath = anyMasked;
+    Value live = cheapMaskTest ? k.i64c(-1) : Value();
+    Value notFinite = amxSoftmax ? bb.create<arith::XOrIOp>(loc, k.vFinite,
+                                                            bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true)))
+                                       .getResult()
+                                 : Value();
+    if (lazyMaskTest) {
+      auto masked = bb.create<scf::IfOp>(
+          loc, notFinite,
+          [&](OpBuilder &, Location) {
+            auto [any, keptWord] = maskedKeysInS(scaleS);
+            bb.create<scf::YieldOp>(loc, ValueRange{any, keptWord});
+          },
+          [&](OpBuilder &, Location) {
+            bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false)),
+                                                    k.i64c(-1)});
+          });
+      slowPath = masked.getResult(0);
+      live = masked.getResult(1);
+    } else if (amxSoftmax) {
+      slowPath = bb.create<arith::AndIOp>(loc, anyMasked, notFinite);
+    }
+    // The keys some row keeps, for P V's slow path (accumulateTile).
+    if (!live)
+      live = keptKeysWord(allOut);
+    Value from = bb.create<arith::MinSIOp>(loc, bb.create<math::CountTrailingZerosOp>(loc, live), n);
+    Value to = bb.create<arith::MinSIOp>(
+        loc, bb.create<arith::SubIOp>(loc, k.i64c(64), bb.create<math::CountLeadingZerosOp>(loc, live)), n);
+    auto flag = [&](Value bit, int64_t value) {
+      return bb.create<arith::SelectOp>(loc, bit, k.i64c(value), k.i64c(0)).getResult();
+    };
+    Value flags = bb.create<arith::OrIOp>(loc, k.i64c(kPlanLive), flag(slowPath, kPlanMasked));
+    flags = bb.create<arith::OrIOp>(loc, flags, flag(rescale, kPlanRescale));
+    storePlan(flags, from, to);
+  }
+
   /// `maskNeeded`: null when the spec has no mask; else whether some key of
   /// the block may be masked.
   SmallVector<Value> emitLiveBlock(Value j0, Value n, ValueRange ml, Value maskNeeded) {
@@ -1217,21 +1290,46 @@ private:
     if (topK)
       return offerBlock(j0, n, ml);
 
-    // Online softmax, vectorized over the block's keys.
-    SmallVector<Value> next(2 * R);
     // Without a mask or score function only keys past kvLen are -inf, and
     // only a block cut short by kvLen has them.
     bool cheapMaskTest = !maskNeeded && !hasScore;
-    // On AMX tiles with softmax weights which keys are masked matters only
-    // when v holds inf or NaN (see slowPath below): found then from S after
-    // the rows (maskedKeysInS), not per row and vector alongside the
-    // exponentials (a compare and two mask operations per vector, an eighth
-    // of the softmax's instructions).
-    bool amxSoftmax = k.amx && k.sig.weights == Weights::Softmax;
-    bool lazyMaskTest = !cheapMaskTest && amxSoftmax;
+    // On AMX tiles which keys are masked matters only when v holds inf or
+    // NaN (see planBlock): found then from S after the rows
+    // (maskedKeysInS), not per row and vector alongside the exponentials (a
+    // compare and two mask operations per vector, an eighth of the
+    // softmax's instructions).
+    bool lazyMaskTest = !cheapMaskTest && k.amx && zeroMaskedWeights();
     Value anyMasked = cheapMaskTest
                           ? bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, n, BK()).getResult()
                           : bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false)).getResult();
+    // Per key lane: masked in every row of the tile.
+    SmallVector<Value> allOut(KV);
+    Value maskedLanes; // lanes masked in some row, for some key vector
+
+    if (k.sig.weights == Weights::Sigmoid) {
+      // p = 1 / (1 + exp(-s)) per (row, key), unnormalized: no running
+      // maximum, no sum, acc never rescaled. A masked key's exp(-s) is inf
+      // and its p exactly 0, as P V's plan needs.
+      for (int r = 0; r < R; ++r) {
+        Value evenP;
+        for (int c = 0; c < KV; ++c) {
+          Value score = scoreVec(r, c);
+          Value e = k.expWeights(bb.create<arith::NegFOp>(loc, score), base2Scores());
+          Value p = bb.create<arith::DivFOp>(loc, splat(k.f32c(1)), bb.create<arith::AddFOp>(loc, splat(k.f32c(1)), e));
+          storeWeights(r, c, p, evenP);
+          if (!cheapMaskTest && !lazyMaskTest)
+            trackMasked(r, c, score, allOut, maskedLanes);
+        }
+      }
+      if (!cheapMaskTest && !lazyMaskTest)
+        anyMasked = bb.create<vector::ReductionOp>(loc, vector::CombiningKind::OR, maskedLanes);
+      rescale = bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false));
+      planBlock(n, anyMasked, allOut, scaleS, cheapMaskTest, lazyMaskTest);
+      return SmallVector<Value>(ml);
+    }
+
+    // Online softmax, vectorized over the block's keys.
+    SmallVector<Value> next(2 * R);
     // Every row's correction exp(m - mNew) in one vector exp: eight scalar
     // polynomials were 9% of a D=64 dense kernel's samples (perf).
     auto rowsType = VectorType::get({R}, k.f32);
@@ -1300,9 +1398,6 @@ private:
     if (base2Scores())
       shifts = bb.create<arith::MulFOp>(loc, shifts, rowsConst(static_cast<float>(M_LN2)));
     Value corrEarly = k.amx ? bb.create<math::ExpOp>(loc, shifts).getResult() : Value();
-    // Per key lane: masked in every row of the tile.
-    SmallVector<Value> allOut(KV);
-    Value maskedLanes; // lanes masked in some row, for some key vector
     for (int r = 0; r < R; ++r) {
       Value rowShift = splat(bb.create<vector::ExtractOp>(loc, mSafe, r));
       // On AMX tiles (R = 16, KV = 4) each row's scores are loaded again
@@ -1317,25 +1412,10 @@ private:
       Value pSum, evenP;
       for (int c = 0; c < KV; ++c) {
         Value p = k.expWeights(bb.create<arith::SubFOp>(loc, sv[r][c], rowShift), base2Scores());
-        // With bf16 pairs P V reads p in bf16 only, its masked slow path too:
-        // two vectors per vcvtne2ps2bf16 and store (one of each fewer per
-        // two vectors than converting each alone).
-        if (evenP) {
-          storeBf16Pair(evenP, p, P16, k.i64c(r * blockKeys() + (c - 1) * k.width));
-          evenP = Value();
-        } else if (k.bf16Dot && k.width == 16 && c + 1 < KV) {
-          evenP = p; // stored with the next vector's
-        } else if (k.bf16Dot) {
-          k.storeVecF32(p, P16, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
-        } else {
-          k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
-        }
+        storeWeights(r, c, p, evenP);
         pSum = c ? bb.create<arith::AddFOp>(loc, pSum, p).getResult() : p;
-        if (cheapMaskTest || lazyMaskTest)
-          continue;
-        Value isOut = cmpf(arith::CmpFPredicate::OEQ, sv[r][c], splat(k.f32c(-kInf)));
-        maskedLanes = maskedLanes ? bb.create<arith::OrIOp>(loc, maskedLanes, isOut).getResult() : isOut;
-        allOut[c] = r ? bb.create<arith::AndIOp>(loc, allOut[c], isOut).getResult() : isOut;
+        if (!cheapMaskTest && !lazyMaskTest)
+          trackMasked(r, c, sv[r][c], allOut, maskedLanes);
       }
       next[r] = bb.create<vector::ExtractOp>(loc, mNew, r);
       pSums[r] = pSum;
@@ -1359,44 +1439,10 @@ private:
     for (int r = 0; r < R; ++r)
       next[R + r] = lInPlace() ? ml[R + r] // already in its slot
                                : fma(splat(bb.create<vector::ExtractOp>(loc, corr, r)), ml[R + r], pSums[r]);
-    // On AMX tiles with a v free of inf and NaN, blocks with masked keys
-    // take the tiles too: their p = 0 adds exactly nothing.
-    Value slowPath = anyMasked;
-    Value live = cheapMaskTest ? k.i64c(-1) : Value();
-    Value notFinite = amxSoftmax ? bb.create<arith::XOrIOp>(loc, k.vFinite,
-                                                            bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true)))
-                                       .getResult()
-                                 : Value();
-    if (lazyMaskTest) {
-      auto masked = bb.create<scf::IfOp>(
-          loc, notFinite,
-          [&](OpBuilder &, Location) {
-            auto [any, keptWord] = maskedKeysInS(scaleS);
-            bb.create<scf::YieldOp>(loc, ValueRange{any, keptWord});
-          },
-          [&](OpBuilder &, Location) {
-            bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false)),
-                                                    k.i64c(-1)});
-          });
-      slowPath = masked.getResult(0);
-      live = masked.getResult(1);
-    } else if (amxSoftmax) {
-      slowPath = bb.create<arith::AndIOp>(loc, anyMasked, notFinite);
-    }
-    // The keys some row keeps, for P V's slow path (accumulateTile).
-    if (!live)
-      live = keptKeysWord(allOut);
-    Value from = bb.create<arith::MinSIOp>(loc, bb.create<math::CountTrailingZerosOp>(loc, live), n);
-    Value to = bb.create<arith::MinSIOp>(
-        loc, bb.create<arith::SubIOp>(loc, k.i64c(64), bb.create<math::CountLeadingZerosOp>(loc, live)), n);
-    auto flag = [&](Value bit, int64_t value) {
-      return bb.create<arith::SelectOp>(loc, bit, k.i64c(value), k.i64c(0)).getResult();
-    };
-    Value flags = bb.create<arith::OrIOp>(loc, k.i64c(kPlanLive), flag(slowPath, kPlanMasked));
-    flags = bb.create<arith::OrIOp>(loc, flags, flag(rescale, kPlanRescale));
-    storePlan(flags, from, to);
+    planBlock(n, anyMasked, allOut, scaleS, cheapMaskTest, lazyMaskTest);
     return next;
   }
+
 
   /// Per element of the block's valid keys: a masked key becomes -inf (when
   /// `withMask`); the others get the score region (when `withScore`).
@@ -1636,6 +1682,13 @@ private:
   void finishRow(Value r, Value head, Value row) {
     Value isValid = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, k.add(tileStart, r), tileEnd);
     bb.create<scf::IfOp>(loc, isValid, [&](OpBuilder &, Location) {
+      if (k.sig.weights == Weights::Sigmoid) { // o = acc: no normalization, no lse
+        Value oOff = k.add(k.add(k.mul(b, k.oStr[0]), k.mul(head, k.oStr[1])), k.mul(row, k.oStr[2]));
+        k.rowStoreO(k.gep(acc, k.mul(r, k.vDim), k.f32), k.f32c(1),
+                    bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false)), oOff);
+        bb.create<scf::YieldOp>(loc);
+        return;
+      }
       Value m = bb.create<LLVM::LoadOp>(loc, k.f32, stateSlot(r), 4);
       if (base2Scores())
         m = bb.create<arith::MulFOp>(loc, m, k.f32c(static_cast<float>(M_LN2)));
