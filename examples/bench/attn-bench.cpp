@@ -17,6 +17,7 @@
 #include "compiler/Frontend/Sema.h"
 #include "compiler/JIT/HostRun.h"
 #include "compiler/Reference/RandomInputs.h"
+#include "compiler/Reference/Work.h"
 #include "attn/KeySplits.h"
 #include "compiler/Target/PeakFlops.h"
 
@@ -284,16 +285,9 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
                         q[3]);
   Expected<double> measured = maskDensity(k, args, 64, false);
   double density = measured ? *measured : 1.0;
-  // Q.K^T over the unmasked pairs, then the weights times v: every unmasked
-  // key for softmax and sigmoid, K keys per row for topk(K), none for argmax
-  // (a copy of one v row).
-  double rowsTotal = double(q[0]) * q[1] * q[2], qk = 2.0 * rowsTotal * kk[2] * q[3] / 1e9;
-  double pv = k.weights == WeightsKind::Argmax ? 0
-              : k.weights == WeightsKind::TopK  ? 2.0 * rowsTotal * std::min<int64_t>(k.topk, kk[2]) * v[3] / 1e9
-                                                 : 2.0 * rowsTotal * kk[2] * v[3] / 1e9;
-  bool selects = k.weights == WeightsKind::Argmax || k.weights == WeightsKind::TopK;
-  r.denseGflop = qk + (selects ? pv : 2.0 * rowsTotal * kk[2] * v[3] / 1e9);
-  r.gflop = qk * density + (selects ? pv : pv * density);
+  Work work = attentionWork(k, args, density);
+  r.denseGflop = work.denseGflop;
+  r.gflop = work.gflop;
   r.bytes = 2.0 * kk[0] * kk[1] * kk[2] * kk[3] * (r.dtype == "f32" ? 4 : 2);
 
   Expected<HostCall> call = prepareCall(*kernel, args);

@@ -1,6 +1,8 @@
 //===- ReferenceTest.cpp - The reference on hand-computed cases ------------===//
 #include "ReferenceTestUtil.h"
 
+#include "compiler/Reference/Work.h"
+
 #include <cmath>
 #include <limits>
 
@@ -213,6 +215,33 @@ TEST(Reference, RoundingToElementTypes) {
   EXPECT_EQ(roundToElemType(1.0 + 1.0 / 4096, ElemType::F16), 1.0);
   EXPECT_EQ(roundToElemType(0.1, ElemType::F32), static_cast<double>(0.1f));
   EXPECT_TRUE(std::isnan(roundToElemType(NAN, ElemType::BF16)));
+}
+
+} // namespace
+
+namespace {
+
+TEST(Reference, WorkCountedByWeights) {
+  // 2 x 3 rows of D = 4 against 10 keys, Dv = 5, half the pairs kept:
+  // Q.Kt is 2 x 6 x 10 x 4, P.V 2 x 6 x 10 x 5 (all keys), x 5 x K (top-K)
+  // or nothing (argmax).
+  auto work = [](const std::string &weights) {
+    CheckedSpec spec = compileSpec("attention t {\n q: f32[2, 3, 1, 4]\n k: f32[2, 3, 10, 4]\n"
+                                   " v: f32[2, 3, 10, 5]\n weights: " + weights + "\n}");
+    ArgumentMap args = {{"q", tensor({2, 3, 1, 4}, std::vector<double>(24))},
+                        {"k", tensor({2, 3, 10, 4}, std::vector<double>(240))},
+                        {"v", tensor({2, 3, 10, 5}, std::vector<double>(300))}};
+    return attentionWork(*spec.module.find("t"), args, 0.5);
+  };
+  double qk = 2.0 * 6 * 10 * 4 / 1e9, pv = 2.0 * 6 * 10 * 5 / 1e9;
+  for (const char *w : {"softmax", "sigmoid"}) {
+    EXPECT_DOUBLE_EQ(work(w).gflop, (qk + pv) / 2) << w;
+    EXPECT_DOUBLE_EQ(work(w).denseGflop, qk + pv) << w;
+  }
+  EXPECT_DOUBLE_EQ(work("topk(3)").gflop, qk / 2 + pv * 3 / 10);
+  EXPECT_DOUBLE_EQ(work("topk(30)").gflop, qk / 2 + pv); // K past the keys: all of them
+  EXPECT_DOUBLE_EQ(work("argmax").gflop, qk / 2);
+  EXPECT_DOUBLE_EQ(work("argmax").denseGflop, qk);
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 
 #include "compiler/JIT/HostRun.h"
 #include "compiler/Reference/RandomInputs.h"
+#include "compiler/Reference/Work.h"
 #include "compiler/Target/PeakFlops.h"
 
 #include <fmt/core.h>
@@ -95,8 +96,8 @@ int runBench(const Options &opts, CheckedSpec &spec) {
   const std::vector<double> &times = *timed;
   const auto &q = args.at("q").shape, &k = args.at("k").shape, &v = args.at("v").shape;
   double minMs = times.front(), medMs = times[times.size() / 2];
-  double dense = 2.0 * q[0] * q[1] * q[2] * k[2] * (q[3] + v[3]) / 1e9;
-  double work = dense * *density;
+  Work counted = attentionWork(*kernel, args, *density);
+  double dense = counted.denseGflop, work = counted.gflop;
   unsigned threads = opts.threads ? opts.threads : peak->threads;
   PeakFlops::Held held = peak->forKernel(sig, threads);
   double peakGflops = held.gflops;
