@@ -93,6 +93,9 @@ std::vector<Case> suite(bool quick) {
       {"top-k(32) causal", attention("topk", qkv("f32", 16, 16, 128) + "  mask: j <= i\n  weights: topk(32)\n"),
        dims(1, 2048), small},
       {"argmax", attention("argmax", qkv("f32", 16, 16, 128) + "  weights: argmax\n"), dims(1, 2048), small},
+      // Not in the suite: sigmoid attention, unnormalized weights.
+      {"sigmoid causal", attention("sigmoid", qkv("f32", 16, 16, 128) + "  mask: j <= i\n  weights: sigmoid\n"),
+       dims(1, 2048), small, false, false},
       {"decode Lk=4k", attention("decode4k", qkv("f32", 32, 8, 128, "1", "M")), {{"B", 8}, {"M", 4096 / s}},
        {{"B", 2}, {"M", 93}}, false, true, {"dense"}, true},
       {"decode Lk=32k", attention("decode32k", qkv("f32", 32, 8, 128, "1", "M")), {{"B", 8}, {"M", 32768 / s}},
