@@ -33,6 +33,15 @@ inline const Kernel &compiled(const std::string &text, const std::string &name) 
   return *it->second;
 }
 
+/// Random arguments (seeded) for kernel `name` of `text` at `sizes`
+/// (chooseDims: named query heads are twice the named kv heads).
+inline ArgumentMap randomInputs(const std::string &text, const std::string &name, InputSizes sizes,
+                                unsigned seed = 3) {
+  CheckedSpec s = parseAndCheck("t.attn", text);
+  const AttentionSpec &k = *s.module.find(name);
+  return makeInputs(k, chooseDims(k, sizes), seed);
+}
+
 /// Compares o [B, H, L, Dv] (or lse [B, H, L]) and names the first bad index.
 inline ::testing::AssertionResult matches(const std::vector<double> &got,
                                           const std::vector<double> &want,

@@ -23,12 +23,6 @@ std::string gqaSpec(const std::string &name, const std::string &type, int64_t d,
          "]\n v: " + type + "[B, G, L, " + dim + "]\n" + fields + "\n}\n";
 }
 
-ArgumentMap inputs(const std::string &text, const std::string &name, InputSizes sizes) {
-  CheckedSpec s = parseAndCheck("t.attn", text);
-  const AttentionSpec &k = *s.module.find(name);
-  return makeInputs(k, chooseDims(k, sizes), 5);
-}
-
 InvokeOptions rows(int64_t r) {
   InvokeOptions options;
   options.qBlockRows = r;
@@ -37,7 +31,7 @@ InvokeOptions rows(int64_t r) {
 
 void checkRows(const std::string &text, const std::string &name, InputSizes sizes) {
   ASSERT_EQ(compiled(text, name).signature().schedule.blockQ, 512) << "causal masks compile q blocks of 512 rows";
-  ArgumentMap args = inputs(text, name, sizes);
+  ArgumentMap args = randomInputs(text, name, sizes, 5);
   for (int64_t r : {0, 1, 5, 8, 20, 64, 100, 512, 4096}) {
     SCOPED_TRACE(name + " with q blocks of " + std::to_string(r) + " rows");
     expectMatchesReference(text, name, args, rows(r));
@@ -86,7 +80,7 @@ TEST(QBlockRows, ChosenPerCall) {
 TEST(QBlockRows, NegativeRowsAreAnError) {
   std::string text = gqaSpec("qr_neg", "f32", 0, "mask: j <= i");
   Expected<ReferenceOutput> got =
-      runOnHost(compiled(text, "qr_neg"), inputs(text, "qr_neg", {1, 2, 1, 40, 40, 8, 8}), false, rows(-3));
+      runOnHost(compiled(text, "qr_neg"), randomInputs(text, "qr_neg", {1, 2, 1, 40, 40, 8, 8}, 5), false, rows(-3));
   ASSERT_FALSE(got);
   EXPECT_NE(got.error().find("qBlockRows is -3"), std::string::npos) << got.error();
 }

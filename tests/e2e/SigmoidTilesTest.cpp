@@ -25,19 +25,13 @@ std::string spec(const std::string &name, const std::string &types, const std::s
          "[B, G, M, E]\n weights: sigmoid\n" + fields + "\n}\n";
 }
 
-ArgumentMap inputsFor(const std::string &text, const std::string &name, InputSizes sizes) {
-  CheckedSpec s = parseAndCheck("t.attn", text);
-  const AttentionSpec &k = *s.module.find(name);
-  return makeInputs(k, chooseDims(k, sizes), 7);
-}
-
 /// `sizes`: B, H, G, L, M, D, E. Asserts the call takes the tiled path.
 void check(const std::string &name, const std::string &fields, InputSizes sizes = {2, 4, 2, 45, 70, 24, 17},
            const std::string &types = "f32") {
   std::string text = spec(name, types, fields);
   const KernelSignature &sig = compiled(text, name).signature();
   ASSERT_TRUE(takesTiledPath(sig, sizes.heads / sizes.kvHeads, sizes.seq)) << name;
-  expectMatchesReference(text, name, inputsFor(text, name, sizes));
+  expectMatchesReference(text, name, randomInputs(text, name, sizes, 7));
 }
 
 TEST(SigmoidTiles, Dense) { check("sig_dense", ""); }
@@ -53,7 +47,7 @@ TEST(SigmoidTiles, Bf16OnAmxTiles) {
   // has them (else bf16 pairs or conversions).
   std::string text = "attention sig_amx {\n q: bf16[1, 4, L, 64]\n k: bf16[1, 2, L, 64]\n v: bf16[1, 2, L, 32]\n"
                      " mask: j <= i\n weights: sigmoid\n}\n";
-  expectMatchesReference(text, "sig_amx", inputsFor(text, "sig_amx", {1, 4, 2, 83, 83, 64, 32}));
+  expectMatchesReference(text, "sig_amx", randomInputs(text, "sig_amx", {1, 4, 2, 83, 83, 64, 32}, 7));
 }
 
 TEST(SigmoidTiles, RowsAndTilesAgree) {
@@ -62,7 +56,7 @@ TEST(SigmoidTiles, RowsAndTilesAgree) {
   std::string text = spec("sig_paths", "f32", "mask: j <= i + (M - L)");
   for (int64_t rows : {1, 3, 40}) {
     SCOPED_TRACE(std::to_string(rows) + " query rows");
-    expectMatchesReference(text, "sig_paths", inputsFor(text, "sig_paths", {1, 2, 2, rows, 90, 16, 16}));
+    expectMatchesReference(text, "sig_paths", randomInputs(text, "sig_paths", {1, 2, 2, rows, 90, 16, 16}, 7));
   }
 }
 
@@ -75,7 +69,7 @@ TEST(SigmoidTiles, NaNAndInfinity) {
   for (std::string types : {"f32", "bf16"}) {
     std::string name = "sig_nan_" + types;
     std::string text = spec(name, types, "mask: j <= i");
-    ArgumentMap args = inputsFor(text, name, {1, 4, 2, 40, 40, 8, 8});
+    ArgumentMap args = randomInputs(text, name, {1, 4, 2, 40, 40, 8, 8}, 7);
     auto at = [](int64_t head, int64_t row, int64_t d) { return (head * 40 + row) * 8 + d; };
     args["k"].data[at(0, 17, 3)] = NAN;
     args["v"].data[at(0, 15, 1)] = NAN;

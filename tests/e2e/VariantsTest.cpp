@@ -21,16 +21,10 @@ std::string spec(const std::string &name, const std::string &types, const std::s
          "[B, G, M, D]\n v: " + types + "[B, G, M, E]\n" + fields + "\n}\n";
 }
 
-ArgumentMap inputsFor(const std::string &text, const std::string &name, InputSizes sizes, unsigned seed = 3) {
-  CheckedSpec s = parseAndCheck("t.attn", text);
-  const AttentionSpec &k = *s.module.find(name);
-  return makeInputs(k, chooseDims(k, sizes), seed);
-}
-
 void check(const std::string &name, const std::string &fields, InputSizes sizes = {2, 4, 2, 45, 70, 24, 17},
            const std::string &types = "f32") {
   std::string text = spec(name, types, fields);
-  expectMatchesReference(text, name, inputsFor(text, name, sizes));
+  expectMatchesReference(text, name, randomInputs(text, name, sizes));
 }
 
 TEST(Variants, DenseSoftmaxWithLse) { check("dense", "outputs: o, lse"); }
@@ -46,7 +40,7 @@ TEST(Variants, DocumentMaskWithScatteredIds) {
   // Ids in no order and of every size: tile classification reads them to
   // skip tiles, and must never skip one that holds a kept key.
   std::string text = spec("docs", "f32", "doc: i32[B, M]\nmask: doc[b, j] == doc[b, i % M] && j <= i + 7");
-  ArgumentMap args = inputsFor(text, "docs", {2, 4, 2, 70, 90, 16, 16});
+  ArgumentMap args = randomInputs(text, "docs", {2, 4, 2, 70, 90, 16, 16});
   std::mt19937 rng(9);
   for (double &id : args["doc"].data)
     id = static_cast<double>(rng() % 5) - 2; // negative ids too
@@ -75,7 +69,7 @@ TEST(Variants, TopKAndArgmaxTiesKeepTheLowestKeys) {
         std::string text = "attention " + name + " {\n q: f32[1, 1, " + std::to_string(rows) +
                            ", 4]\n k: f32[1, 1, 70, 4]\n v: f32[1, 1, 70, 4]\n weights: " + weights +
                            (maskTop ? "\n mask: j != 10" : "") + "\n}\n";
-        ArgumentMap args = inputsFor(text, name, {1, 1, 1, rows, 70, 4, 4});
+        ArgumentMap args = randomInputs(text, name, {1, 1, 1, rows, 70, 4, 4});
         for (double &x : args["q"].data)
           x = 1.0;
         for (int64_t j = 0; j < 70; ++j)
@@ -232,7 +226,7 @@ TEST(Variants, AmxTiles) {
            {"amx_creeping", 64, 32, "score: s + 0.05 * j\noutputs: o, lse", {1, 2, 1, 40, 300, 0, 0}},
        }) {
     std::string text = fixedDimsSpec(c.name, c.d, c.e, c.fields);
-    expectMatchesReference(text, c.name, inputsFor(text, c.name, c.sizes));
+    expectMatchesReference(text, c.name, randomInputs(text, c.name, c.sizes));
     EXPECT_EQ(compiled(text, c.name).signature().schedule.amx, hostRunsAmx()) << c.name;
   }
 }
@@ -266,7 +260,7 @@ TEST(Variants, AmxTilesWithMaximaMovingInTheData) {
   for (Case c : {Case{70, 0}, Case{130, 0}, Case{200, 0}, Case{-1, 0.02}, Case{-1, 0.002}})
     for (const char *mask : {"", "mask: j <= i + 250\n"}) {
       std::string text = fixedDimsSpec("amx_moving", 64, 32, std::string(mask) + "outputs: o, lse");
-      ArgumentMap args = inputsFor(text, "amx_moving", {1, 2, 1, 40, 300, 0, 0});
+      ArgumentMap args = randomInputs(text, "amx_moving", {1, 2, 1, 40, 300, 0, 0});
       moveMaxima(args, 64, c.jumpKey, c.perKey);
       expectMatchesReference(text, "amx_moving", args);
     }
@@ -285,7 +279,7 @@ TEST(Variants, TiledF32WithMaximaMovingInTheData) {
   for (Case c : {Case{70, 0}, Case{130, 0}, Case{-1, 0.02}, Case{-1, 0.002}})
     for (const char *mask : {"", "mask: j <= i + 250\n"}) {
       std::string text = spec("f32_moving", "f32", std::string(mask) + "outputs: o, lse");
-      ArgumentMap args = inputsFor(text, "f32_moving", {1, 2, 1, 40, 300, 64, 32});
+      ArgumentMap args = randomInputs(text, "f32_moving", {1, 2, 1, 40, 300, 64, 32});
       moveMaxima(args, 64, c.jumpKey, c.perKey);
       expectMatchesReference(text, "f32_moving", args);
     }
@@ -300,14 +294,14 @@ TEST(Variants, AmxTilesKeepNaNOfMaskedKeysOut) {
   for (const char *weights : {"softmax", "topk(5)"}) {
     std::string name = std::string("amx_nan_") + (weights[0] == 't' ? "topk" : "softmax");
     std::string text = fixedDimsSpec(name, 32, 16, std::string("mask: j <= i\nweights: ") + weights);
-    ArgumentMap args = inputsFor(text, name, {1, 2, 2, 100, 100, 0, 0});
+    ArgumentMap args = randomInputs(text, name, {1, 2, 2, 100, 100, 0, 0});
     args["k"].data[17 * 32 + 3] = NAN;  // key 17 of head 0: rows 17.. turn NaN
     args["v"].data[70 * 16 + 1] = NAN;  // v of key 70: masked for rows < 70
     args["q"].data[(100 + 5) * 32] = NAN; // head 1, row 5
     expectMatchesReference(text, name, args);
   }
   std::string text = fixedDimsSpec("amx_inf", 32, 16, "mask: j <= i");
-  ArgumentMap args = inputsFor(text, "amx_inf", {1, 2, 2, 100, 100, 0, 0});
+  ArgumentMap args = randomInputs(text, "amx_inf", {1, 2, 2, 100, 100, 0, 0});
   args["v"].data[70 * 16 + 1] = INFINITY; // masked for rows < 70; inf from row 70 on
   expectMatchesReference(text, "amx_inf", args);
 }
@@ -323,7 +317,7 @@ TEST(Variants, AmxTilesWithWeightsBelowTheSmallestNormal) {
   unsigned callers = _mm_getcsr();
 #endif
   std::string text = fixedDimsSpec("amx_steep", 32, 16, "score: s - 3 * (i - j)\nmask: j <= i\noutputs: o, lse");
-  expectMatchesReference(text, "amx_steep", inputsFor(text, "amx_steep", {1, 2, 2, 150, 150, 0, 0}));
+  expectMatchesReference(text, "amx_steep", randomInputs(text, "amx_steep", {1, 2, 2, 150, 150, 0, 0}));
 #if defined(__SSE__)
   EXPECT_EQ(_mm_getcsr(), callers);
   _mm_setcsr(before);
@@ -338,7 +332,7 @@ TEST(Variants, ValueDimsInChunksOfThreeVectors) {
   for (int64_t e : {20, 48, 50, 64, 80, 112, 128, 160})
     for (const char *fields : {"outputs: o, lse", "mask: j <= i"}) {
       std::string text = spec("chunks", "f32", fields);
-      expectMatchesReference(text, "chunks", inputsFor(text, "chunks", {1, 2, 2, 70, 70, 16, e}));
+      expectMatchesReference(text, "chunks", randomInputs(text, "chunks", {1, 2, 2, 70, 70, 16, e}));
     }
 }
 
@@ -349,7 +343,7 @@ TEST(Variants, AmxTilesWithScalesOfEverySign) {
   // with an inf in the k of a key masked for the first rows.
   for (const char *scale : {"-0.125", "0", "0.25"}) {
     std::string text = fixedDimsSpec("amx_scale", 32, 16, std::string("scale: ") + scale + "\nmask: j <= i");
-    ArgumentMap args = inputsFor(text, "amx_scale", {1, 2, 2, 100, 100, 0, 0});
+    ArgumentMap args = randomInputs(text, "amx_scale", {1, 2, 2, 100, 100, 0, 0});
     args["k"].data[90 * 32 + 5] = INFINITY; // key 90 of head 0: masked for rows < 90
     expectMatchesReference(text, "amx_scale", args);
   }
@@ -366,16 +360,16 @@ TEST(Variants, AmxPairsOfBlocks) {
   // blocks then take the f32 P V, so their pair splits).
   for (int64_t m : {64, 127, 128, 129, 200, 256}) {
     std::string text = fixedDimsSpec("amx_pairs", 32, 16, "outputs: o, lse");
-    expectMatchesReference(text, "amx_pairs", inputsFor(text, "amx_pairs", {1, 2, 1, 20, m, 0, 0}));
+    expectMatchesReference(text, "amx_pairs", randomInputs(text, "amx_pairs", {1, 2, 1, 20, m, 0, 0}));
   }
   for (int64_t jump : {40, 100, 150, 240}) {
     std::string text = fixedDimsSpec("amx_jump", 32, 16,
                                      "score: s + (j == " + std::to_string(jump) + " ? 12 : 0)\noutputs: o, lse");
-    expectMatchesReference(text, "amx_jump", inputsFor(text, "amx_jump", {1, 2, 1, 20, 250, 0, 0}));
+    expectMatchesReference(text, "amx_jump", randomInputs(text, "amx_jump", {1, 2, 1, 20, 250, 0, 0}));
   }
   std::string text = fixedDimsSpec("amx_pairs_causal", 32, 16, "mask: j <= i\noutputs: o, lse");
-  expectMatchesReference(text, "amx_pairs_causal", inputsFor(text, "amx_pairs_causal", {1, 2, 2, 200, 200, 0, 0}));
-  ArgumentMap args = inputsFor(text, "amx_pairs_causal", {1, 2, 2, 200, 200, 0, 0});
+  expectMatchesReference(text, "amx_pairs_causal", randomInputs(text, "amx_pairs_causal", {1, 2, 2, 200, 200, 0, 0}));
+  ArgumentMap args = randomInputs(text, "amx_pairs_causal", {1, 2, 2, 200, 200, 0, 0});
   args["v"].data[150 * 16 + 3] = NAN; // key 150 of kv head 0: masked for rows < 150
   expectMatchesReference(text, "amx_pairs_causal", args);
 }
@@ -392,7 +386,7 @@ TEST(Variants, KAndVPackedPerHead) {
   std::string tiles = fixedDimsSpec("per_head", 32, 16, "mask: j <= i");
   for (KVPacking packing : {KVPacking::Upfront, KVPacking::PerHead})
     for (const std::string &text : {f32, pairs, tiles}) {
-      ArgumentMap args = inputsFor(text, "per_head", {2, 8, 4, 50, 50, 32, 16});
+      ArgumentMap args = randomInputs(text, "per_head", {2, 8, 4, 50, 50, 32, 16});
       args["v"].data[((1 * 4 + 2) * 50 + 30) * 16 + 1] = NAN; // batch 1, kv head 2, key 30
       InvokeOptions options;
       options.threads = 2;
@@ -404,7 +398,7 @@ TEST(Variants, KAndVPackedPerHead) {
   InvokeOptions options;
   options.threads = 2;
   options.packing = KVPacking::PerHead;
-  expectMatchesReference(text, "per_head_long", inputsFor(text, "per_head_long", {1, 2, 2, 16, 20000, 64, 16}),
+  expectMatchesReference(text, "per_head_long", randomInputs(text, "per_head_long", {1, 2, 2, 16, 20000, 64, 16}),
                          options);
 }
 
@@ -417,7 +411,7 @@ TEST(Variants, AmxOnlyForWholeTiles) {
     std::string text = fixedDimsSpec(name, d, e, "");
     KernelSignature sig = compiled(text, name).signature();
     EXPECT_FALSE(usesAmx(sig)) << name;
-    expectMatchesReference(text, name, inputsFor(text, name, {1, 2, 2, 40, 50, 0, 0}));
+    expectMatchesReference(text, name, randomInputs(text, name, {1, 2, 2, 40, 50, 0, 0}));
   }
   EXPECT_FALSE(usesAmx(compiled(spec("amx_named", "bf16", ""), "amx_named").signature()));
 }
@@ -449,7 +443,7 @@ TEST(Variants, QBlocksOfSeveralTiles) {
       EXPECT_EQ(kernel->signature().schedule.blockQ, blockQ);
       CheckedSpec parsed = parseAndCheck("t.attn", c.text);
       const AttentionSpec &k = *parsed.module.find(c.name);
-      ArgumentMap args = inputsFor(c.text, c.name, c.sizes);
+      ArgumentMap args = randomInputs(c.text, c.name, c.sizes);
       Expected<ReferenceOutput> ref = runReference(k, args);
       ASSERT_TRUE(ref) << ref.error();
       Expected<ReferenceOutput> got = runOnHost(*kernel, args, k.returnLse, InvokeOptions{});
@@ -469,7 +463,7 @@ TEST(Variants, BF16WithoutBf16Instructions) {
   std::string text = spec("bf16_plain", "bf16", "mask: j <= i\noutputs: o, lse");
   CheckedSpec parsed = parseAndCheck("t.attn", text);
   const AttentionSpec &k = *parsed.module.find("bf16_plain");
-  ArgumentMap args = inputsFor(text, "bf16_plain", {2, 4, 2, 45, 70, 24, 17});
+  ArgumentMap args = randomInputs(text, "bf16_plain", {2, 4, 2, 45, 70, 24, 17});
   args["q"].data[3 * 24] = NAN; // batch 0, head 0, row 3
   Expected<ReferenceOutput> ref = runReference(k, args);
   ASSERT_TRUE(ref) << ref.error();
@@ -493,7 +487,7 @@ TEST(Variants, F16) { check("f16", "outputs: o, lse", {2, 4, 2, 45, 70, 24, 17},
 
 TEST(Variants, FullyMaskedRowsAreZeroWithMinusInfLse) {
   std::string text = spec("none", "f32", "mask: j > i + 1000\noutputs: o, lse");
-  ArgumentMap args = inputsFor(text, "none", {1, 2, 2, 5, 9, 8, 8});
+  ArgumentMap args = randomInputs(text, "none", {1, 2, 2, 5, 9, 8, 8});
   Expected<ReferenceOutput> got = runOnHost(compiled(text, "none"), args, true);
   ASSERT_TRUE(got) << got.error();
   for (double x : got->o)
@@ -506,7 +500,7 @@ TEST(Variants, NaNReachesOnlyItsRows) {
   for (const char *weights : {"softmax", "sigmoid", "topk(3)", "argmax"}) {
     std::string name = std::string("nan_") + (weights[0] == 't' ? "topk" : weights);
     std::string text = spec(name, "f32", std::string("mask: j <= i\nweights: ") + weights);
-    ArgumentMap args = inputsFor(text, name, {1, 1, 1, 6, 6, 4, 4});
+    ArgumentMap args = randomInputs(text, name, {1, 1, 1, 6, 6, 4, 4});
     args["k"].data[3 * 4 + 1] = NAN; // key 3: rows 3.. see it
     expectMatchesReference(text, name, args);
     Expected<ReferenceOutput> got = runOnHost(compiled(text, name), args, false);
@@ -523,7 +517,7 @@ TEST(Variants, NaNInTheTiledPath) {
   for (const char *weights : {"softmax", "topk(5)"}) {
     std::string name = "tiled_nan_" + types + (weights[0] == 't' ? "topk" : "softmax");
     std::string text = spec(name, types, std::string("mask: j <= i\nweights: ") + weights);
-    ArgumentMap args = inputsFor(text, name, {1, 2, 2, 40, 40, 8, 8});
+    ArgumentMap args = randomInputs(text, name, {1, 2, 2, 40, 40, 8, 8});
     args["k"].data[17 * 8 + 3] = NAN;  // key 17 of head 0: rows 17.. turn NaN
     args["v"].data[30 * 8 + 1] = NAN;  // v of key 30: masked for rows < 30
     // Head 1, key 29: kept by rows 29.. of the tile of rows 24..31 (or
@@ -541,7 +535,7 @@ TEST(Variants, LargeOutputsStreamPastTheCaches) {
   // path (1 row), with masked keys.
   for (int64_t rows : {16, 1}) {
     std::string text = spec("big_o", "f32", "mask: j <= i || i == 3\noutputs: o, lse");
-    ArgumentMap args = inputsFor(text, "big_o", {8192 / rows, 4, 4, rows, 4, 16, 272});
+    ArgumentMap args = randomInputs(text, "big_o", {8192 / rows, 4, 4, rows, 4, 16, 272});
     expectMatchesReference(text, "big_o", args);
   }
 }
@@ -564,7 +558,7 @@ TEST(Variants, DiagonalKeysPrefetchedPastL2) {
   // has them (64-key blocks, k and v as bf16 pairs); 2.5 MB a head.
   std::string text = "attention pf_amx {\n q: bf16[1, 2, 610, 512]\n k: bf16[1, 2, 610, 512]\n"
                      " v: bf16[1, 2, 610, 512]\n mask: j <= i && i - j < 100\n}\n";
-  expectMatchesReference(text, "pf_amx", inputsFor(text, "pf_amx", {1, 2, 2, 610, 610, 512, 512}));
+  expectMatchesReference(text, "pf_amx", randomInputs(text, "pf_amx", {1, 2, 2, 610, 610, 512, 512}));
 }
 
 TEST(Variants, LargeScoresDoNotOverflow) {
@@ -575,7 +569,7 @@ TEST(Variants, AnyStrides) {
   // q stored as [B, L, H, D] and v with a head-dim stride of 2: the runtime
   // takes any layout.
   std::string text = spec("strided", "f32", "mask: j <= i\noutputs: o, lse");
-  ArgumentMap args = inputsFor(text, "strided", {2, 4, 2, 11, 11, 8, 6});
+  ArgumentMap args = randomInputs(text, "strided", {2, 4, 2, 11, 11, 8, 6});
   CheckedSpec s = parseAndCheck("t.attn", text);
   Expected<ReferenceOutput> ref = runReference(*s.module.find("strided"), args);
   ASSERT_TRUE(ref);
@@ -609,7 +603,7 @@ TEST(Variants, EmptySequencesAndBatches) {
   std::string text = spec("empty", "f32", "outputs: o, lse");
   for (InputSizes sizes : {InputSizes{0, 2, 2, 5, 5, 4, 4}, InputSizes{1, 2, 2, 0, 5, 4, 4},
                            InputSizes{1, 2, 2, 5, 0, 4, 4}})
-    expectMatchesReference(text, "empty", inputsFor(text, "empty", sizes));
+    expectMatchesReference(text, "empty", randomInputs(text, "empty", sizes));
 }
 
 } // namespace
