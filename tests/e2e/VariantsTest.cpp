@@ -171,6 +171,15 @@ TEST(Variants, EveryExpressionForm) {
                  "mask: !(i % 3 == 1 && j % 2 == 0) || (i - j) / 0 == 0");
 }
 TEST(Variants, BF16) { check("bf16", "mask: j <= i\noutputs: o, lse", {2, 4, 2, 45, 70, 24, 17}, "bf16"); }
+// f16 k is widened to f32 as the runtime packs it (halfRowsPacker): head
+// dims a multiple of 16 (16-key AVX-512 transposes, a last tile cut short),
+// odd ones (4x4 steps and single words), and past 32 MB of packed k
+// (streamed stores; 140000 keys x 64).
+TEST(Variants, F16KeysWidenedWhenPacked) {
+  check("f16_wide", "mask: j <= i + (M - L)\noutputs: o, lse", {1, 4, 2, 40, 77, 48, 24}, "f16");
+  check("f16_odd", "outputs: o, lse", {2, 4, 2, 45, 70, 37, 17}, "f16");
+  check("f16_long", "mask: j <= i + (M - L) - 7", {1, 1, 1, 16, 140000, 64, 16}, "f16");
+}
 // bf16 q, k and v are multiplied as bf16 pairs (vdpbf16ps) where the host
 // has AVX512-BF16 (Schedule::bf16Dot): odd head dims (the last q element
 // pairs with zero), value dims with a two-vector, a one-vector and a scalar
