@@ -336,6 +336,9 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
     if (usesBf16Dot(sig) && (sig.weights == Weights::Softmax || sig.weights == Weights::Sigmoid)) {
       vPacker = vPairsPacker(sig, *dims, qkv[2]);
       ptrs[ParamLayout::VPairs] = vPacker.data;
+    } else if (widensV(sig)) {
+      vPacker = vWidePacker(*dims, qkv[2]);
+      ptrs[ParamLayout::VPairs] = vPacker.data;
     }
     if (packing == KVPacking::Upfront) {
       bool finite = packAllHeads(*dims, packHead, options.threads);

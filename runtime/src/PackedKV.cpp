@@ -304,6 +304,35 @@ VPacker vPairsPacker(const KernelSignature &sig, const BoundDims &d, const Tenso
           }};
 }
 
+VPacker vWidePacker(const BoundDims &d, const TensorView &v) {
+  int64_t kvLen = d.kvLen, kvHeads = d.kvHeads, vDim = d.vDim;
+  float *out = reinterpret_cast<float *>(
+      workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * kvLen * vDim))));
+  const uint16_t *src = static_cast<const uint16_t *>(v.data);
+  bool f16 = v.dtype == ATTN_F16;
+  int64_t batchStride = v.strides[0], headStride = v.strides[1], rowStride = v.strides[2], step = v.strides[3];
+  bool wide = false;
+#if defined(__x86_64__)
+  wide = step == 1 && __builtin_cpu_supports("avx512f");
+#endif
+  return {out, [=](int64_t bh) {
+            int64_t base = bh / kvHeads * batchStride + bh % kvHeads * headStride;
+            for (int64_t j = 0; j < kvLen; ++j) {
+              const uint16_t *row = src + base + j * rowStride;
+              float *dst = out + (bh * kvLen + j) * vDim;
+#if defined(__SSE2__)
+              if (wide) {
+                widenRow16(row, vDim, f16, dst);
+                continue;
+              }
+#endif
+              for (int64_t c = 0; c < vDim; ++c)
+                dst[c] = f16 ? f16ToFloat(row[c * step]) : bf16ToFloat(row[c * step]);
+            }
+            return true;
+          }};
+}
+
 KPacker kPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
   const uint16_t *src = static_cast<const uint16_t *>(k.data);
   int64_t step = k.strides[3];

@@ -179,6 +179,20 @@ TEST(Variants, F16KeysWidenedWhenPacked) {
   check("f16_wide", "mask: j <= i + (M - L)\noutputs: o, lse", {1, 4, 2, 40, 77, 48, 24}, "f16");
   check("f16_odd", "outputs: o, lse", {2, 4, 2, 45, 70, 37, 17}, "f16");
   check("f16_long", "mask: j <= i + (M - L) - 7", {1, 1, 1, 16, 140000, 64, 16}, "f16");
+  // P V reads v widened to f32 once per kv head (widensV), softmax and
+  // sigmoid: an infinite v on a key the mask rules out for some rows of its
+  // tile must not reach them (their p is 0: 0 x inf is NaN).
+  for (const char *weights : {"softmax", "sigmoid"}) {
+    std::string name = std::string("f16_v_") + weights;
+    std::string text = spec(name, "f16", std::string("mask: j <= i\nweights: ") + weights);
+    ArgumentMap args = randomInputs(text, name, {1, 2, 1, 40, 40, 32, 24});
+    args["v"].data[13 * 24 + 5] = std::numeric_limits<double>::infinity(); // key 13: rows 8..12 mask it
+    expectMatchesReference(text, name, args);
+    Expected<ReferenceOutput> got = runOnHost(compiled(text, name), args, false);
+    ASSERT_TRUE(got) << got.error();
+    EXPECT_TRUE(std::isfinite(got->o[12 * 24 + 5])) << weights;
+    EXPECT_TRUE(std::isinf(got->o[13 * 24 + 5])) << weights;
+  }
 }
 // bf16 q, k and v are multiplied as bf16 pairs (vdpbf16ps) where the host
 // has AVX512-BF16 (Schedule::bf16Dot): odd head dims (the last q element

@@ -307,7 +307,7 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module, KernelPaths paths) {
   amx = usesAmx(sig);
   if (bf16Dot && (sig.weights == Weights::Softmax || sig.weights == Weights::Sigmoid))
     vFinite = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loadParam(ParamLayout::VFinite), i64c(0));
-  if (bf16Dot)
+  if (bf16Dot || widensV(sig))
     vPairsPtr = loadPointer(ParamLayout::VPairs);
   // Clamped to what scratch is laid out for: a wrong caller cannot make a
   // q block overrun it.

@@ -152,7 +152,7 @@ public:
   mlir::Value streamO; // i1: o is large enough to bypass the caches
   mlir::Value qPtr, kPtr, vPtr, oPtr, lsePtr;
   mlir::Value ktPtr; // packed, transposed k; null when the runtime did not pack it
-  mlir::Value vPairsPtr; // v in key pairs, with bf16Dot
+  mlir::Value vPairsPtr; // v in key pairs, with bf16Dot; v widened to f32, with widensV
   bool bf16Dot = false; // usesBf16Dot(sig)
   bool amx = false;     // usesAmx(sig): the tiled path's products on AMX tiles
   mlir::Value vFinite;  // with bf16Dot and softmax: v has no inf or NaN in the called items' kv heads (i1)

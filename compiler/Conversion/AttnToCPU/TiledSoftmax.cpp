@@ -53,6 +53,12 @@ public:
     ktDepth = k.bf16Dot ? bb.create<arith::CeilDivSIOp>(loc, k.headDim, k.i64c(2)).getResult() : k.headDim;
     ktBase = k.mul(k.mul(bh, ktDepth), padded);
     vBase = k.add(k.mul(b, k.vStr[0]), k.mul(hk, k.vStr[1]));
+    // P V's v: as given, or widened to f32 by the runtime (widensV).
+    vData = k.vPtr, vElement = k.vType, vRowStride = k.vStr[2], pvBase = vBase;
+    if (widensV(k.sig)) {
+      vData = k.vPairsPtr, vElement = k.f32, vRowStride = k.vDim;
+      pvBase = k.mul(k.mul(bh, k.kvLen), k.vDim);
+    }
     if (k.bf16Dot)
       vPairsBase = k.mul(k.mul(bh, bb.create<arith::DivSIOp>(loc, padded, k.i64c(2))), k.vDim);
 
@@ -512,18 +518,18 @@ private:
     auto keys = bb.create<scf::ForOp>(
         loc, k.idx(keysFrom), k.idx(keysTo), k.idx(k.i64c(1)), ValueRange{zeros, k.f32c(0)},
         [&](OpBuilder &, Location, Value jjIdx, ValueRange sums) {
-          Value row = k.add(vBase, k.mul(k.add(j0, k.i64(jjIdx)), k.vStr[2]));
+          Value row = k.add(pvBase, k.mul(k.add(j0, k.i64(jjIdx)), vRowStride));
           auto nonFinite = [&](Value x) { return bb.create<arith::SubFOp>(loc, x, x); }; // 0, or NaN
           auto whole = bb.create<scf::ForOp>(
               loc, k.idx(k.i64c(0)), k.idx(mainEnd), k.idx(w), ValueRange{zeros},
               [&](OpBuilder &, Location, Value d, ValueRange acc) {
-                Value x = k.loadVecF32(k.vPtr, k.add(row, k.i64(d)), k.vType);
+                Value x = k.loadVecF32(vData, k.add(row, k.i64(d)), vElement);
                 bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::AddFOp>(loc, acc[0], nonFinite(x))});
               });
           auto tail = bb.create<scf::ForOp>(
               loc, k.idx(mainEnd), k.idx(k.vDim), k.idx(k.i64c(1)), ValueRange{sums[1]},
               [&](OpBuilder &, Location, Value d, ValueRange acc) {
-                Value x = k.loadF32(k.vPtr, k.add(row, k.i64(d)), k.vType);
+                Value x = k.loadF32(vData, k.add(row, k.i64(d)), vElement);
                 bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::AddFOp>(loc, acc[0], nonFinite(x))});
               });
           bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::AddFOp>(loc, sums[0], whole.getResult(0)),
@@ -923,10 +929,10 @@ private:
   }
   /// The cache lines of v's row for `key` (with bf16 pairs its pair's row).
   void prefetchVRow(Value key) {
-    Value base = k.bf16Dot ? k.vPairsPtr : k.vPtr;
-    Type element = k.bf16Dot ? Type(bb.getI32Type()) : k.vType;
+    Value base = k.bf16Dot ? k.vPairsPtr : vData;
+    Type element = k.bf16Dot ? Type(bb.getI32Type()) : vElement;
     Value row = k.bf16Dot ? k.add(vPairsBase, k.mul(bb.create<arith::DivSIOp>(loc, key, k.i64c(2)), k.vDim))
-                          : k.add(vBase, k.mul(key, k.vStr[2]));
+                          : k.add(pvBase, k.mul(key, vRowStride));
     int64_t perLine = 64 / (element.getIntOrFloatBitWidth() / 8);
     bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.vDim), k.idx(k.i64c(perLine)), ValueRange{},
                           [&](OpBuilder &, Location, Value dIdx, ValueRange) {
@@ -1607,11 +1613,11 @@ private:
               loc, k.idx(keysFrom ? keysFrom : k.i64c(0)), k.idx(keysTo ? keysTo : n), k.idx(k.i64c(1)), init,
               [&](OpBuilder &, Location, Value jjIdx, ValueRange a) {
                 Value jj = k.i64(jjIdx);
-                Value vOff = k.add(k.add(vBase, k.mul(k.add(j0, jj), k.vStr[2])), dv);
+                Value vOff = k.add(k.add(pvBase, k.mul(k.add(j0, jj), vRowStride)), dv);
                 SmallVector<Value> vs;
                 for (int c = 0; c < perRow; ++c) {
                   Value off = k.add(vOff, k.i64c(c * k.width));
-                  vs.push_back(vec ? k.loadVecF32(k.vPtr, off, k.vType) : k.loadF32(k.vPtr, off, k.vType));
+                  vs.push_back(vec ? k.loadVecF32(vData, off, vElement) : k.loadF32(vData, off, vElement));
                 }
                 SmallVector<Value> out;
                 for (int r = 0; r < R; ++r) {
@@ -1711,6 +1717,10 @@ private:
   Value tileStart, tileEnd; // the tile's first row, and the q block's end
   Value state;            // the tile's state slots
   Value ktBase, ktDepth, vBase, vPairsBase;
+  // P V's v (softmax, sigmoid): k.vPtr, or v widened to f32 (widensV); top-K
+  // and argmax read k.vPtr from vBase.
+  Value vData, vRowStride, pvBase;
+  Type vElement;
   bool topK = false;
   Value slot;      // the block of a pair (0, 1) whose buffers bindTile binds; null: 0 (pairsOf)
   Value tileIndex; // the tile forTiles bound

@@ -52,6 +52,9 @@ struct VPacker {
   std::function<bool(int64_t)> packHead;
 };
 VPacker vPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &v);
+/// v of f16 or bf16 widened to f32 [B][Hkv][kvLen][Dv] (widensV); packHead
+/// returns true.
+VPacker vWidePacker(const BoundDims &d, const TensorView &v);
 
 /// packHead(bh) for every kv head, on up to `maxWorkers` threads (0: all),
 /// as many as the kernel then runs on (InvokeOptions::threads): whether

@@ -279,6 +279,16 @@ inline bool usesBf16Dot(const KernelSignature &sig) {
          sig.inputs[1].dtype == ATTN_BF16 && sig.inputs[2].dtype == ATTN_BF16;
 }
 
+/// The tiled path's P V (softmax and sigmoid weights) reads v widened to f32
+/// where v is f16 or bf16 and no bf16 pairs multiply it: the runtime widens
+/// each kv head's v once, as f32 [B][Hkv][kvLen][Dv] (ptrs slot
+/// ParamLayout::VPairs), instead of P V converting every v vector it loads
+/// for each tile (two more vector uops per 16 values beside 8 FMAs).
+inline bool widensV(const KernelSignature &sig) {
+  return !usesBf16Dot(sig) && sig.inputs.size() >= 3 && sig.inputs[2].dtype != ATTN_F32 &&
+         (sig.weights == Weights::Softmax || sig.weights == Weights::Sigmoid);
+}
+
 /// The tiled path's Q Kt and P V of full blocks run on AMX tiles
 /// (tdpbf16ps: a tile of kAmxTileRows q rows x 32 bf16 of D against 16 keys
 /// of the same k pairs usesBf16Dot packs, and P in bf16 against v pairs):
