@@ -329,7 +329,7 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   // Where the cost model splits the keys, the same call unsplit.
   BoundDims bound;
   bound.batch = q[0], bound.qHeads = q[1], bound.kvHeads = kk[1], bound.qLen = q[2], bound.kvLen = kk[2];
-  bool tiled = takesTiledPath(kernel->signature(), q[1] / kk[1], q[2]);
+  bool tiled = takesTiledPath(q[1] / kk[1], q[2]);
   r.keySplits = chooseKeySplits(kernel->signature(), bound, tiled, threads);
   if (r.keySplits > 1) {
     InvokeOptions unsplit = options;

@@ -273,7 +273,7 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
     ptrs[n] = qkv[n].data;
     setStrides(n, qkv[n]);
   }
-  bool tiled = takesTiledPath(sig, dims->qHeads / dims->kvHeads, dims->qLen);
+  bool tiled = takesTiledPath(dims->qHeads / dims->kvHeads, dims->qLen);
   ThreadPool &pool = ThreadPool::global();
   unsigned threads = options.threads == 0 ? pool.size() : std::min(options.threads, pool.size());
   int64_t qRows = options.qBlockRows > 0 ? std::min(options.qBlockRows, sig.schedule.blockQ)
@@ -331,9 +331,7 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
     kPacker = usesBf16Dot(sig) ? kPairsPacker(sig, *dims, qkv[1])
                                : transposedKPacker(sig, *dims, qkv[1]);
     ptrs[ParamLayout::KTransposed] = kPacker.data;
-    // P V per block (softmax, sigmoid) reads v in pairs; top-K and argmax
-    // read v's rows themselves.
-    if (usesBf16Dot(sig) && (sig.weights == Weights::Softmax || sig.weights == Weights::Sigmoid)) {
+    if (usesBf16Dot(sig) && blocksTakePV(sig)) { // P V reads v in pairs
       vPacker = vPairsPacker(sig, *dims, qkv[2]);
       ptrs[ParamLayout::VPairs] = vPacker.data;
     } else if (widensV(sig)) {

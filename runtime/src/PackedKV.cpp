@@ -52,6 +52,15 @@ float loadAsFloat(const void *base, int64_t offset, attn_dtype dtype) {
   return 0;
 }
 
+/// Whether this host runs AVX-512 (the packers' 16-wide steps).
+bool hasAvx512() {
+#if defined(__x86_64__)
+  return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+
 /// The bf16 pair (lo, hi) as vdpbf16ps reads it: lo in the low half.
 uint32_t bf16Pair(uint16_t lo, uint16_t hi) { return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16; }
 
@@ -208,7 +217,7 @@ KPacker wordRowsPacker(const KernelSignature &sig, const BoundDims &d, const Ten
 #if defined(__x86_64__)
   // A kernel of 16-wide vectors runs on AVX-512: 16 keys x 16 words per
   // step, whole-line stores (4x4 steps wrote quarter lines).
-  wide = sig.schedule.vectorWidth == 16 && depth % 16 == 0 && __builtin_cpu_supports("avx512f");
+  wide = sig.schedule.vectorWidth == 16 && depth % 16 == 0 && hasAvx512();
   // Streamed stores skip reading each line first. Every store is a whole
   // aligned line: the workspace is, and tiles (48 or 64 keys), rows and
   // steps are 64-byte multiples.
@@ -221,48 +230,50 @@ KPacker wordRowsPacker(const KernelSignature &sig, const BoundDims &d, const Ten
 }
 #endif
 
-#if defined(__SSE2__)
-/// dst[c] = row[c] as f32 for c < depth, from f16 or bf16 with unit stride:
-/// 16 at a time on AVX-512 (`wide`).
-[[maybe_unused]] __attribute__((target("avx512f"))) void widenRow16(const uint16_t *row, int64_t depth, bool f16,
-                                                                    float *dst) {
+#if defined(__x86_64__)
+/// dst[c] = row[c] as f32 for 16 c at a time (f16, or bf16), unit stride;
+/// returns how many it widened (a multiple of 16).
+__attribute__((target("avx512f"))) int64_t widenRow16(const uint16_t *row, int64_t n, bool f16, float *dst) {
   int64_t c = 0;
-  for (; c + 16 <= depth; c += 16) {
+  for (; c + 16 <= n; c += 16) {
     __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(row + c));
     __m512 x = f16 ? _mm512_cvtph_ps(h) : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
     _mm512_storeu_ps(dst + c, x);
   }
-  for (; c < depth; ++c)
-    dst[c] = f16 ? f16ToFloat(row[c]) : bf16ToFloat(row[c]);
+  return c;
+}
+#endif
+
+/// dst[c] = row[c * step] as f32 for c < n, row of f16 or bf16 elements:
+/// on AVX-512 (`wide`, unit stride) 16 at a time.
+void widenRow(const uint16_t *row, int64_t n, int64_t step, attn_dtype dtype, [[maybe_unused]] bool wide,
+              float *dst) {
+  int64_t c = 0;
+#if defined(__x86_64__)
+  if (wide && step == 1)
+    c = widenRow16(row, n, dtype == ATTN_F16, dst);
+#endif
+  for (; c < n; ++c)
+    dst[c] = loadAsFloat(row, c * step, dtype);
 }
 
+#if defined(__SSE2__)
 /// k of f16 or bf16 widened to f32 for kernels that read f32 k (no bf16
 /// pairs): each tile's key rows widened into a staging buffer, then the
 /// f32 transposes. Element by element (a libgcc call per f16 element) it
 /// was about a tenth of an f16 causal call at L = 2048.
 KPacker halfRowsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
   int64_t tile = tileKeys(sig), rowStride = k.strides[2], depth = d.headDim;
-  bool f16 = k.dtype == ATTN_F16, wide = false, stream = false;
+  attn_dtype dtype = k.dtype;
   const uint16_t *src = static_cast<const uint16_t *>(k.data);
-#if defined(__x86_64__)
-  bool avx512 = __builtin_cpu_supports("avx512f");
-  wide = sig.schedule.vectorWidth == 16 && depth % 16 == 0 && avx512;
-  stream = wide && tile % 16 == 0 && streamsPackedK(d, depth * paddedKvLen(sig, d.kvLen) * 4);
-#else
-  bool avx512 = false;
-#endif
+  bool avx512 = hasAvx512();
+  bool wide = sig.schedule.vectorWidth == 16 && depth % 16 == 0 && avx512;
+  bool stream = wide && tile % 16 == 0 && streamsPackedK(d, depth * paddedKvLen(sig, d.kvLen) * 4);
   return kBlocksPacker<float>(sig, d, k, depth, [=](float *block, int64_t firstRow, int64_t keys) {
     thread_local std::vector<float> rows;
     rows.resize(static_cast<size_t>(keys * depth));
-    for (int64_t jj = 0; jj < keys; ++jj) {
-      const uint16_t *row = src + firstRow + jj * rowStride;
-      float *dst = rows.data() + jj * depth;
-      if (avx512)
-        widenRow16(row, depth, f16, dst);
-      else
-        for (int64_t c = 0; c < depth; ++c)
-          dst[c] = f16 ? f16ToFloat(row[c]) : bf16ToFloat(row[c]);
-    }
+    for (int64_t jj = 0; jj < keys; ++jj)
+      widenRow(src + firstRow + jj * rowStride, depth, 1, dtype, avx512, rows.data() + jj * depth);
     transposeKeys(rows.data(), depth, depth, block, tile, keys, wide, stream);
   });
 }
@@ -275,10 +286,7 @@ VPacker vPairsPacker(const KernelSignature &sig, const BoundDims &d, const Tenso
   uint32_t *vp = workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * pairs * d.vDim)));
   const uint16_t *src = static_cast<const uint16_t *>(v.data);
   int64_t batchStride = v.strides[0], headStride = v.strides[1], rowStride = v.strides[2], step = v.strides[3];
-  bool wide = false;
-#if defined(__x86_64__)
-  wide = step == 1 && __builtin_cpu_supports("avx512f");
-#endif
+  bool wide = step == 1 && hasAvx512();
   return {vp, [=](int64_t bh) {
             uint32_t exponents = 0; // OR of (pair & exponent mask) == mask, per element pair
             int64_t base = bh / kvHeads * batchStride + bh % kvHeads * headStride;
@@ -309,26 +317,13 @@ VPacker vWidePacker(const BoundDims &d, const TensorView &v) {
   float *out = reinterpret_cast<float *>(
       workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * kvLen * vDim))));
   const uint16_t *src = static_cast<const uint16_t *>(v.data);
-  bool f16 = v.dtype == ATTN_F16;
+  attn_dtype dtype = v.dtype;
   int64_t batchStride = v.strides[0], headStride = v.strides[1], rowStride = v.strides[2], step = v.strides[3];
-  bool wide = false;
-#if defined(__x86_64__)
-  wide = step == 1 && __builtin_cpu_supports("avx512f");
-#endif
+  bool wide = hasAvx512();
   return {out, [=](int64_t bh) {
             int64_t base = bh / kvHeads * batchStride + bh % kvHeads * headStride;
-            for (int64_t j = 0; j < kvLen; ++j) {
-              const uint16_t *row = src + base + j * rowStride;
-              float *dst = out + (bh * kvLen + j) * vDim;
-#if defined(__SSE2__)
-              if (wide) {
-                widenRow16(row, vDim, f16, dst);
-                continue;
-              }
-#endif
-              for (int64_t c = 0; c < vDim; ++c)
-                dst[c] = f16 ? f16ToFloat(row[c * step]) : bf16ToFloat(row[c * step]);
-            }
+            for (int64_t j = 0; j < kvLen; ++j)
+              widenRow(src + base + j * rowStride, vDim, step, dtype, wide, out + (bh * kvLen + j) * vDim);
             return true;
           }};
 }

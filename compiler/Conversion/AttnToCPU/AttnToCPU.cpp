@@ -44,8 +44,6 @@ public:
   RowEmitter(KernelEmitter &k) : k(k), b(k.b), loc(k.loc) {}
 
   void emitItems(KernelPaths paths) {
-    if (!usesTiledRows(k.sig))
-      return emitRowItems();
     // One path of a kernel compiled as two (pathDecidedPerCall).
     if (paths == KernelPaths::Tiled)
       return emitTiledItems();
@@ -55,7 +53,7 @@ public:
     std::optional<int64_t> group = fixedGroup();
     int64_t qLen = k.op.getInput(0).getFixedSize(2);
     if (group && qLen >= 0)
-      return takesTiledPath(k.sig, *group, qLen) ? emitTiledItems() : emitRowItems();
+      return takesTiledPath(*group, qLen) ? emitTiledItems() : emitRowItems();
     // The runtime packs k transposed, and counts items the tiled way, when a
     // call has enough rows per kv head to share it.
     Value null = b.create<LLVM::ZeroOp>(loc, k.ptrType);

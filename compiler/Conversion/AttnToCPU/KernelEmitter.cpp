@@ -305,7 +305,7 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module, KernelPaths paths) {
   ktPtr = loadPointer(ParamLayout::KTransposed);
   bf16Dot = usesBf16Dot(sig);
   amx = usesAmx(sig);
-  if (bf16Dot && (sig.weights == Weights::Softmax || sig.weights == Weights::Sigmoid))
+  if (bf16Dot && blocksTakePV(sig))
     vFinite = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loadParam(ParamLayout::VFinite), i64c(0));
   if (bf16Dot || widensV(sig))
     vPairsPtr = loadPointer(ParamLayout::VPairs);

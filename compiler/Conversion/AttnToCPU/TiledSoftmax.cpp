@@ -1007,10 +1007,6 @@ private:
     maskedLanes = maskedLanes ? bb.create<arith::OrIOp>(loc, maskedLanes, isOut).getResult() : isOut;
     allOut[c] = r ? bb.create<arith::AndIOp>(loc, allOut[c], isOut).getResult() : isOut;
   }
-  /// Weights that P V takes with p = 0 for masked keys: softmax, sigmoid.
-  bool zeroMaskedWeights() const {
-    return k.sig.weights == Weights::Softmax || k.sig.weights == Weights::Sigmoid;
-  }
   /// How P V takes the block (storePlan), from which keys the block masks:
   /// anyMasked and allOut (per key lane, masked in every row) as the
   /// weights' loop found them, unless cheapMaskTest (only kvLen cuts the
@@ -1018,12 +1014,11 @@ private:
   /// from S, and only when v holds inf or NaN).
   void planBlock(Value n, Value anyMasked, ArrayRef<Value> allOut, Value scaleS, bool cheapMaskTest,
                  bool lazyMaskTest) {
-    bool amxSoftmax = k.amx && zeroMaskedWeights();
     // On AMX tiles with a v free of inf and NaN, blocks with masked keys
     // take the tiles too: their p = 0 adds exactly nothing.
     Value slowPath = anyMasked;
     Value live = cheapMaskTest ? k.i64c(-1) : Value();
-    Value notFinite = amxSoftmax ? bb.create<arith::XOrIOp>(loc, k.vFinite,
+    Value notFinite = k.amx ? bb.create<arith::XOrIOp>(loc, k.vFinite,
                                                             bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(true)))
                                        .getResult()
                                  : Value();
@@ -1040,7 +1035,7 @@ private:
           });
       slowPath = masked.getResult(0);
       live = masked.getResult(1);
-    } else if (amxSoftmax) {
+    } else if (k.amx) {
       slowPath = bb.create<arith::AndIOp>(loc, anyMasked, notFinite);
     }
     // The keys some row keeps, for P V's slow path (accumulateTile).
@@ -1304,7 +1299,7 @@ private:
     // (maskedKeysInS), not per row and vector alongside the exponentials (a
     // compare and two mask operations per vector, an eighth of the
     // softmax's instructions).
-    bool lazyMaskTest = !cheapMaskTest && k.amx && zeroMaskedWeights();
+    bool lazyMaskTest = !cheapMaskTest && k.amx;
     Value anyMasked = cheapMaskTest
                           ? bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, n, BK()).getResult()
                           : bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false)).getResult();

@@ -226,25 +226,20 @@ inline int64_t paddedKvLen(const KernelSignature &sig, int64_t kvLen) {
   int64_t keys = tileKeys(sig);
   return (kvLen + keys - 1) / keys * keys;
 }
-/// Whether the kernel has a tiled path: every weights kind has one (sigmoid
-/// since 2026-12-03; its row path was 6.7x slower than softmax's tiles).
-inline bool usesTiledRows(const KernelSignature &) { return true; }
-
 /// Whether a call with `group` query heads per kv head and `qLen` query
 /// rows takes the tiled path: enough rows per kv head to amortize packing k
 /// (decoding, a few rows against a long cache, would pay for the copy as
 /// much as for the attention). The runtime decides with it per call; the
 /// compiler, where the spec fixes both sizes, emits only the path taken.
-inline bool takesTiledPath(const KernelSignature &sig, int64_t group, int64_t qLen) {
-  return usesTiledRows(sig) && group * qLen >= 2 * kTileRows;
-}
+/// Every weights kind has a tiled path (sigmoid's since 2026-12-03).
+inline bool takesTiledPath(int64_t group, int64_t qLen) { return group * qLen >= 2 * kTileRows; }
 
 /// Whether each call decides between the tiled path and the row path
 /// (takesTiledPath): the spec fixes the group of query heads per kv head
 /// and Lq only in part, so one kernel holds both paths' code. The JIT then
 /// compiles them as two objects, on two threads (KernelPaths).
 inline bool pathDecidedPerCall(const KernelSignature &sig) {
-  if (!usesTiledRows(sig) || sig.inputs.size() < 2 || sig.inputs[0].dims.size() != 4 ||
+  if (sig.inputs.size() < 2 || sig.inputs[0].dims.size() != 4 ||
       sig.inputs[1].dims.size() != 4)
     return false;
   const DimSig &qh = sig.inputs[0].dims[1], &kh = sig.inputs[1].dims[1], &lq = sig.inputs[0].dims[2];
@@ -274,19 +269,25 @@ inline int64_t keptKeys(const KernelSignature &sig) {
 ///   v as u32 [B][Hkv][kvLenPadded / 2][Dv]: the pair (v[2j, d], v[2j + 1, d]),
 ///     zero past kvLen (ptrs slot ParamLayout::VPairs).
 inline bool usesBf16Dot(const KernelSignature &sig) {
-  return sig.schedule.bf16Dot && sig.schedule.vectorWidth == 16 && usesTiledRows(sig) &&
+  return sig.schedule.bf16Dot && sig.schedule.vectorWidth == 16 &&
          sig.inputs.size() >= 3 && sig.inputs[0].dtype == ATTN_BF16 &&
          sig.inputs[1].dtype == ATTN_BF16 && sig.inputs[2].dtype == ATTN_BF16;
 }
 
-/// The tiled path's P V (softmax and sigmoid weights) reads v widened to f32
+/// Whether the tiled path runs P V per key block, from P with p = 0 for
+/// masked keys: softmax and sigmoid. Top-K and argmax read the rows of v
+/// they keep themselves.
+inline bool blocksTakePV(const KernelSignature &sig) {
+  return sig.weights == Weights::Softmax || sig.weights == Weights::Sigmoid;
+}
+
+/// The tiled path's P V (blocksTakePV) reads v widened to f32
 /// where v is f16 or bf16 and no bf16 pairs multiply it: the runtime widens
 /// each kv head's v once, as f32 [B][Hkv][kvLen][Dv] (ptrs slot
 /// ParamLayout::VPairs), instead of P V converting every v vector it loads
 /// for each tile (two more vector uops per 16 values beside 8 FMAs).
 inline bool widensV(const KernelSignature &sig) {
-  return !usesBf16Dot(sig) && sig.inputs.size() >= 3 && sig.inputs[2].dtype != ATTN_F32 &&
-         (sig.weights == Weights::Softmax || sig.weights == Weights::Sigmoid);
+  return blocksTakePV(sig) && !usesBf16Dot(sig) && sig.inputs.size() >= 3 && sig.inputs[2].dtype != ATTN_F32;
 }
 
 /// The tiled path's Q Kt and P V of full blocks run on AMX tiles
