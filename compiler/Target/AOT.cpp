@@ -111,9 +111,11 @@ static void addWrapper(llvm::Module &m, const AttentionSpec &spec, const std::st
 }
 
 Expected<bool> compileAheadOfTime(const AttentionSpec &spec, const std::string &fileName,
-                                  const std::string &target, const std::string &outDir) {
+                                  const std::string &target, const std::string &outDir, bool bf16x3) {
   llvm::LLVMContext context;
-  Expected<LLVMKernel> k = compileToLLVM(spec, fileName, target, nativeSchedule(), context);
+  Schedule schedule = nativeSchedule();
+  schedule.bf16x3 = bf16x3;
+  Expected<LLVMKernel> k = compileToLLVM(spec, fileName, target, schedule, context);
   if (!k)
     return k.takeError();
   addWrapper(*k->module, spec, serializeSignature(k->signature));

@@ -13,8 +13,9 @@ namespace attn {
 /// library holds the kernel, its metadata (`attn_NAME_info`) and a C entry
 /// point `attn_NAME(...)` that checks its arguments through the runtime; a
 /// user links it with libAttnRuntime and needs nothing of LLVM or MLIR.
+/// `bf16x3`: precision "high" (Schedule::bf16x3).
 Expected<bool> compileAheadOfTime(const AttentionSpec &spec, const std::string &fileName,
-                                  const std::string &target, const std::string &outDir);
+                                  const std::string &target, const std::string &outDir, bool bf16x3 = false);
 
 /// The C header text for `spec` (exposed for tests).
 std::string aotHeader(const AttentionSpec &spec, const std::string &fileName);

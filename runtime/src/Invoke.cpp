@@ -328,10 +328,14 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
     return !vPacker.packHead || vPacker.packHead(bh);
   };
   if (tiled) {
-    kPacker = usesBf16Dot(sig) ? kPairsPacker(sig, *dims, qkv[1])
-                               : transposedKPacker(sig, *dims, qkv[1]);
+    kPacker = usesBf16x3(sig)    ? kBf16x3Packer(sig, *dims, qkv[1])
+              : usesBf16Dot(sig) ? kPairsPacker(sig, *dims, qkv[1])
+                                 : transposedKPacker(sig, *dims, qkv[1]);
     ptrs[ParamLayout::KTransposed] = kPacker.data;
-    if (usesBf16Dot(sig) && blocksTakePV(sig)) { // P V reads v in pairs
+    if (usesBf16x3(sig)) { // P V reads v's hi and lo parts in pairs
+      vPacker = vBf16x3Packer(sig, *dims, qkv[2]);
+      ptrs[ParamLayout::VPairs] = vPacker.data;
+    } else if (usesBf16Dot(sig) && blocksTakePV(sig)) { // P V reads v in pairs
       vPacker = vPairsPacker(sig, *dims, qkv[2]);
       ptrs[ParamLayout::VPairs] = vPacker.data;
     } else if (widensV(sig)) {

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <vector>
@@ -279,7 +281,157 @@ KPacker halfRowsPacker(const KernelSignature &sig, const BoundDims &d, const Ten
 }
 #endif
 
+/// bf16x3's split of an f32 x (usesBf16x3) into bf16 bits: hi rounded to
+/// nearest (past bf16's largest finite value, that value), lo = x - hi
+/// rounded, and hiOrZero = hi; for an infinite x lo = hiOrZero = 0.
+constexpr float kBf16Max = 3.38953139e38f; // 0x7f7f0000
+struct SplitBits {
+  uint16_t hi, hiOrZero, lo;
+};
+SplitBits splitBf16(float x) {
+  float r = std::fabs(x) > kBf16Max && std::isfinite(x) ? std::copysign(kBf16Max, x) : x;
+  uint16_t hi = floatToBF16(r);
+  bool inf = std::isinf(x);
+  return {hi, inf ? uint16_t(0) : hi, inf ? uint16_t(0) : floatToBF16(x - bf16ToFloat(hi))};
+}
+
+#if defined(__x86_64__)
+/// floatToBF16 of 16 f32, in the low halves of 32-bit lanes.
+__attribute__((target("avx512f"))) inline __m512i roundToBf16(__m512 x) {
+  __m512i b = _mm512_castps_si512(x), one = _mm512_set1_epi32(1);
+  __m512i bias = _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_srli_epi32(b, 16), one));
+  __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(b, bias), 16);
+  __m512i quietNaN = _mm512_or_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(0x40));
+  return _mm512_mask_blend_epi32(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), rounded, quietNaN);
+}
+/// splitBf16 of 16 f32 at a time (low halves of 32-bit lanes); `notFinite`
+/// gets the lanes holding inf or NaN.
+struct Split16 {
+  __m512i hi, hiOrZero, lo;
+  __mmask16 notFinite;
+};
+__attribute__((target("avx512f"))) inline Split16 splitBf16x16(__m512 x) {
+  const __m512 top = _mm512_set1_ps(kBf16Max), inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+  __m512 ax = _mm512_abs_ps(x);
+  __mmask16 finite = _mm512_cmp_ps_mask(ax, inf, _CMP_LT_OQ);
+  __mmask16 big = _mm512_cmp_ps_mask(ax, top, _CMP_GT_OQ) & finite;
+  __mmask16 isInf = _mm512_cmp_ps_mask(ax, inf, _CMP_EQ_OQ);
+  __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int(0x80000000u)));
+  __m512 signedTop = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(top), sign));
+  __m512i hi = roundToBf16(_mm512_mask_blend_ps(big, x, signedTop));
+  __m512 hiF = _mm512_castsi512_ps(_mm512_slli_epi32(hi, 16));
+  __m512 lo = _mm512_mask_blend_ps(isInf, _mm512_sub_ps(x, hiF), _mm512_setzero_ps());
+  return {hi, _mm512_mask_blend_epi32(isInf, hi, _mm512_setzero_si512()), roundToBf16(lo),
+          static_cast<__mmask16>(~finite)};
+}
+/// One key row of D f32 (unit stride) split into bf16 [hi | lo | hiOrZero]
+/// (k' of usesBf16x3), 16 elements at a time; returns how many it split.
+__attribute__((target("avx512f"))) int64_t splitKRow16(const float *row, int64_t n, uint16_t *dst) {
+  int64_t c = 0;
+  for (; c + 16 <= n; c += 16) {
+    Split16 s = splitBf16x16(_mm512_loadu_ps(row + c));
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + c), _mm512_cvtepi32_epi16(s.hi));
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + n + c), _mm512_cvtepi32_epi16(s.lo));
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + 2 * n + c), _mm512_cvtepi32_epi16(s.hiOrZero));
+  }
+  return c;
+}
+/// 16 columns of two v rows (a key pair; null: a key past kvLen, zeros) as
+/// the pairs of their hi parts and of their lo parts; whether some element
+/// is inf or NaN.
+__attribute__((target("avx512f"))) bool splitVPairs16(const float *first, const float *second, uint32_t *hiDst,
+                                                      uint32_t *loDst) {
+  Split16 a = splitBf16x16(first ? _mm512_loadu_ps(first) : _mm512_setzero_ps());
+  Split16 b = splitBf16x16(second ? _mm512_loadu_ps(second) : _mm512_setzero_ps());
+  _mm512_storeu_si512(hiDst, _mm512_or_si512(a.hi, _mm512_slli_epi32(b.hi, 16)));
+  _mm512_storeu_si512(loDst, _mm512_or_si512(a.lo, _mm512_slli_epi32(b.lo, 16)));
+  return (a.notFinite | b.notFinite) != 0;
+}
+#endif
+
+#if defined(__SSE2__)
+/// bf16x3's k' (usesBf16x3): each tile's f32 key rows split into bf16
+/// [hi | lo | hiOrZero] rows in a staging buffer, then transposed as 32-bit
+/// words (bf16 pairs), as the f32 packer does.
+KPacker kSplitPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
+  int64_t tile = tileKeys(sig), rowStride = k.strides[2], step = k.strides[3], headDim = d.headDim;
+  int64_t depth = 3 * headDim / 2; // words per key; D is a multiple of 32
+  const float *src = static_cast<const float *>(k.data);
+  bool avx512 = hasAvx512();
+  bool wide = depth % 16 == 0 && avx512;
+  bool stream = wide && tile % 16 == 0 && streamsPackedK(d, depth * paddedKvLen(sig, d.kvLen) * 4);
+  return kBlocksPacker<float>(sig, d, k, depth, [=](float *block, int64_t firstRow, int64_t keys) {
+    thread_local std::vector<uint16_t> rows;
+    rows.resize(static_cast<size_t>(keys * 3 * headDim));
+    for (int64_t jj = 0; jj < keys; ++jj) {
+      const float *row = src + firstRow + jj * rowStride;
+      uint16_t *dst = rows.data() + jj * 3 * headDim;
+      int64_t c = 0;
+#if defined(__x86_64__)
+      if (avx512 && step == 1)
+        c = splitKRow16(row, headDim, dst);
+#endif
+      for (; c < headDim; ++c) {
+        SplitBits bits = splitBf16(row[c * step]);
+        dst[c] = bits.hi, dst[headDim + c] = bits.lo, dst[2 * headDim + c] = bits.hiOrZero;
+      }
+    }
+    transposeKeys(reinterpret_cast<const float *>(rows.data()), depth, depth, block, tile, keys, wide, stream);
+  });
+}
+#endif
+
 } // namespace
+
+KPacker kBf16x3Packer(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
+#if defined(__SSE2__)
+  return kSplitPacker(sig, d, k);
+#else
+  const float *src = static_cast<const float *>(k.data);
+  int64_t step = k.strides[3], headDim = d.headDim;
+  return kTilesPacker<uint32_t>(sig, d, k, 3 * headDim / 2, [=](int64_t row, int64_t c) {
+    auto part = [&](int64_t e) { // element e of the key's k' row
+      SplitBits bits = splitBf16(src[row + (e % headDim) * step]);
+      return e < headDim ? bits.hi : e < 2 * headDim ? bits.lo : bits.hiOrZero;
+    };
+    return bf16Pair(part(2 * c), part(2 * c + 1));
+  });
+#endif
+}
+
+VPacker vBf16x3Packer(const KernelSignature &sig, const BoundDims &d, const TensorView &v) {
+  int64_t pairs = paddedKvLen(sig, d.kvLen) / 2, kvLen = d.kvLen, kvHeads = d.kvHeads, vDim = d.vDim;
+  int64_t words = d.batch * d.kvHeads * pairs * d.vDim; // of each part
+  uint32_t *vp = workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, 2 * words)));
+  const float *src = static_cast<const float *>(v.data);
+  int64_t batchStride = v.strides[0], headStride = v.strides[1], rowStride = v.strides[2], step = v.strides[3];
+  bool wide = step == 1 && hasAvx512();
+  return {vp, [=](int64_t bh) {
+            bool notFinite = false;
+            int64_t base = bh / kvHeads * batchStride + bh % kvHeads * headStride;
+            for (int64_t jp = 0; jp < pairs; ++jp) {
+              uint32_t *hiDst = vp + (bh * pairs + jp) * vDim, *loDst = hiDst + words;
+              int64_t j = 2 * jp;
+              const float *first = j < kvLen ? src + base + j * rowStride : nullptr;
+              const float *second = j + 1 < kvLen ? src + base + (j + 1) * rowStride : nullptr;
+              int64_t c = 0;
+#if defined(__x86_64__)
+              if (wide)
+                for (; c + 16 <= vDim; c += 16)
+                  notFinite |= splitVPairs16(first ? first + c : nullptr, second ? second + c : nullptr, hiDst + c,
+                                             loDst + c);
+#endif
+              for (; c < vDim; ++c) {
+                float a = first ? first[c * step] : 0.0f, b = second ? second[c * step] : 0.0f;
+                SplitBits x = splitBf16(a), y = splitBf16(b);
+                hiDst[c] = bf16Pair(x.hi, y.hi);
+                loDst[c] = bf16Pair(x.lo, y.lo);
+                notFinite |= !std::isfinite(a) || !std::isfinite(b);
+              }
+            }
+            return !notFinite;
+          }};
+}
 
 VPacker vPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &v) {
   int64_t pairs = paddedKvLen(sig, d.kvLen) / 2, kvLen = d.kvLen, kvHeads = d.kvHeads, vDim = d.vDim;

@@ -150,13 +150,14 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   l.tileP = l.tile + 2 * 4 * rows * tileKeys;
   l.tileCorrections = l.tileP + 4 * rows * tileKeys;
   l.tileP16 = l.tileCorrections + 2 * 4 * rows;
-  l.acc = align(l.tileP16 + 2 * 2 * rows * tileKeys);
+  // bf16x3 keeps p's lo parts after its hi parts (both slots of each).
+  l.acc = align(l.tileP16 + (s.bf16x3 ? 2 : 1) * 2 * 2 * rows * tileKeys);
   // Insertion reads one element before a row's slots (TopK.cpp): a spare
   // 64 bytes before each array keeps that read inside the array's region.
   l.topScores = align(l.acc + 4 * rows * vDim) + 64;
   l.topIndex = align(l.topScores + 4 * rows * topKSlots(topk)) + 64;
   l.qTile = align(l.topIndex + 8 * rows * topKSlots(topk));
-  l.tileState = align(l.qTile + 4 * rows * headDim);
+  l.tileState = align(l.qTile + qTileBytes(s) * rows * headDim);
   // The most tiles of the smaller size, each with its state.
   l.bytes = align(l.tileState + 64 * (rows / kTileRows) * kTileStateSlots(kTileRows));
   return l;
@@ -172,6 +173,8 @@ std::string serializeSignature(const KernelSignature &sig) {
     os << "dot bf16\n";
   if (sig.schedule.amx)
     os << "dot amx\n";
+  if (sig.schedule.bf16x3)
+    os << "dot bf16x3\n";
   for (const InputSig &in : sig.inputs) {
     os << "input " << in.name << " " << static_cast<int>(in.dtype) << " " << in.dims.size();
     for (const DimSig &d : in.dims)
@@ -198,9 +201,9 @@ std::optional<KernelSignature> parseSignature(const std::string &text) {
     return std::nullopt;
   while (is >> word) {
     if (word == "dot") {
-      if (!(is >> word) || (word != "bf16" && word != "amx"))
+      if (!(is >> word) || (word != "bf16" && word != "amx" && word != "bf16x3"))
         return std::nullopt;
-      (word == "bf16" ? sig.schedule.bf16Dot : sig.schedule.amx) = true;
+      (word == "bf16" ? sig.schedule.bf16Dot : word == "amx" ? sig.schedule.amx : sig.schedule.bf16x3) = true;
       continue;
     }
     if (word != "input")

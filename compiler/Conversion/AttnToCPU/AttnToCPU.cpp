@@ -418,6 +418,7 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
     vectorWidth = s.vectorWidth;
     bf16Dot = s.bf16Dot;
     amx = s.amx;
+    bf16x3 = s.bf16x3;
   }
   StringRef getArgument() const override { return "convert-attn-to-cpu"; }
   StringRef getDescription() const override {
@@ -429,7 +430,7 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
   }
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    Schedule schedule{blockQ, blockK, vectorWidth, bf16Dot, amx};
+    Schedule schedule{blockQ, blockK, vectorWidth, bf16Dot, amx, bf16x3};
     if (blockQ < 1 || blockK < 1 || vectorWidth < 1) {
       module.emitError("convert-attn-to-cpu: tile sizes and vector width must be positive");
       return signalPassFailure();
@@ -455,6 +456,9 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
                        llvm::cl::init(false)};
   Option<bool> amx{*this, "amx", llvm::cl::desc("run Q Kt and P V of bf16 tiles on AMX (tdpbf16ps)"),
                    llvm::cl::init(false)};
+  Option<bool> bf16x3{*this, "bf16x3",
+                      llvm::cl::desc("multiply f32 q, k, v as bf16x3 on AMX tiles (precision high; needs amx)"),
+                      llvm::cl::init(false)};
   KernelPaths paths = KernelPaths::Both; // not a textual option: the JIT sets it
 };
 

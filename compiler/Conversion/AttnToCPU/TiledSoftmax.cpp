@@ -50,7 +50,11 @@ public:
     Value padded = k.mul(bb.create<arith::CeilDivSIOp>(loc, k.kvLen, BK()), BK());
     Value bh = k.add(k.mul(b, k.kvHeads), hk);
     // f32 per element, or bf16 pairs of head-dim elements (see usesBf16Dot).
-    ktDepth = k.bf16Dot ? bb.create<arith::CeilDivSIOp>(loc, k.headDim, k.i64c(2)).getResult() : k.headDim;
+    // bf16x3: 3D / 2 pairs of k' (usesBf16x3).
+    if (k.bf16x3)
+      ktDepth = bb.create<arith::DivSIOp>(loc, k.mul(k.headDim, k.i64c(3)), k.i64c(2));
+    else
+      ktDepth = k.bf16Dot ? bb.create<arith::CeilDivSIOp>(loc, k.headDim, k.i64c(2)).getResult() : k.headDim;
     ktBase = k.mul(k.mul(bh, ktDepth), padded);
     vBase = k.add(k.mul(b, k.vStr[0]), k.mul(hk, k.vStr[1]));
     // P V's v: as given, or widened to f32 by the runtime (widensV).
@@ -61,6 +65,9 @@ public:
     }
     if (k.bf16Dot)
       vPairsBase = k.mul(k.mul(bh, bb.create<arith::DivSIOp>(loc, padded, k.i64c(2))), k.vDim);
+    // bf16x3's v_lo pairs follow all of v_hi's (usesBf16x3).
+    if (k.bf16x3)
+      vLoOffset = k.mul(k.mul(k.mul(k.batch, k.kvHeads), bb.create<arith::DivSIOp>(loc, padded, k.i64c(2))), k.vDim);
 
     // Set up every tile; the block's query positions are the union of theirs.
     auto setup = bb.create<scf::ForOp>(
@@ -282,8 +289,12 @@ private:
     P = tilePart(parts.tileP, 4 * bk);
     corrBuf = inSlot(tilePart(parts.corrections, 4), parts.rows, 4);
     P16 = inSlot(tilePart(parts.p16, 2 * bk), slotKeys(), 2);
+    if (k.bf16x3) // p's lo parts: past both slots of its hi parts (ScratchLayout)
+      P16lo = k.gep(P16, k.mul(slotKeys(), k.i64c(2)), bb.getBF16Type());
     acc = k.gep(k.scratch, k.add(parts.acc, k.mul(k.mul(firstRow, k.vDim), k.i64c(4))), bb.getI8Type());
-    qTile = k.gep(k.scratch, k.add(parts.qTile, k.mul(k.mul(firstRow, k.headDim), k.i64c(4))), bb.getI8Type());
+    qTile = k.gep(k.scratch,
+                  k.add(parts.qTile, k.mul(k.mul(firstRow, k.headDim), k.i64c(qTileBytes(k.sig.schedule)))),
+                  bb.getI8Type());
     state = k.gep(k.scratch, k.add(parts.state, k.mul(t, k.i64c(64 * kTileStateSlots(R)))), bb.getI8Type());
     if (!topK)
       return;
@@ -758,6 +769,8 @@ private:
   /// multiple of 32 (usesAmx).
   void packQRows() {
     int64_t d = fixedHeadDim();
+    if (k.bf16x3)
+      return packQRowsSplit(d);
     auto chunk = VectorType::get({16}, bb.getI32Type());
     bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(d)), k.idx(k.i64c(32)), ValueRange{},
                           [&](OpBuilder &, Location, Value cIdx, ValueRange) {
@@ -771,6 +784,50 @@ private:
                             bb.create<scf::YieldOp>(loc);
                           });
   }
+  /// bf16x3: the tile's f32 q rows as bf16 [R][3D], each row
+  /// [q_hi | q_hi' | q_lo] (usesBf16x3), 16 elements at a time.
+  void packQRowsSplit(int64_t d) {
+    bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(d)), k.idx(k.i64c(16)), ValueRange{},
+                          [&](OpBuilder &, Location, Value cIdx, ValueRange) {
+                            Value c = k.i64(cIdx);
+                            for (int r = 0; r < R; ++r) {
+                              SplitBf16 x = splitBf16(k.loadVecF32(k.qPtr, k.add(qOff[r], c), k.qType));
+                              Value row = k.add(k.i64c(r * 3 * d), c);
+                              Value parts[3] = {x.hi, x.hiOrZero, x.lo};
+                              for (int part = 0; part < 3; ++part)
+                                bb.create<LLVM::StoreOp>(
+                                    loc, parts[part], k.gep(qTile, k.add(row, k.i64c(part * d)), bb.getBF16Type()), 2);
+                            }
+                            bb.create<scf::YieldOp>(loc);
+                          });
+  }
+  /// x = hi + lo, both bf16 vectors (usesBf16x3): hi rounded to nearest
+  /// (past bf16's largest finite value, that value), lo = bf16(x - hi); for
+  /// an infinite x lo = 0 and hiOrZero = 0, else hiOrZero = hi.
+  struct SplitBf16 {
+    Value hi, hiOrZero, lo;
+  };
+  SplitBf16 splitBf16(Value x) {
+    auto halves = VectorType::get({k.width}, bb.getBF16Type());
+    Value ax = bb.create<math::AbsFOp>(loc, x);
+    Value inf = splat(k.f32c(kInf)), zero = zeroVec();
+    Value top = splat(k.f32c(kBf16Max));
+    Value big = bb.create<arith::AndIOp>(loc, cmpf(arith::CmpFPredicate::OGT, ax, top),
+                                         cmpf(arith::CmpFPredicate::OLT, ax, inf));
+    Value rounded = select(big, bb.create<math::CopySignOp>(loc, top, x), x);
+    Value hi = bb.create<arith::TruncFOp>(loc, halves, rounded);
+    Value hiF = bb.create<arith::ExtFOp>(loc, k.vecType(), hi);
+    Value isInf = cmpf(arith::CmpFPredicate::OEQ, ax, inf);
+    Value lo = bb.create<arith::TruncFOp>(loc, halves, select(isInf, zero, bb.create<arith::SubFOp>(loc, x, hiF)));
+    Value hiOrZero = bb.create<arith::TruncFOp>(loc, halves, select(isInf, zero, hiF));
+    return {hi, hiOrZero, lo};
+  }
+  /// p - bf16(p) as f32: the part of a weight bf16x3 adds as its lo.
+  Value weightLo(Value p) {
+    Value hi = bb.create<arith::TruncFOp>(loc, VectorType::get({k.width}, bb.getBF16Type()), p);
+    return bb.create<arith::SubFOp>(loc, p, bb.create<arith::ExtFOp>(loc, k.vecType(), hi));
+  }
+  static constexpr float kBf16Max = 3.38953139e38f; // 0x7f7f0000, bf16's largest finite value
   int64_t fixedHeadDim() const { return k.sig.inputs[0].dims[3].fixed; }
   int64_t fixedVDim() const { return k.sig.inputs[2].dims[3].fixed; }
 
@@ -779,9 +836,10 @@ private:
   /// k's bf16 pairs (16 pair rows, one block's BK keys apart); the KV f32
   /// result tiles go to S, which scoreBlock reads a vector at a time (16 x 4
   /// vectors loaded up front were live at once, and spilled).
+  /// bf16x3: the dot product is over q' and k', 3D elements (usesBf16x3).
   void storeDotsAmx(Value j0) {
     AmxTiles t(bb, loc);
-    int64_t d = fixedHeadDim(), bk = blockKeys();
+    int64_t d = fixedHeadDim() * (k.bf16x3 ? 3 : 1), bk = blockKeys();
     TileShape rowsTile{R, 64}, pairsTile{16, 64};
     SmallVector<Value> c;
     for (int n = 0; n < KV; ++n)
@@ -827,30 +885,44 @@ private:
     // number of 16-key vectors), v's key pairs as B tiles of 16 pair rows
     // (or 8).
     Value pStride = k.i64c(2 * bk);
-    SmallVector<Value> pTiles;
+    SmallVector<Value> pTiles, pOffsets;
     SmallVector<int64_t> stepKeys;
+    auto loadP = [&](Value from, size_t step) {
+      return t.load({R, 2 * stepKeys[step]}, k.gep(from, pOffsets[step], bb.getBF16Type()), pStride);
+    };
     for (int block = 0; block < blocks; ++block) // block 1: P16's next slot (bindTile)
       for (int64_t key = 0; key < bk; key += 32) {
-        int64_t keysHere = std::min<int64_t>(32, bk - key);
-        stepKeys.push_back(keysHere);
-        pTiles.push_back(
-            t.load({R, 2 * keysHere}, k.gep(P16, k.add(k.mul(k.i64c(block), slotKeys()), k.i64c(key)), bb.getBF16Type()), pStride));
+        stepKeys.push_back(std::min<int64_t>(32, bk - key));
+        pOffsets.push_back(k.add(k.mul(k.i64c(block), slotKeys()), k.i64c(key)));
+        // bf16x3 loads its two P tiles per step (below): eight would not fit.
+        if (!k.bf16x3)
+          pTiles.push_back(loadP(P16, pOffsets.size() - 1));
       }
     Value pairRow = k.add(vPairsBase, k.mul(bb.create<arith::DivSIOp>(loc, j0, k.i64c(2)), k.vDim));
     Value vStride = k.i64c(4 * dv);
     // Value dims in pairs of 16-column tiles (two accumulator tiles in
     // flight: tile registers are not renamed, so one C tile per step
     // serialized load, products and store), then a last single one.
+    // bf16x3: p_hi v_hi + p_lo v_hi + p_hi v_lo per step (six tiles live).
     auto columns = [&](Value x, int tiles) {
       SmallVector<Value> c;
       for (int u = 0; u < tiles; ++u)
         c.push_back(t.load({R, 64}, k.gep(acc, k.add(x, k.i64c(16 * u)), k.f32), vStride));
-      for (size_t step = 0; step < pTiles.size(); ++step) {
-        int64_t pairRows = stepKeys[step] / 2;
+      for (size_t step = 0; step < stepKeys.size(); ++step) {
+        int64_t pairRows = stepKeys[step] / 2, depth = 2 * stepKeys[step];
+        Value pHi = k.bf16x3 ? loadP(P16, step) : pTiles[step];
+        Value pLo = k.bf16x3 ? loadP(P16lo, step) : Value();
         for (int u = 0; u < tiles; ++u) {
           Value at = k.add(k.add(pairRow, k.i64c(16 * static_cast<int64_t>(step) * dv)), k.add(x, k.i64c(16 * u)));
-          c[u] = t.dotBf16(R, 64, 2 * stepKeys[step], c[u], pTiles[step],
-                           t.load({pairRows, 64}, k.gep(k.vPairsPtr, at, bb.getI32Type()), vStride));
+          auto loadV = [&](Value offset) {
+            return t.load({pairRows, 64}, k.gep(k.vPairsPtr, offset, bb.getI32Type()), vStride);
+          };
+          Value vHi = loadV(at);
+          c[u] = t.dotBf16(R, 64, depth, c[u], pHi, vHi);
+          if (k.bf16x3) {
+            c[u] = t.dotBf16(R, 64, depth, c[u], pLo, vHi);
+            c[u] = t.dotBf16(R, 64, depth, c[u], pHi, loadV(k.add(at, vLoOffset)));
+          }
         }
       }
       for (int u = 0; u < tiles; ++u)
@@ -991,11 +1063,15 @@ private:
   void storeWeights(int r, int c, Value p, Value &evenP) {
     if (evenP) {
       storeBf16Pair(evenP, p, P16, k.i64c(r * blockKeys() + (c - 1) * k.width));
+      if (k.bf16x3)
+        storeBf16Pair(weightLo(evenP), weightLo(p), P16lo, k.i64c(r * blockKeys() + (c - 1) * k.width));
       evenP = Value();
     } else if (k.bf16Dot && k.width == 16 && c + 1 < KV) {
       evenP = p; // stored with the next vector's
     } else if (k.bf16Dot) {
       k.storeVecF32(p, P16, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
+      if (k.bf16x3)
+        k.storeVecF32(weightLo(p), P16lo, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
     } else {
       k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
     }
@@ -1038,6 +1114,10 @@ private:
     } else if (k.amx) {
       slowPath = bb.create<arith::AndIOp>(loc, anyMasked, notFinite);
     }
+    // bf16x3 splits v into finite parts only where v is finite: else every
+    // block reads v in f32 (usesBf16x3).
+    if (k.bf16x3)
+      slowPath = notFinite;
     // The keys some row keeps, for P V's slow path (accumulateTile).
     if (!live)
       live = keptKeysWord(allOut);
@@ -1618,6 +1698,8 @@ private:
                 for (int r = 0; r < R; ++r) {
                   Value at = k.add(k.i64c(r * blockKeys()), jj);
                   Value p = k.bf16Dot ? k.loadF32(P16, at, bb.getBF16Type()) : k.loadF32(P, at, k.f32);
+                  if (k.bf16x3)
+                    p = bb.create<arith::AddFOp>(loc, p, k.loadF32(P16lo, at, bb.getBF16Type()));
                   Value takes;
                   if (skipMasked)
                     takes = cmpf(arith::CmpFPredicate::UNE, k.loadF32(S, at, k.f32), k.f32c(-kInf));
@@ -1722,7 +1804,8 @@ private:
   Value tileCount; // the q block's tiles
   DiagonalKeys diagonal; // with a mask: the q block's (emitRows)
   TopKBuffers top[R];
-  Value S, P, P16, corrBuf, acc, qTile;
+  Value S, P, P16, P16lo, corrBuf, acc, qTile;
+  Value vLoOffset; // bf16x3: where v_lo's pairs start in VPairs (u32 words)
   Value keysFrom, keysTo; // the keys of a masked block's P.V; null: all
   Value rescale;          // some row's maximum moved in this block
   Value blockMixed;       // with a mask: the block may be masked for some row of the q block

@@ -108,8 +108,9 @@ int runEmit(const Options &opts, CheckedSpec &spec) {
     KernelPaths paths = opts.paths == "tiled" ? KernelPaths::Tiled
                         : opts.paths == "rows" ? KernelPaths::Rows
                                                : KernelPaths::Both;
-    Expected<StageOutput> out =
-        compileKernel(k, opts.file, opts.target, nativeSchedule(), stage->second, paths);
+    Schedule schedule = nativeSchedule();
+    schedule.bf16x3 = opts.bf16x3;
+    Expected<StageOutput> out = compileKernel(k, opts.file, opts.target, schedule, stage->second, paths);
     if (!out) {
       std::cerr << "attnc: error: " << out.error() << "\n";
       return 1;

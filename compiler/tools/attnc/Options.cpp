@@ -19,7 +19,9 @@ const char *usage() {
          "            [--cache-dir DIR] [--no-cache]\n"
          "  attnc bench FILE [--kernel NAME] --size B=1,L=4096 [--threads N] [--reps N]\n"
          "  attnc tune FILE [--kernel NAME] --size B=1,L=4096 [--threads N] [--reps N]\n"
-         "            [--target T] [--cache-dir DIR]   (stores the fastest schedule in the cache)\n";
+         "            [--target T] [--cache-dir DIR]   (stores the fastest schedule in the cache)\n"
+         "  emit, compile, run, bench and tune take --precision highest|high: high multiplies f32\n"
+         "  q, k, v on AMX tiles as bf16x3 (hi + lo bf16 parts, three products), where the target has AMX\n";
 }
 
 Expected<Options> parseOptions(int argc, char **argv) {
@@ -54,7 +56,8 @@ Expected<Options> parseOptions(int argc, char **argv) {
     }
     if (flag == "--kernel" || flag == "--stage" || flag == "--backend" || flag == "--target" ||
         flag == "--cache-dir" || flag == "--output" || flag == "--lse" || flag == "--threads" ||
-        flag == "-o" || flag == "--size" || flag == "--reps" || flag == "--png" || flag == "--paths") {
+        flag == "-o" || flag == "--size" || flag == "--reps" || flag == "--png" || flag == "--paths" ||
+        flag == "--precision") {
       Expected<std::string> v = take();
       if (!v)
         return v.takeError();
@@ -66,6 +69,11 @@ Expected<Options> parseOptions(int argc, char **argv) {
       else if (flag == "--output" || flag == "-o") opts.output = *v;
       else if (flag == "--lse") opts.lseOutput = *v;
       else if (flag == "--png") opts.png = *v;
+      else if (flag == "--precision") {
+        if (*v != "highest" && *v != "high")
+          return Error{"--precision needs highest or high, got '" + *v + "'"};
+        opts.bf16x3 = *v == "high";
+      }
       else if (flag == "--paths") {
         if (*v != "both" && *v != "tiled" && *v != "rows")
           return Error{"--paths needs both, tiled or rows, got '" + *v + "'"};

@@ -24,6 +24,9 @@ struct Options {
   std::string lseOutput;
   std::string png; // emit --stage tiles --png FILE
   std::string paths = "both"; // emit: one path's half of a kernel the JIT compiles as two
+  /// --precision high: f32 products as bf16x3 on AMX (Schedule::bf16x3);
+  /// highest (the default): f32 FMAs.
+  bool bf16x3 = false;
   int threads = 0;
   int reps = 10;
   std::vector<std::pair<std::string, int64_t>> sizes; // --size B=1,L=4096

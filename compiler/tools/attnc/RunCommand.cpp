@@ -89,6 +89,7 @@ CompileOptions compileOptionsFor(const Options &opts) {
   copts.target = opts.target;
   copts.cacheDir = opts.cacheDir;
   copts.useCache = !opts.noCache;
+  copts.schedule.bf16x3 = opts.bf16x3;
   return copts;
 }
 

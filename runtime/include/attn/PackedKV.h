@@ -35,6 +35,11 @@ KPacker transposedKPacker(const KernelSignature &sig, const BoundDims &d, const 
 /// bf16 pairs (usesBf16Dot): [B][Hkv][padded Lk / tile][ceil(D / 2)][tile].
 KPacker kPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k);
 
+/// bf16x3's k' (usesBf16x3): f32 k split into bf16 [hi | lo | hiOrZero]
+/// per key, packed as kPairsPacker packs bf16 k: [B][Hkv][padded Lk /
+/// tile][3D / 2][tile].
+KPacker kBf16x3Packer(const KernelSignature &sig, const BoundDims &d, const TensorView &k);
+
 /// Whether KVPacking::Auto packs per head: with one query head per kv
 /// head and every worker getting as many heads (or enough that one more is
 /// little). With grouped heads each packed head serves `group` times the
@@ -52,6 +57,10 @@ struct VPacker {
   std::function<bool(int64_t)> packHead;
 };
 VPacker vPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &v);
+/// bf16x3's v (usesBf16x3): f32 v split into hi and lo bf16 parts, each
+/// in vPairsPacker's layout, v_lo's after all of v_hi's; packHead returns
+/// whether the head's v is finite.
+VPacker vBf16x3Packer(const KernelSignature &sig, const BoundDims &d, const TensorView &v);
 /// v of f16 or bf16 widened to f32 [B][Hkv][kvLen][Dv] (widensV); packHead
 /// returns true.
 VPacker vWidePacker(const BoundDims &d, const TensorView &v);

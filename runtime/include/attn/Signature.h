@@ -37,7 +37,8 @@ struct InputSig {
 
 enum class Weights { Softmax = 0, Sigmoid = 1, TopK = 2, Argmax = 3 };
 
-/// Tile sizes and vector width: how the loops are cut, not what they compute.
+/// Tile sizes and vector width: how the loops are cut; and which products
+/// the target's instructions compute (bf16Dot, amx, bf16x3).
 struct Schedule {
   int64_t blockQ = 64;  // query rows per work item (the tiled path's q block)
   int64_t blockK = 64;  // keys per block of the online softmax
@@ -49,6 +50,13 @@ struct Schedule {
   /// with bf16Dot, Q Kt and P V of the tiled path run as tdpbf16ps tile
   /// products where the spec fixes D and Dv to whole tiles (see usesAmx).
   bool amx = false;
+  /// Precision "high" (a caller's choice, like PyTorch's
+  /// set_float32_matmul_precision("high")): f32 q, k and v are multiplied on
+  /// AMX tiles as bf16x3, each operand split into bf16 hi + lo and three
+  /// products hi*hi + hi*lo + lo*hi summed in f32 (usesBf16x3). Left false,
+  /// the default ("highest"), f32 products are f32 FMAs. resolveTarget clears
+  /// it where the target has no AMX.
+  bool bf16x3 = false;
 };
 
 /// The schedule kernels are compiled with unless a caller chooses one: the
@@ -158,7 +166,8 @@ struct ScratchLayout {
   int64_t acc = 0;      // f32[rows x vDim]
   int64_t topScores = 0; // f32[rows x topKSlots(K)], after one spare f32
   int64_t topIndex = 0;  // i64[rows x topKSlots(K)], after one spare i64
-  int64_t qTile = 0;     // per tile 32-bit [D][tile rows]: its q rows, d-major (AMX: bf16 [rows][D])
+  int64_t qTile = 0;     // per tile 32-bit [D][tile rows]: its q rows, d-major (AMX: bf16 [rows][D],
+                         // bf16x3: bf16 [rows][3D]; qTileBytes per element of q)
   int64_t tileState = 0; // per tile kTileStateSlots(rows) slots of 64 bytes (TiledSoftmax.cpp)
   int64_t bytes = 0;
   int64_t rows = 0; // the q block's rows the parts are laid out for
@@ -167,6 +176,10 @@ struct ScratchLayout {
   static ScratchLayout compute(const Schedule &s, int64_t vDim, int64_t topk, int64_t headDim = 0,
                                int64_t rows = 0);
 };
+
+/// Bytes of ScratchLayout::qTile per element of a tile's q rows: 4, or 6
+/// for bf16x3's three bf16 parts (usesBf16x3).
+inline int64_t qTileBytes(const Schedule &s) { return s.bf16x3 ? 6 : 4; }
 
 /// Slots per row of a running top-K in scratch: K rounded up to whole
 /// vectors, so its insertion works on whole vectors (see TopK.cpp).
@@ -268,10 +281,11 @@ inline int64_t keptKeys(const KernelSignature &sig) {
 ///     bf16 pair (k[j, 2c], k[j, 2c + 1]) per (c, j), zero past D and kvLen;
 ///   v as u32 [B][Hkv][kvLenPadded / 2][Dv]: the pair (v[2j, d], v[2j + 1, d]),
 ///     zero past kvLen (ptrs slot ParamLayout::VPairs).
+inline bool usesBf16x3(const KernelSignature &sig);
 inline bool usesBf16Dot(const KernelSignature &sig) {
-  return sig.schedule.bf16Dot && sig.schedule.vectorWidth == 16 &&
-         sig.inputs.size() >= 3 && sig.inputs[0].dtype == ATTN_BF16 &&
-         sig.inputs[1].dtype == ATTN_BF16 && sig.inputs[2].dtype == ATTN_BF16;
+  return (sig.schedule.bf16Dot && sig.schedule.vectorWidth == 16 && sig.inputs.size() >= 3 &&
+          sig.inputs[0].dtype == ATTN_BF16 && sig.inputs[1].dtype == ATTN_BF16 && sig.inputs[2].dtype == ATTN_BF16) ||
+         usesBf16x3(sig);
 }
 
 /// Whether the tiled path runs P V per key block, from P with p = 0 for
@@ -279,6 +293,38 @@ inline bool usesBf16Dot(const KernelSignature &sig) {
 /// they keep themselves.
 inline bool blocksTakePV(const KernelSignature &sig) {
   return sig.weights == Weights::Softmax || sig.weights == Weights::Sigmoid;
+}
+
+/// The tiled path of an f32 kernel compiled with Schedule::bf16x3 runs its
+/// products on AMX tiles as bf16x3 (then usesBf16Dot and usesAmx hold too):
+/// softmax or sigmoid weights (top-K and argmax compare scores, and keep
+/// f32 FMAs), f32 q, k, v with D fixed to a multiple of 32 and Dv to a
+/// multiple of 16. x = hi + lo with hi = bf16(x) rounded to nearest and
+/// lo = bf16(x - hi): each product drops only lo * lo (2^-16 of it at most)
+/// and lo's rounding, so a score or an output carries errors of about
+/// 2^-17 of its terms (measured: inputs in [-1, 1], dense D = 128, a few
+/// 1e-7 from the double reference, as f32 FMAs).
+///   Q Kt: a dot product over 3D bf16: q' = [q_hi | q_hi' | q_lo] (the kernel
+///     splits each tile's q rows) against k' = [k_hi | k_lo | k_hi'] (the
+///     runtime packs k as bf16 pairs of k', usesBf16Dot's layout with
+///     3D / 2 pairs per key), where x_hi' = x_hi and x_lo = 0 for an infinite
+///     x, x_hi' = 0: an inf meets its partner's hi once (inf * 0 is NaN as
+///     in f32), never a lo of 0.
+///   P V: the runtime packs v as two arrays of bf16 key pairs (usesBf16Dot's
+///     layout): v_hi, then v_lo (ptrs slot ParamLayout::VPairs); p is split
+///     per block. Where v holds an inf or NaN (VFinite 0: a v_hi that would
+///     round to inf counts too) P V reads v in f32 instead.
+/// Elements beyond bf16's largest finite value (3.39e38) split as its
+/// largest (hi) and the rest (lo).
+inline bool usesBf16x3(const KernelSignature &sig) {
+  const Schedule &s = sig.schedule;
+  if (!s.bf16x3 || !s.amx || !s.bf16Dot || s.vectorWidth != 16 || !blocksTakePV(sig) || sig.inputs.size() < 3)
+    return false;
+  for (int n = 0; n < 3; ++n)
+    if (sig.inputs[n].dtype != ATTN_F32 || sig.inputs[n].dims.size() != 4)
+      return false;
+  int64_t d = sig.inputs[0].dims[3].fixed, dv = sig.inputs[2].dims[3].fixed;
+  return d > 0 && d % 32 == 0 && dv > 0 && dv % 16 == 0;
 }
 
 /// The tiled path's P V (blocksTakePV) reads v widened to f32
