@@ -57,6 +57,10 @@ struct Case {
   // them between repetitions. The PyTorch baselines of the row are timed
   // the same way.
   bool cold = false;
+  // Precision "high" (Schedule::bf16x3: f32 products as bf16x3 on AMX
+  // tiles), a row beside `baselineOf`, the default-precision row of the same
+  // case, whose baselines (naive, oneDNN, PyTorch) it shares.
+  std::string baselineOf;
 };
 
 std::string qkv(const std::string &type, int heads, int kvHeads, int d, const std::string &lq = "L",
@@ -111,6 +115,18 @@ std::vector<Case> suite(bool quick) {
       {"bf16 dense", attention("bf16dense", qkv("bf16", 16, 16, 128)), dims(1, 2048), small, false, true, {"dense"}},
       {"bf16 causal", attention("bf16causal", qkv("bf16", 16, 16, 128) + "  mask: j <= i\n"), dims(1, 2048), small, false, true, {"causal"}},
   };
+  // Precision "high" where the host has AMX (elsewhere these rows run the
+  // default kernels again).
+  for (const char *name : {"dense D=128", "dense D=64", "causal D=128", "causal D=64", "GQA 32:8 causal"})
+    for (const Case &c : std::vector<Case>(cases))
+      if (c.name == name) {
+        Case high = c;
+        high.name = c.name + " high";
+        high.torch = {};
+        high.sweep = false;
+        high.baselineOf = c.name;
+        cases.push_back(high);
+      }
   if (!quick)
     for (int64_t l : {512, 1024, 4096})
       for (const char *kind : {"dense", "causal"}) {
@@ -131,6 +147,8 @@ struct Result {
   int64_t keySplits = 1; // the parts the cost model split each row's keys into
   double sdpaMs = 0, flexMs = 0; // PyTorch's, from torch_baselines.py (0: not run)
   bool sweep = false;
+  bool high = false;   // compiled at precision "high" (its baselines: Case::baselineOf's)
+  bool bf16x3 = false; // ran as bf16x3 on AMX tiles (usesBf16x3)
   bool amx = false; // ran on AMX tiles (its % peak is of the AMX peak)
 };
 
@@ -256,19 +274,22 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   const AttentionSpec &k = spec.module.kernels.at(0);
   r.dtype = elemTypeName(k.q().type);
   // JIT cost: a compile that skips the cache, then one that loads from it.
-  CompileOptions cold;
+  CompileOptions cached;
+  r.high = !c.baselineOf.empty();
+  cached.schedule.bf16x3 = r.high;
+  CompileOptions cold = cached;
   cold.useCache = false;
   auto t0 = std::chrono::steady_clock::now();
   Expected<Kernel> fresh = Compiler(cold).compile(c.spec, k.name, c.name + ".attn");
   r.coldCompileMs = millis(t0);
   if (fresh)
-    (void)Compiler().compile(c.spec, k.name, c.name + ".attn"); // make sure the cache has it
+    (void)Compiler(cached).compile(c.spec, k.name, c.name + ".attn"); // make sure the cache has it
   // The best of three loads, as for the kernels' times (one run's first load
   // once took 34 ms, the others under 1 ms: the VM's disk).
   Expected<Kernel> kernel = Error{"not loaded"};
   for (int load = 0; load < 3; ++load) {
     t0 = std::chrono::steady_clock::now();
-    kernel = Compiler().compile(c.spec, k.name, c.name + ".attn");
+    kernel = Compiler(cached).compile(c.spec, k.name, c.name + ".attn");
     double ms = millis(t0);
     r.cachedLoadMs = load ? std::min(r.cachedLoadMs, ms) : ms;
   }
@@ -341,7 +362,10 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   // bf16 rows against the peak of what multiplies them (AMX tiles, or
   // vdpbf16ps where the host has it).
   r.amx = usesAmx(kernel->signature());
+  r.bf16x3 = usesBf16x3(kernel->signature());
   r.peak = peak.forKernel(kernel->signature(), threads).gflops;
+  if (r.high) // baselines: the default-precision row's (main)
+    return r;
   // The naive unfused baseline: one (batch, head) timed, times B x Hq,
   // divided over the threads (heads are independent).
   if (k.weights == WeightsKind::Softmax && q[2] > 1)
@@ -429,7 +453,7 @@ std::vector<std::string> targetLines(const std::vector<Result> &results, unsigne
     std::vector<std::string> under;
     for (const Result &r : results) {
       double theirs = flex ? r.flexMs : r.sdpaMs;
-      if (r.threads != cores || theirs <= 0 || r.minMs <= 0)
+      if (r.threads != cores || theirs <= 0 || r.minMs <= 0 || r.high)
         continue;
       double ratio = theirs / r.minMs;
       worst = rows++ ? std::min(worst, ratio) : ratio;
@@ -445,6 +469,22 @@ std::vector<std::string> targetLines(const std::vector<Result> &results, unsigne
       list += (list.empty() ? "; under: " : ", ") + u;
     lines.push_back(fmt::format("8. vs {} (torch {}): worst of {} rows {:.2f}x (>= {}x on every row): {}{}", label,
                                 torch.version, rows, worst, want, mark(under.empty()), list));
+  }
+  // Precision "high" (a caller's choice): its rows against the same
+  // baselines, and against the default kernels and the FMA peak.
+  for (const Result &r : results) {
+    if (!r.high || r.threads != cores || r.minMs <= 0)
+      continue;
+    const Result *base = find(r.name.substr(0, r.name.size() - 5));
+    if (!base || !r.bf16x3)
+      continue;
+    lines.push_back(fmt::format(
+        "precision high: {} {:.2f} ms, {:.2f}x the default kernel, {:.0f}% of the fp32 FMA peak's rate; vs SDPA "
+        "{}, vs flex {}, vs oneDNN {}",
+        r.name, r.minMs, base->minMs / r.minMs, 100 * rate(&r) / base->peak,
+        r.sdpaMs > 0 ? fmt::format("{:.2f}x", r.sdpaMs / r.minMs) : "-",
+        r.flexMs > 0 ? fmt::format("{:.2f}x", r.flexMs / r.minMs) : "-",
+        r.onednnMs > 0 ? fmt::format("{:.2f}x", r.onednnMs / r.minMs) : "-"));
   }
   return lines;
 }
@@ -552,11 +592,11 @@ int main(int argc, char **argv) {
 
   std::vector<Result> results;
   std::string header = fmt::format(
-      "| {:<18} | {:>3} | {:<8} | {:<22} | {:>9} | {:>9} | {:>9} | {:>7} | {:>10} | {:>8} | {:>10} | {:>9} | {:>9} | "
+      "| {:<20} | {:>3} | {:<10} | {:<22} | {:>9} | {:>9} | {:>9} | {:>7} | {:>10} | {:>8} | {:>10} | {:>9} | {:>9} | "
       "{:>7} | {:>9} | {:>7} | {} |",
       "case", "thr", "dtype", "shape", "min ms", "median ms", "GFLOP/s", "% peak", "naive ms", "vs naive", "oneDNN ms",
       "vs oneDNN", "SDPA ms", "vs SDPA", "flex ms", "vs flex", "check");
-  std::string rule = "|" + std::string(20, '-') + "|" + std::string(5, '-') + "|" + std::string(10, '-') + "|" +
+  std::string rule = "|" + std::string(22, '-') + "|" + std::string(5, '-') + "|" + std::string(12, '-') + "|" +
                      std::string(24, '-') + "|" + std::string(11, '-') + "|" + std::string(11, '-') + "|" +
                      std::string(11, '-') + "|" + std::string(9, '-') + "|" + std::string(12, '-') + "|" +
                      std::string(10, '-') + "|" + std::string(12, '-') + "|" + std::string(11, '-') + "|" + std::string(11, '-') +
@@ -579,7 +619,12 @@ int main(int argc, char **argv) {
       Result r = runCase(c, threads, *peak);
       if (auto t = torch.ms.find({id, threads}); t != torch.ms.end())
         std::tie(r.sdpaMs, r.flexMs) = t->second;
+      for (const Result &base : results)
+        if (base.name == c.baselineOf && base.threads == threads)
+          r.naiveMs = base.naiveMs, r.onednnMs = base.onednnMs, r.sdpaMs = base.sdpaMs, r.flexMs = base.flexMs;
       std::vector<std::string> notes;
+      if (r.high && !r.bf16x3)
+        notes.push_back("no AMX here: f32 FMAs");
       if (r.name.rfind("decode", 0) == 0)
         notes.push_back(fmt::format("K+V {:.1f} GB/s, {:.0f}% of bandwidth", r.bytes / (r.minMs / 1e3) / 1e9,
                                     100 * r.bytes / (r.minMs / 1e3) / bw));
@@ -589,9 +634,9 @@ int main(int argc, char **argv) {
       for (size_t n = 0; n < notes.size(); ++n)
         extra += (n ? "; " : " (") + notes[n] + (n + 1 == notes.size() ? ")" : "");
       std::string row = fmt::format(
-          "| {:<18} | {:>3} | {:<8} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {:>10} | {:>9} "
+          "| {:<20} | {:>3} | {:<10} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {:>10} | {:>9} "
           "| {:>9} | {:>7} | {:>9} | {:>7} | {}{} |",
-          r.name, r.threads, r.dtype + (r.amx ? "+amx" : ""), r.shape, r.minMs, r.medMs, r.gflop / (r.minMs / 1e3),
+          r.name, r.threads, r.dtype + (r.bf16x3 ? "+bf16x3" : r.amx ? "+amx" : ""), r.shape, r.minMs, r.medMs, r.gflop / (r.minMs / 1e3),
           100 * r.gflop / (r.minMs / 1e3) / r.peak, r.naiveMs > 0 ? fmt::format("{:.1f}", r.naiveMs) : "-",
           r.naiveMs > 0 ? fmt::format("{:.1f}x", r.naiveMs / r.minMs) : "-",
           r.onednnMs > 0 ? fmt::format("{:.1f}", r.onednnMs) : "-",
