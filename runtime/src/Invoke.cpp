@@ -322,10 +322,17 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
     packing = KVPacking::Upfront;
   KPacker kPacker;
   VPacker vPacker;
-  // One kv head's k and v: whether its v is finite (true without packed v).
-  auto packHead = [&](int64_t bh) {
-    kPacker.packHead(bh);
-    return !vPacker.packHead || vPacker.packHead(bh);
+  // One kv head's k and v: whether its k (bit 0) and v (bit 1) are finite
+  // (set where the packers do not look).
+  auto packHead = [&](int64_t bh) -> unsigned {
+    bool kFinite = kPacker.packHead(bh);
+    bool vFinite = !vPacker.packHead || vPacker.packHead(bh);
+    return unsigned(kFinite) | unsigned(vFinite) << 1;
+  };
+  auto setFinite = [&](std::vector<int64_t> &to, unsigned finite) {
+    to[ParamLayout::KFinite] = finite & 1;
+    if (vPacker.packHead)
+      to[ParamLayout::VFinite] = finite >> 1 & 1;
   };
   if (tiled) {
     kPacker = usesBf16x3(sig)    ? kBf16x3Packer(sig, *dims, qkv[1])
@@ -342,11 +349,8 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
       vPacker = vWidePacker(*dims, qkv[2]);
       ptrs[ParamLayout::VPairs] = vPacker.data;
     }
-    if (packing == KVPacking::Upfront) {
-      bool finite = packAllHeads(*dims, packHead, options.threads);
-      if (vPacker.packHead)
-        params[ParamLayout::VFinite] = finite;
-    }
+    if (packing == KVPacking::Upfront)
+      setFinite(params, packAllHeads(*dims, packHead, options.threads));
   }
   ptrs[ParamLayout::O] = out.data;
   setStrides(ParamLayout::O, out);
@@ -390,9 +394,7 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
       std::vector<int64_t> &headParams = workerParams[worker];
       FlushDenormalResults flush;
       for (int64_t bh = begin; bh < end; ++bh) {
-        bool finite = packHead(bh);
-        if (vPacker.packHead)
-          headParams[ParamLayout::VFinite] = finite;
+        setFinite(headParams, packHead(bh));
         fn(ptrs.data(), headParams.data(), bh * headItems, (bh + 1) * headItems, scratchPtrs[worker],
            &status[worker]);
       }

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <memory>
 #include <new>
 #include <vector>
@@ -137,16 +138,22 @@ KPacker kBlocksPacker(const KernelSignature &sig, const BoundDims &d, const Tens
       workspace(kPackedK, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * depth * padded))));
   return {out, [=](int64_t bh) {
             int64_t base = bh / kvHeads * batchStride + bh % kvHeads * headStride;
+            bool finite = true;
             for (int64_t j0 = 0; j0 < padded; j0 += tile) {
               Word *block = out + bh * depth * padded + j0 * depth;
               int64_t keys = std::min(tile, kvLen - j0);
-              fill(block, base + j0 * rowStride, keys);
+              // A fill that returns bool says whether its keys are finite.
+              if constexpr (std::is_same_v<decltype(fill(block, base, keys)), bool>)
+                finite &= fill(block, base + j0 * rowStride, keys);
+              else
+                fill(block, base + j0 * rowStride, keys);
               for (int64_t c = 0; c < depth; ++c)
                 std::fill(block + c * tile + keys, block + (c + 1) * tile, Word(0));
             }
 #if defined(__SSE2__)
             _mm_sfence(); // orders any non-temporal stores of fill before the kernel reads them
 #endif
+            return finite;
           }};
 }
 
@@ -325,11 +332,13 @@ __attribute__((target("avx512f"))) inline Split16 splitBf16x16(__m512 x) {
           static_cast<__mmask16>(~finite)};
 }
 /// One key row of D f32 (unit stride) split into bf16 [hi | lo | hiOrZero]
-/// (k' of usesBf16x3), 16 elements at a time; returns how many it split.
-__attribute__((target("avx512f"))) int64_t splitKRow16(const float *row, int64_t n, uint16_t *dst) {
+/// (k' of usesBf16x3), 16 elements at a time; returns how many it split,
+/// and sets `notFinite` where one of them is inf or NaN.
+__attribute__((target("avx512f"))) int64_t splitKRow16(const float *row, int64_t n, uint16_t *dst, bool &notFinite) {
   int64_t c = 0;
   for (; c + 16 <= n; c += 16) {
     Split16 s = splitBf16x16(_mm512_loadu_ps(row + c));
+    notFinite |= s.notFinite != 0;
     _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + c), _mm512_cvtepi32_epi16(s.hi));
     _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + n + c), _mm512_cvtepi32_epi16(s.lo));
     _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + 2 * n + c), _mm512_cvtepi32_epi16(s.hiOrZero));
@@ -363,20 +372,23 @@ KPacker kSplitPacker(const KernelSignature &sig, const BoundDims &d, const Tenso
   return kBlocksPacker<float>(sig, d, k, depth, [=](float *block, int64_t firstRow, int64_t keys) {
     thread_local std::vector<uint16_t> rows;
     rows.resize(static_cast<size_t>(keys * 3 * headDim));
+    bool notFinite = false;
     for (int64_t jj = 0; jj < keys; ++jj) {
       const float *row = src + firstRow + jj * rowStride;
       uint16_t *dst = rows.data() + jj * 3 * headDim;
       int64_t c = 0;
 #if defined(__x86_64__)
       if (avx512 && step == 1)
-        c = splitKRow16(row, headDim, dst);
+        c = splitKRow16(row, headDim, dst, notFinite);
 #endif
       for (; c < headDim; ++c) {
         SplitBits bits = splitBf16(row[c * step]);
         dst[c] = bits.hi, dst[headDim + c] = bits.lo, dst[2 * headDim + c] = bits.hiOrZero;
+        notFinite |= !std::isfinite(row[c * step]);
       }
     }
     transposeKeys(reinterpret_cast<const float *>(rows.data()), depth, depth, block, tile, keys, wide, stream);
+    return !notFinite;
   });
 }
 #endif
@@ -389,13 +401,16 @@ KPacker kBf16x3Packer(const KernelSignature &sig, const BoundDims &d, const Tens
 #else
   const float *src = static_cast<const float *>(k.data);
   int64_t step = k.strides[3], headDim = d.headDim;
-  return kTilesPacker<uint32_t>(sig, d, k, 3 * headDim / 2, [=](int64_t row, int64_t c) {
+  KPacker packer = kTilesPacker<uint32_t>(sig, d, k, 3 * headDim / 2, [=](int64_t row, int64_t c) {
     auto part = [&](int64_t e) { // element e of the key's k' row
       SplitBits bits = splitBf16(src[row + (e % headDim) * step]);
       return e < headDim ? bits.hi : e < 2 * headDim ? bits.lo : bits.hiOrZero;
     };
     return bf16Pair(part(2 * c), part(2 * c + 1));
   });
+  // Not checked here: "not finite" keeps the kernel on the safe products.
+  packer.packHead = [pack = packer.packHead](int64_t bh) { return pack(bh) && false; };
+  return packer;
 #endif
 }
 
@@ -521,12 +536,11 @@ KPacker transposedKPacker(const KernelSignature &sig, const BoundDims &d, const 
   });
 }
 
-bool packAllHeads(const BoundDims &d, const std::function<bool(int64_t)> &packHead, unsigned maxWorkers) {
-  std::atomic<bool> all{true};
+unsigned packAllHeads(const BoundDims &d, const std::function<unsigned(int64_t)> &packHead, unsigned maxWorkers) {
+  std::atomic<unsigned> all{~0u};
   ThreadPool::global().parallelFor(d.batch * d.kvHeads, 1, maxWorkers, [&](int64_t begin, int64_t end, unsigned) {
     for (int64_t bh = begin; bh < end; ++bh)
-      if (!packHead(bh))
-        all = false;
+      all.fetch_and(packHead(bh));
   });
   return all;
 }

@@ -310,6 +310,8 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module, KernelPaths paths) {
     vFinite = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loadParam(ParamLayout::VFinite), i64c(0));
   if (bf16Dot || widensV(sig))
     vPairsPtr = loadPointer(ParamLayout::VPairs);
+  if (bf16x3)
+    kFinite = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loadParam(ParamLayout::KFinite), i64c(0));
   // Clamped to what scratch is laid out for: a wrong caller cannot make a
   // q block overrun it.
   tiledQRows = b.create<arith::MinSIOp>(

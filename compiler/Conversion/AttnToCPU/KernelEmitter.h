@@ -156,6 +156,7 @@ public:
   bool bf16Dot = false; // usesBf16Dot(sig)
   bool amx = false;     // usesAmx(sig): the tiled path's products on AMX tiles
   bool bf16x3 = false;  // usesBf16x3(sig): f32 products as bf16x3 on AMX tiles
+  mlir::Value kFinite;  // with bf16x3: k has no inf or NaN in the called items' kv heads (i1)
   mlir::Value vFinite;  // with bf16Dot and softmax: v has no inf or NaN in the called items' kv heads (i1)
   mlir::Value keySplits, partialsPtr; // with splitsKeys(sig): parts per row's keys, their results
   mlir::Value tiledQRows; // rows of the tiled path's q blocks in this call (QBlockRows, at most blockQ)

@@ -25,10 +25,13 @@ uint32_t *workspace(WorkspaceSlot slot, size_t words);
 
 /// k packed tile-major for the tiled path: `packHead(bh)` writes kv head
 /// bh = b * kvHeads + hk into `data`, and orders its stores before it
-/// returns. Packers (k's and v's) read the data when called, not when made.
+/// returns; it returns whether that head's k is finite (no inf or NaN;
+/// true from packers that do not look: only kBf16x3Packer's kernels ask,
+/// ParamLayout::KFinite). Packers (k's and v's) read the data when called,
+/// not when made.
 struct KPacker {
   void *data = nullptr;
-  std::function<void(int64_t)> packHead;
+  std::function<bool(int64_t)> packHead;
 };
 /// f32 (any input type, converted) [B][Hkv][padded Lk / tile][D][tile].
 KPacker transposedKPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k);
@@ -66,9 +69,9 @@ VPacker vBf16x3Packer(const KernelSignature &sig, const BoundDims &d, const Tens
 VPacker vWidePacker(const BoundDims &d, const TensorView &v);
 
 /// packHead(bh) for every kv head, on up to `maxWorkers` threads (0: all),
-/// as many as the kernel then runs on (InvokeOptions::threads): whether
-/// every call returned true.
-bool packAllHeads(const BoundDims &d, const std::function<bool(int64_t)> &packHead, unsigned maxWorkers);
+/// as many as the kernel then runs on (InvokeOptions::threads): the bits
+/// every call returned (a bitwise and of them all).
+unsigned packAllHeads(const BoundDims &d, const std::function<unsigned(int64_t)> &packHead, unsigned maxWorkers);
 
 } // namespace attn
 

@@ -116,6 +116,8 @@ public:
   /// VFinite: 1 when v packed in key pairs holds no inf or NaN in the kv
   /// heads of the work items [begin, end) the kernel is called for (with AMX, blocks with masked keys may then run P V on the tiles too:
   /// a masked key's p = 0 can only turn a non-finite v into NaN).
+  /// KFinite: 1 when k holds no inf or NaN in those kv heads (bf16x3 only:
+  /// then Q Kt skips the third part of k', see usesBf16x3).
   /// KeySplits: the parts the row path splits each row's keys into (>= 1;
   /// see keysPerSplit).
   /// QBlockRows: the rows of a tiled work item in this call (callQBlockRows;
@@ -124,7 +126,7 @@ public:
   /// (ScratchLayout::compute) for this call's q blocks of ScratchRows rows, so
   /// a call touches only the scratch its q blocks use, however large blockQ.
   enum Fixed {
-    Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, VFinite, KeySplits, QBlockRows,
+    Batch = 0, QHeads, KvHeads, QLen, KvLen, HeadDim, VDim, VFinite, KFinite, KeySplits, QBlockRows,
     ScratchRows, ScratchTileP, ScratchTileCorrections, ScratchTileP16, ScratchAcc, ScratchTopScores,
     ScratchTopIndex, ScratchQTile, ScratchTileState, NumFixed
   };
