@@ -1,4 +1,5 @@
-# attn_add_kernel(<target> SPEC <file.attn> [KERNEL <name>] [ARCH <target>])
+# attn_add_kernel(<target> SPEC <file.attn> [KERNEL <name>] [ARCH <target>]
+#                 [PRECISION highest|high])
 #
 # Compiles kernel <name> (default: <target>) of a spec file ahead of time, at
 # build time, into a static library target <target> that carries its header
@@ -9,9 +10,11 @@
 #   attn_add_kernel(causal SPEC causal.attn)
 #   target_link_libraries(app PRIVATE causal)     # #include "causal.h"
 #
-# ARCH is host (default), x86-64-avx2 or x86-64-avx512.
+# ARCH is host (default), x86-64-avx2, x86-64-avx512 or x86-64-amx.
+# PRECISION high lets f32 kernels multiply as bf16x3 on AMX tiles (attnc
+# --precision; highest, the default: f32 FMAs).
 function(attn_add_kernel target)
-  cmake_parse_arguments(ARG "" "SPEC;KERNEL;ARCH" "" ${ARGN})
+  cmake_parse_arguments(ARG "" "SPEC;KERNEL;ARCH;PRECISION" "" ${ARGN})
   if(NOT ARG_SPEC)
     message(FATAL_ERROR "attn_add_kernel(${target}): SPEC <file.attn> is required")
   endif()
@@ -20,6 +23,9 @@ function(attn_add_kernel target)
   endif()
   if(NOT ARG_ARCH)
     set(ARG_ARCH host)
+  endif()
+  if(NOT ARG_PRECISION)
+    set(ARG_PRECISION highest)
   endif()
   if(NOT ATTNC_EXECUTABLE)
     message(FATAL_ERROR "attn_add_kernel: ATTNC_EXECUTABLE is not set (use find_package(Attn))")
@@ -31,7 +37,7 @@ function(attn_add_kernel target)
   set(lib "${dir}/lib${ARG_KERNEL}.a")
   add_custom_command(
     OUTPUT "${header}" "${lib}"
-    COMMAND "${ATTNC_EXECUTABLE}" compile "${spec}" --kernel ${ARG_KERNEL} --target ${ARG_ARCH} -o "${dir}"
+    COMMAND "${ATTNC_EXECUTABLE}" compile "${spec}" --kernel ${ARG_KERNEL} --target ${ARG_ARCH} --precision ${ARG_PRECISION} -o "${dir}"
     DEPENDS "${spec}" ${ATTNC_DEPENDS}
     COMMENT "attnc: compiling kernel ${ARG_KERNEL} of ${ARG_SPEC} for ${ARG_ARCH}"
     VERBATIM)
