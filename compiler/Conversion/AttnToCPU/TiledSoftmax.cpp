@@ -25,10 +25,9 @@ namespace {
 
 const float kInf = std::numeric_limits<float>::infinity();
 
-/// R query rows at a time: kTileRows, or kAmxTileRows on AMX tiles.
-template <int R> class TileEmitter {
-  /// Vectors of keys per block (tileKeys): R is kAmxTileRows on AMX tiles only.
-  static constexpr int KV = static_cast<int>(R == kAmxTileRows ? kAmxTileKeyVectors : kTileKeyVectors);
+/// R query rows at a time (kTileRows, or kAmxTileRows on AMX tiles) and KV
+/// vectors of keys per block (tileKeys).
+template <int R, int KV> class TileEmitter {
   // Top-K keeps a block's keys in one 64-bit mask (vectors are at most 16 wide).
   static_assert(KV * 16 <= 64, "a tile's keys must fit a 64-bit mask");
 
@@ -899,7 +898,7 @@ private:
   }
 
   /// acc += P V for a full block on AMX tiles: P in bf16 (P16, R rows of BK
-  /// keys, 64 on AMX: kAmxTileKeyVectors) as A tiles of 32 keys, v's key
+  /// keys: 64 on AMX, 32 with bf16x3) as A tiles of 32 keys, v's key
   /// pairs as B tiles of 16 pair rows, acc itself as the C tile, 16 value
   /// dims at a time.
   /// The rows' corrections exp(m - m') are applied to acc first, and only
@@ -1865,9 +1864,12 @@ private:
 
 void emitTiledRows(KernelEmitter &k, Value b, Value hk, Value f0, Value f1, const RowKeys &keys) {
   if (k.amx)
-    TileEmitter<kAmxTileRows>(k, b, hk, keys).emitRows(f0, f1);
+    if (k.bf16x3)
+      TileEmitter<kAmxTileRows, kBf16x3TileKeyVectors>(k, b, hk, keys).emitRows(f0, f1);
+    else
+      TileEmitter<kAmxTileRows, kAmxTileKeyVectors>(k, b, hk, keys).emitRows(f0, f1);
   else
-    TileEmitter<kTileRows>(k, b, hk, keys).emitRows(f0, f1);
+    TileEmitter<kTileRows, kTileKeyVectors>(k, b, hk, keys).emitRows(f0, f1);
 }
 
 } // namespace attn

@@ -203,6 +203,11 @@ constexpr int64_t kTileKeyVectors = 3;
 /// of 128 keys made Q Kt and the softmax as much slower as P V got faster.
 constexpr int64_t kAmxTileKeyVectors = 4;
 constexpr int64_t kMaxTileKeyVectors = kAmxTileKeyVectors;
+/// bf16x3 (usesBf16x3) takes blocks of 32 keys: its k' block (24 KB at
+/// D = 128, 48 KB with 64 keys) and a tile's q' (12 KB) fit L1 together;
+/// tile loads from L2 took twice as long per product (dense D=128, one
+/// thread: 115 -> 105 ms).
+constexpr int64_t kBf16x3TileKeyVectors = 2;
 /// With AMX (usesAmx) a tile has 16 rows, a whole tile's M: tdpbf16ps
 /// costs about the same for 8 rows as for 16. Scratch is laid out for the
 /// larger tile.
@@ -226,9 +231,11 @@ inline int64_t qBlockRows(const Schedule &s) { return qBlockRows(s.blockQ); }
 constexpr int64_t kTileStateSlots(int64_t tileRows) { return 2 * tileRows + 2; }
 
 inline bool usesAmx(const KernelSignature &sig);
+inline bool usesBf16x3(const KernelSignature &sig);
 /// The keys of a tile of the tiled path (a K/V block).
 inline int64_t tileKeys(const KernelSignature &sig) {
-  return (usesAmx(sig) ? kAmxTileKeyVectors : kTileKeyVectors) * sig.schedule.vectorWidth;
+  return (usesBf16x3(sig) ? kBf16x3TileKeyVectors : usesAmx(sig) ? kAmxTileKeyVectors : kTileKeyVectors) *
+         sig.schedule.vectorWidth;
 }
 
 /// The tiled softmax path reads k transposed and packed as f32
