@@ -45,6 +45,72 @@ attn_tensor cTensor(const TensorView &v) {
   return t;
 }
 
+/// Compiles kernel `k` of `file` into `dir`'s library (precision high with
+/// `bf16x3`), links the archive in process and runs attn_NAME through the C
+/// ABI on odd-sized inputs against the reference. Returns the library's
+/// signature text.
+std::string runThroughArchive(const AttentionSpec &k, const std::string &file, const fs::path &dir, bool bf16x3,
+                              InputSizes sizes = {2, 6, 3, 37, 53, 13, 7}) {
+  Expected<bool> ok = compileAheadOfTime(k, file, "host", dir.string(), bf16x3);
+  EXPECT_TRUE(ok) << ok.error();
+  if (!ok)
+    return "";
+  std::string header = readText(dir / (k.name + ".h"));
+  EXPECT_NE(header.find("int32_t attn_" + k.name + "("), std::string::npos);
+
+  // Link the archive in process; the only outside symbol it needs is attn_run.
+  auto jit = llvm::orc::LLJITBuilder().create();
+  EXPECT_TRUE(!!jit);
+  if (!jit)
+    return "";
+  auto &lib = (*jit)->getMainJITDylib();
+  llvm::orc::SymbolMap runtime;
+  runtime[(*jit)->mangleAndIntern("attn_run")] = {llvm::orc::ExecutorAddr::fromPtr(&attn_run),
+                                                  llvm::JITSymbolFlags::Exported};
+  EXPECT_FALSE(!!lib.define(llvm::orc::absoluteSymbols(runtime)));
+  auto archive = llvm::orc::StaticLibraryDefinitionGenerator::Load((*jit)->getObjLinkingLayer(),
+                                                                   (dir / ("lib" + k.name + ".a")).c_str());
+  EXPECT_TRUE(!!archive) << llvm::toString(archive.takeError());
+  if (!archive)
+    return "";
+  lib.addGenerator(std::move(*archive));
+  auto info = (*jit)->lookup("attn_" + k.name + "_info");
+  EXPECT_TRUE(!!info) << llvm::toString(info.takeError());
+  if (!info)
+    return "";
+
+  ArgumentMap args = makeInputs(k, chooseDims(k, sizes), 11);
+  KernelSignature sig = signatureOf(k);
+  std::vector<HostBuffer> buffers;
+  std::vector<attn_tensor> tensors;
+  std::vector<double> scalars;
+  buffers.reserve(sig.inputs.size());
+  for (const InputSig &in : sig.inputs) {
+    if (in.isScalar()) {
+      scalars.push_back(args.at(in.name).data.at(0));
+    } else {
+      buffers.push_back(HostBuffer::from(args.at(in.name), in.dtype));
+      tensors.push_back(cTensor(buffers.back().view));
+    }
+  }
+  std::vector<const attn_tensor *> tensorPtrs;
+  for (const attn_tensor &t : tensors)
+    tensorPtrs.push_back(&t);
+  Expected<ReferenceOutput> ref = runReference(k, args);
+  EXPECT_TRUE(ref) << ref.error();
+  if (!ref)
+    return "";
+  HostBuffer o = HostBuffer::zeros(ref->oShape, sig.inputs[0].dtype);
+  attn_tensor oc = cTensor(o.view);
+  char error[256] = {0};
+  const attn_kernel_info *kernelInfo = info->toPtr<const attn_kernel_info *>();
+  int32_t rc = attn_run(kernelInfo, tensorPtrs.data(), static_cast<int32_t>(tensorPtrs.size()), scalars.data(),
+                        static_cast<int32_t>(scalars.size()), &oc, nullptr, 0, error, sizeof error);
+  EXPECT_EQ(rc, 0) << error;
+  EXPECT_TRUE(matches(o.values(), ref->o, ref->oShape, tolerance(k, ref->o)));
+  return kernelInfo->signature ? kernelInfo->signature : "";
+}
+
 TEST(AOTObjects, EveryExampleMatchesReference) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
@@ -59,58 +125,31 @@ TEST(AOTObjects, EveryExampleMatchesReference) {
     ASSERT_TRUE(spec.ok);
     for (const AttentionSpec &k : spec.module.kernels) {
       SCOPED_TRACE(k.name);
-      Expected<bool> ok = compileAheadOfTime(k, entry.path().string(), "host", dir.string());
-      ASSERT_TRUE(ok) << ok.error();
-      std::string header = readText(dir / (k.name + ".h"));
-      EXPECT_NE(header.find("int32_t attn_" + k.name + "("), std::string::npos);
-
-      // Link the archive in process; the only outside symbol it needs is attn_run.
-      auto jit = llvm::orc::LLJITBuilder().create();
-      ASSERT_TRUE(!!jit);
-      auto &lib = (*jit)->getMainJITDylib();
-      llvm::orc::SymbolMap runtime;
-      runtime[(*jit)->mangleAndIntern("attn_run")] = {llvm::orc::ExecutorAddr::fromPtr(&attn_run),
-                                                      llvm::JITSymbolFlags::Exported};
-      ASSERT_FALSE(!!lib.define(llvm::orc::absoluteSymbols(runtime)));
-      auto archive = llvm::orc::StaticLibraryDefinitionGenerator::Load(
-          (*jit)->getObjLinkingLayer(), (dir / ("lib" + k.name + ".a")).c_str());
-      ASSERT_TRUE(!!archive) << llvm::toString(archive.takeError());
-      lib.addGenerator(std::move(*archive));
-      auto info = (*jit)->lookup("attn_" + k.name + "_info");
-      ASSERT_TRUE(!!info) << llvm::toString(info.takeError());
-
-      ArgumentMap args = makeInputs(k, chooseDims(k, InputSizes{2, 6, 3, 37, 53, 13, 7}), 11);
-      KernelSignature sig = signatureOf(k);
-      std::vector<HostBuffer> buffers;
-      std::vector<attn_tensor> tensors;
-      std::vector<double> scalars;
-      buffers.reserve(sig.inputs.size());
-      for (const InputSig &in : sig.inputs) {
-        if (in.isScalar()) {
-          scalars.push_back(args.at(in.name).data.at(0));
-        } else {
-          buffers.push_back(HostBuffer::from(args.at(in.name), in.dtype));
-          tensors.push_back(cTensor(buffers.back().view));
-        }
-      }
-      std::vector<const attn_tensor *> tensorPtrs;
-      for (const attn_tensor &t : tensors)
-        tensorPtrs.push_back(&t);
-      Expected<ReferenceOutput> ref = runReference(k, args);
-      ASSERT_TRUE(ref) << ref.error();
-      HostBuffer o = HostBuffer::zeros(ref->oShape, sig.inputs[0].dtype);
-      attn_tensor oc = cTensor(o.view);
-      char error[256] = {0};
-      int32_t rc = attn_run(info->toPtr<const attn_kernel_info *>(), tensorPtrs.data(),
-                            static_cast<int32_t>(tensorPtrs.size()), scalars.data(),
-                            static_cast<int32_t>(scalars.size()), &oc, nullptr, 0, error, sizeof error);
-      ASSERT_EQ(rc, 0) << error;
-      EXPECT_TRUE(matches(o.values(), ref->o, ref->oShape, tolerance(k, ref->o)));
+      runThroughArchive(k, entry.path().string(), dir, false);
       ++kernels;
     }
   }
   fs::remove_all(dir);
   EXPECT_GE(kernels, 16);
+}
+
+TEST(AOTObjects, PrecisionHigh) {
+  // attnc compile --precision high: the library's signature carries the
+  // request, and the runtime packs k and v as bf16x3 needs them where the
+  // host has AMX.
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  fs::path dir = fs::temp_directory_path() / ("attn-aot-high-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  std::string text = "attention high {\n q: f32[B, 4, L, 64]\n k: f32[B, 2, L, 64]\n v: f32[B, 2, L, 32]\n"
+                     " mask: j <= i\n}\n";
+  CheckedSpec spec = parseAndCheck("high.attn", text);
+  ASSERT_TRUE(spec.ok);
+  std::string signature = runThroughArchive(spec.module.kernels.at(0), "high.attn", dir, true, {1, 4, 2, 90, 90, 0, 0});
+  std::optional<KernelSignature> sig = parseSignature(signature);
+  ASSERT_TRUE(sig) << signature;
+  EXPECT_EQ(sig->schedule.bf16x3, sig->schedule.amx); // dropped where the host has no AMX
+  fs::remove_all(dir);
 }
 
 } // namespace

@@ -59,7 +59,8 @@ std::string spec(const std::string &name, const std::string &fields, int64_t d =
 /// Runs `name` at precision "high" and the reference on `args`; expects o
 /// (and lse) within the f32 tolerance, and returns o's largest error
 /// against max(1, max |o|) (NaN where both are NaN counts 0).
-double expectMatches(const std::string &text, const std::string &name, const ArgumentMap &args) {
+double expectMatches(const std::string &text, const std::string &name, const ArgumentMap &args,
+                     const InvokeOptions &options = {}) {
   CheckedSpec spec = parseAndCheck("test.attn", text);
   EXPECT_TRUE(spec.ok);
   const AttentionSpec &k = *spec.module.find(name);
@@ -67,7 +68,7 @@ double expectMatches(const std::string &text, const std::string &name, const Arg
   EXPECT_EQ(usesBf16x3(kernel.signature()), hostRunsAmx()) << name;
   Expected<ReferenceOutput> ref = runReference(k, args);
   EXPECT_TRUE(ref) << ref.error();
-  Expected<ReferenceOutput> got = runOnHost(kernel, args, k.returnLse);
+  Expected<ReferenceOutput> got = runOnHost(kernel, args, k.returnLse, options);
   EXPECT_TRUE(got) << got.error();
   if (!ref || !got)
     return INFINITY;
@@ -105,6 +106,21 @@ TEST(Bf16x3, MatchesReferenceAtF32Accuracy) {
   }
   std::string narrow = spec("x3_d64", "mask: j <= i", 64, 32);
   EXPECT_LT(expectMatches(narrow, "x3_d64", randomInputs(narrow, "x3_d64", {1, 2, 1, 97, 97, 0, 0}, 5)), 1.5e-5);
+}
+
+TEST(Bf16x3, SplitKeysAndSmallQBlocks) {
+  // Eight query rows of eight heads against a long cache (the tiled path,
+  // its keys split in parts of whole 32-key blocks and merged), and q blocks
+  // of 16 rows a call.
+  std::string text = spec("x3_verify", "mask: j <= i + (M - L)");
+  ArgumentMap args = randomInputs(text, "x3_verify", {1, 8, 1, 8, 1000, 0, 0}, 9);
+  InvokeOptions split;
+  split.keySplits = 3;
+  EXPECT_LT(expectMatches(text, "x3_verify", args, split), 1.5e-5);
+  InvokeOptions rows;
+  rows.qBlockRows = 16;
+  EXPECT_LT(expectMatches(text, "x3_verify", randomInputs(text, "x3_verify", {2, 4, 2, 70, 70, 0, 0}, 4), rows),
+            1.5e-5);
 }
 
 TEST(Bf16x3, LargeScoresStayAccurate) {
