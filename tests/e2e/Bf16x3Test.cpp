@@ -32,21 +32,9 @@ bool hostRunsAmx() {
 
 /// Kernel `name` of `text` compiled at precision "high", once per binary.
 const Kernel &highPrecision(const std::string &text, const std::string &name) {
-  static std::map<std::string, std::unique_ptr<Kernel>> kernels;
-  std::string key = name + "\n" + text;
-  auto it = kernels.find(key);
-  if (it == kernels.end()) {
-    CompileOptions options;
-    options.schedule.bf16x3 = true;
-    Expected<Kernel> k = Compiler(options).compile(text, name, "test.attn");
-    if (!k) {
-      ADD_FAILURE() << "compile failed: " << k.error();
-      static Kernel none;
-      return none;
-    }
-    it = kernels.emplace(key, std::make_unique<Kernel>(std::move(*k))).first;
-  }
-  return *it->second;
+  CompileOptions options;
+  options.schedule.bf16x3 = true;
+  return compiled(text, name, options);
 }
 
 /// f32 q, k, v with D = 128 and Dv = 64 fixed (whole tiles), named heads

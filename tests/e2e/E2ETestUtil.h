@@ -16,13 +16,14 @@
 
 namespace attn::test {
 
-/// Kernels compiled once per test binary, keyed by spec text and name.
-inline const Kernel &compiled(const std::string &text, const std::string &name) {
+/// Kernels compiled once per test binary, keyed by spec text, name and
+/// precision (`options`: the default, or Schedule::bf16x3).
+inline const Kernel &compiled(const std::string &text, const std::string &name, const CompileOptions &options = {}) {
   static std::map<std::string, std::unique_ptr<Kernel>> kernels;
-  std::string key = name + "\n" + text;
+  std::string key = name + "\n" + text + (options.schedule.bf16x3 ? "\nbf16x3" : "");
   auto it = kernels.find(key);
   if (it == kernels.end()) {
-    Expected<Kernel> k = Compiler().compile(text, name, "test.attn");
+    Expected<Kernel> k = Compiler(options).compile(text, name, "test.attn");
     if (!k) {
       ADD_FAILURE() << "compile failed: " << k.error();
       static Kernel none;
