@@ -316,13 +316,16 @@ inline bool blocksTakePV(const KernelSignature &sig) {
 ///   Q Kt: a dot product over 3D bf16: q' = [q_hi | q_hi' | q_lo] (the kernel
 ///     splits each tile's q rows) against k' = [k_hi | k_lo | k_hi'] (the
 ///     runtime packs k as bf16 pairs of k', usesBf16Dot's layout with
-///     3D / 2 pairs per key), where x_hi' = x_hi and x_lo = 0 for an infinite
-///     x, x_hi' = 0: an inf meets its partner's hi once (inf * 0 is NaN as
-///     in f32), never a lo of 0.
+///     3D / 2 pairs per key), where x_hi' = x_hi, except for an infinite x:
+///     x_hi = x, x_lo = x_hi' = 0, so an inf meets its partner's hi once
+///     (inf * 0 is NaN as in f32), never a lo of 0. Where the runtime found
+///     a head's k finite (ParamLayout::KFinite) Q Kt reads k_hi in place of
+///     k_hi'.
 ///   P V: the runtime packs v as two arrays of bf16 key pairs (usesBf16Dot's
 ///     layout): v_hi, then v_lo (ptrs slot ParamLayout::VPairs); p is split
-///     per block. Where v holds an inf or NaN (VFinite 0: a v_hi that would
-///     round to inf counts too) P V reads v in f32 instead.
+///     per block. Where v holds an inf or NaN (VFinite 0) P V reads v in f32
+///     instead.
+/// Blocks have 32 keys (kBf16x3TileKeyVectors).
 /// Elements beyond bf16's largest finite value (3.39e38) split as its
 /// largest (hi) and the rest (lo).
 inline bool usesBf16x3(const KernelSignature &sig) {
