@@ -16,7 +16,7 @@ namespace attn {
 
 static const char *scalarCType(const InputDecl &in) { return in.type == ElemType::I32 ? "int32_t" : "float"; }
 
-std::string aotHeader(const AttentionSpec &spec, const std::string &fileName) {
+std::string aotHeader(const AttentionSpec &spec, const std::string &fileName, bool bf16x3) {
   const std::string &n = spec.name;
   std::string guard = "ATTN_KERNEL_" + n + "_H";
   std::ostringstream h;
@@ -27,7 +27,11 @@ std::string aotHeader(const AttentionSpec &spec, const std::string &fileName) {
     << "/* attention " << n << ", weights " << weightsKindName(spec.weights);
   if (spec.weights == WeightsKind::TopK)
     h << "(" << spec.topk << ")";
-  h << ".\n *\n * Inputs (any strides; named dimensions are bound at call time):\n";
+  h << ".\n *\n";
+  if (bf16x3)
+    h << " * Precision high: f32 products as bf16x3 on AMX tiles (three bf16 tile\n"
+      << " * products per product, errors of about 2^-17 of each product's terms).\n *\n";
+  h << " * Inputs (any strides; named dimensions are bound at call time):\n";
   for (const InputDecl &in : spec.inputs)
     h << " *   " << in.name << ": " << typeString(in) << "\n";
   const InputDecl &q = spec.q(), &v = spec.v();
@@ -127,7 +131,7 @@ Expected<bool> compileAheadOfTime(const AttentionSpec &spec, const std::string &
     return Error{"cannot create '" + outDir + "': " + ec.message()};
   std::string headerPath = outDir + "/" + spec.name + ".h";
   std::ofstream header(headerPath);
-  header << aotHeader(spec, fileName);
+  header << aotHeader(spec, fileName, usesBf16x3(k->signature));
   if (!header)
     return Error{"cannot write '" + headerPath + "'"};
 

@@ -18,7 +18,8 @@ Expected<bool> compileAheadOfTime(const AttentionSpec &spec, const std::string &
                                   const std::string &target, const std::string &outDir, bool bf16x3 = false);
 
 /// The C header text for `spec` (exposed for tests).
-std::string aotHeader(const AttentionSpec &spec, const std::string &fileName);
+/// `bf16x3`: the kernel multiplies at precision high (usesBf16x3).
+std::string aotHeader(const AttentionSpec &spec, const std::string &fileName, bool bf16x3 = false);
 
 } // namespace attn
 

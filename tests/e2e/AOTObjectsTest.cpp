@@ -149,6 +149,8 @@ TEST(AOTObjects, PrecisionHigh) {
   std::optional<KernelSignature> sig = parseSignature(signature);
   ASSERT_TRUE(sig) << signature;
   EXPECT_EQ(sig->schedule.bf16x3, sig->schedule.amx); // dropped where the host has no AMX
+  // The header says so where it applies.
+  EXPECT_EQ(readText(dir / "high.h").find("Precision high") != std::string::npos, usesBf16x3(*sig));
   fs::remove_all(dir);
 }
 
