@@ -114,7 +114,7 @@ static void addWrapper(llvm::Module &m, const AttentionSpec &spec, const std::st
                                  o, lse, threads, error, errorSize}));
 }
 
-Expected<bool> compileAheadOfTime(const AttentionSpec &spec, const std::string &fileName,
+Expected<KernelSignature> compileAheadOfTime(const AttentionSpec &spec, const std::string &fileName,
                                   const std::string &target, const std::string &outDir, bool bf16x3) {
   llvm::LLVMContext context;
   Schedule schedule = nativeSchedule();
@@ -143,7 +143,7 @@ Expected<bool> compileAheadOfTime(const AttentionSpec &spec, const std::string &
   if (llvm::Error err = llvm::writeArchive(libPath, members, llvm::SymtabWritingMode::NormalSymtab,
                                            llvm::object::Archive::K_GNU, true, false))
     return Error{"cannot write '" + libPath + "': " + llvm::toString(std::move(err))};
-  return true;
+  return k->signature;
 }
 
 } // namespace attn

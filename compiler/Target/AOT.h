@@ -5,6 +5,8 @@
 #include "compiler/Frontend/AST.h"
 #include "compiler/Support/Expected.h"
 
+#include "attn/Signature.h"
+
 #include <string>
 
 namespace attn {
@@ -13,8 +15,9 @@ namespace attn {
 /// library holds the kernel, its metadata (`attn_NAME_info`) and a C entry
 /// point `attn_NAME(...)` that checks its arguments through the runtime; a
 /// user links it with libAttnRuntime and needs nothing of LLVM or MLIR.
-/// `bf16x3`: precision "high" (Schedule::bf16x3).
-Expected<bool> compileAheadOfTime(const AttentionSpec &spec, const std::string &fileName,
+/// `bf16x3`: precision "high" (Schedule::bf16x3). Returns the kernel's
+/// signature (what its library was compiled for).
+Expected<KernelSignature> compileAheadOfTime(const AttentionSpec &spec, const std::string &fileName,
                                   const std::string &target, const std::string &outDir, bool bf16x3 = false);
 
 /// The C header text for `spec` (exposed for tests).

@@ -51,7 +51,7 @@ attn_tensor cTensor(const TensorView &v) {
 /// signature text.
 std::string runThroughArchive(const AttentionSpec &k, const std::string &file, const fs::path &dir, bool bf16x3,
                               InputSizes sizes = {2, 6, 3, 37, 53, 13, 7}) {
-  Expected<bool> ok = compileAheadOfTime(k, file, "host", dir.string(), bf16x3);
+  Expected<KernelSignature> ok = compileAheadOfTime(k, file, "host", dir.string(), bf16x3);
   EXPECT_TRUE(ok) << ok.error();
   if (!ok)
     return "";

@@ -115,6 +115,7 @@ int runEmit(const Options &opts, CheckedSpec &spec) {
       std::cerr << "attnc: error: " << out.error() << "\n";
       return 1;
     }
+    notePrecision(opts, out->signature);
     std::cout << out->text;
   }
   return 0;

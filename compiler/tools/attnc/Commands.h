@@ -31,6 +31,10 @@ int fail(const std::string &message);
 std::string specText(const Options &opts);
 CompileOptions compileOptionsFor(const Options &opts);
 
+/// With --precision high, a note on stderr where the kernel multiplies in
+/// f32 after all, and why (whyNotBf16x3).
+void notePrecision(const Options &opts, const KernelSignature &sig);
+
 /// Compiles `kernel` of the spec file with the target and cache options.
 Expected<Kernel> compileForOptions(const Options &opts, const AttentionSpec &kernel);
 

@@ -30,11 +30,12 @@ int runCompile(const Options &opts, CheckedSpec &spec) {
   for (const AttentionSpec *k : kernels) {
     // The output folder is used exactly as given; file names come from the
     // kernel name, which the lexer restricts to [A-Za-z_][A-Za-z0-9_]*.
-    Expected<bool> ok = compileAheadOfTime(*k, opts.file, opts.target, opts.output, opts.bf16x3);
+    Expected<KernelSignature> ok = compileAheadOfTime(*k, opts.file, opts.target, opts.output, opts.bf16x3);
     if (!ok) {
       std::cerr << "attnc: error: " << ok.error() << "\n";
       return 1;
     }
+    notePrecision(opts, *ok);
     std::cout << "wrote " << opts.output << "/" << k->name << ".h and " << opts.output << "/lib"
               << k->name << ".a\n";
   }

@@ -93,8 +93,18 @@ CompileOptions compileOptionsFor(const Options &opts) {
   return copts;
 }
 
+void notePrecision(const Options &opts, const KernelSignature &sig) {
+  if (!opts.bf16x3)
+    return;
+  if (std::string why = whyNotBf16x3(sig); !why.empty())
+    std::cerr << "attnc: note: --precision high does not change kernel '" << sig.name << "': " << why << "\n";
+}
+
 Expected<Kernel> compileForOptions(const Options &opts, const AttentionSpec &kernel) {
-  return Compiler(compileOptionsFor(opts)).compile(specText(opts), kernel.name, opts.file);
+  Expected<Kernel> k = Compiler(compileOptionsFor(opts)).compile(specText(opts), kernel.name, opts.file);
+  if (k)
+    notePrecision(opts, k->signature());
+  return k;
 }
 
 int runRun(const Options &opts, CheckedSpec &spec) {

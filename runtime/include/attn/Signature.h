@@ -362,6 +362,23 @@ inline bool usesAmx(const KernelSignature &sig) {
   return d > 0 && d % 32 == 0 && dv > 0 && dv % 16 == 0;
 }
 
+/// Why Schedule::bf16x3 does not change a kernel compiled with it ("" where
+/// usesBf16x3 holds): attnc's note to a caller who asked.
+inline std::string whyNotBf16x3(const KernelSignature &sig) {
+  if (usesBf16x3(sig))
+    return "";
+  if (!sig.schedule.amx)
+    return "the target has no AMX tiles (or the OS does not let this process use them)";
+  if (!blocksTakePV(sig))
+    return "top-k and argmax compare scores, and keep them in f32";
+  if (sig.inputs.size() < 3)
+    return "the kernel has no q, k and v";
+  for (int n = 0; n < 3; ++n)
+    if (sig.inputs[n].dtype != ATTN_F32)
+      return "its q, k and v are not all f32 (bf16 inputs multiply as bf16 already)";
+  return "it needs D fixed to a multiple of 32 and Dv to a multiple of 16 (whole AMX tiles)";
+}
+
 /// Asks Linux once per process for permission to use AMX tile data
 /// (arch_prctl ARCH_REQ_XCOMP_PERM); false where the CPU or the kernel has
 /// none, and on other systems. Executing a tile instruction without it is
