@@ -25,11 +25,6 @@ using namespace attn::test;
 
 namespace {
 
-bool hostRunsAmx() {
-  Expected<std::unique_ptr<llvm::TargetMachine>> host = createTargetMachine("host");
-  return host && hasBf16Dot(**host) && hasAmxBf16(**host) && requestAmxTiles();
-}
-
 /// Kernel `name` of `text` compiled at precision "high", once per binary.
 const Kernel &highPrecision(const std::string &text, const std::string &name) {
   CompileOptions options;
@@ -44,33 +39,14 @@ std::string spec(const std::string &name, const std::string &fields, int64_t d =
          std::to_string(d) + "]\n v: f32[B, G, M, " + std::to_string(e) + "]\n" + fields + "\n}\n";
 }
 
-/// Runs `name` at precision "high" and the reference on `args`; expects o
-/// (and lse) within the f32 tolerance, and returns o's largest error
-/// against max(1, max |o|) (NaN where both are NaN counts 0).
+/// Runs `name` at precision "high" and the reference on `args`: o (and
+/// lse) within the f32 tolerance; returns o's largest error against
+/// max(1, max |o|).
 double expectMatches(const std::string &text, const std::string &name, const ArgumentMap &args,
                      const InvokeOptions &options = {}) {
-  CheckedSpec spec = parseAndCheck("test.attn", text);
-  EXPECT_TRUE(spec.ok);
-  const AttentionSpec &k = *spec.module.find(name);
   const Kernel &kernel = highPrecision(text, name);
   EXPECT_EQ(usesBf16x3(kernel.signature()), hostRunsAmx()) << name;
-  Expected<ReferenceOutput> ref = runReference(k, args);
-  EXPECT_TRUE(ref) << ref.error();
-  Expected<ReferenceOutput> got = runOnHost(kernel, args, k.returnLse, options);
-  EXPECT_TRUE(got) << got.error();
-  if (!ref || !got)
-    return INFINITY;
-  EXPECT_TRUE(matches(got->o, ref->o, ref->oShape, tolerance(k, ref->o))) << "o of " << name;
-  if (k.returnLse)
-    EXPECT_TRUE(matches(got->lse, ref->lse, ref->lseShape, tolerance(k, ref->lse))) << "lse of " << name;
-  double scale = 1, worst = 0;
-  for (double x : ref->o)
-    if (std::isfinite(x))
-      scale = std::max(scale, std::fabs(x));
-  for (size_t n = 0; n < ref->o.size(); ++n)
-    if (std::isfinite(ref->o[n]))
-      worst = std::max(worst, std::fabs(got->o[n] - ref->o[n]) / scale);
-  return worst;
+  return expectKernelMatchesReference(kernel, text, name, args, options);
 }
 
 struct Case {

@@ -6,6 +6,7 @@
 #include "compiler/JIT/HostRun.h"
 #include "compiler/Reference/RandomInputs.h"
 #include "compiler/Reference/Tolerance.h"
+#include "compiler/Target/CodeGen.h"
 
 #include <gtest/gtest.h>
 
@@ -65,22 +66,48 @@ inline ::testing::AssertionResult matches(const std::vector<double> &got,
                                        << ", want " << want[n] << ", tolerance " << tol;
 }
 
-/// Runs the kernel named `name` of `text` and the reference on `args`;
-/// expects equal o (and lse when the kernel returns it).
-inline void expectMatchesReference(const std::string &text, const std::string &name,
-                                   const ArgumentMap &args, const InvokeOptions &options) {
+/// Whether this host runs AMX tiles (and the OS lets this process).
+inline bool hostRunsAmx() {
+  Expected<std::unique_ptr<llvm::TargetMachine>> host = createTargetMachine("host");
+  return host && hasBf16Dot(**host) && hasAmxBf16(**host) && requestAmxTiles();
+}
+
+/// Runs `kernel` (kernel `name` of `text`) and the reference on `args`;
+/// expects equal o (and lse when the kernel returns it). Returns o's largest
+/// error against max(1, max |o|) over the elements the reference has finite
+/// (infinity where either run failed).
+inline double expectKernelMatchesReference(const Kernel &kernel, const std::string &text, const std::string &name,
+                                           const ArgumentMap &args, const InvokeOptions &options = {}) {
   CheckedSpec spec = parseAndCheck("test.attn", text);
-  ASSERT_TRUE(spec.ok);
+  EXPECT_TRUE(spec.ok);
+  if (!spec.ok)
+    return INFINITY;
   const AttentionSpec &k = *spec.module.find(name);
   Expected<ReferenceOutput> ref = runReference(k, args);
-  ASSERT_TRUE(ref) << ref.error();
-  Expected<ReferenceOutput> got = runOnHost(compiled(text, name), args, k.returnLse, options);
-  ASSERT_TRUE(got) << got.error();
+  EXPECT_TRUE(ref) << ref.error();
+  Expected<ReferenceOutput> got = runOnHost(kernel, args, k.returnLse, options);
+  EXPECT_TRUE(got) << got.error();
+  if (!ref || !got)
+    return INFINITY;
   EXPECT_TRUE(matches(got->o, ref->o, ref->oShape, tolerance(k, ref->o))) << "o of " << name;
   if (k.returnLse) {
     EXPECT_TRUE(matches(got->lse, ref->lse, ref->lseShape, tolerance(k, ref->lse)))
         << "lse of " << name;
   }
+  double scale = 1, worst = 0;
+  for (double x : ref->o)
+    if (std::isfinite(x))
+      scale = std::max(scale, std::fabs(x));
+  for (size_t n = 0; n < ref->o.size(); ++n)
+    if (std::isfinite(ref->o[n]))
+      worst = std::max(worst, std::fabs(got->o[n] - ref->o[n]) / scale);
+  return worst;
+}
+
+/// The same for the kernel named `name` of `text`, compiled once.
+inline void expectMatchesReference(const std::string &text, const std::string &name,
+                                   const ArgumentMap &args, const InvokeOptions &options) {
+  expectKernelMatchesReference(compiled(text, name), text, name, args, options);
 }
 
 inline void expectMatchesReference(const std::string &text, const std::string &name,

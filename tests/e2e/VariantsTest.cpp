@@ -218,11 +218,6 @@ std::string fixedDimsSpec(const std::string &name, int64_t d, int64_t e, const s
          std::to_string(d) + "]\n v: bf16[B, G, M, " + std::to_string(e) + "]\n" + fields + "\n}\n";
 }
 
-bool hostRunsAmx() {
-  Expected<std::unique_ptr<llvm::TargetMachine>> host = createTargetMachine("host");
-  return host && hasBf16Dot(**host) && hasAmxBf16(**host) && requestAmxTiles();
-}
-
 TEST(Variants, AmxTiles) {
   // Fixed D and Dv in whole tiles; sequence lengths that are not multiples
   // of a block (48 keys) or of a tile's 8 rows; grouped heads; full blocks
