@@ -115,7 +115,7 @@ static void addWrapper(llvm::Module &m, const AttentionSpec &spec, const std::st
 }
 
 Expected<KernelSignature> compileAheadOfTime(const AttentionSpec &spec, const std::string &fileName,
-                                  const std::string &target, const std::string &outDir, bool bf16x3) {
+                                             const std::string &target, const std::string &outDir, bool bf16x3) {
   llvm::LLVMContext context;
   Schedule schedule = nativeSchedule();
   schedule.bf16x3 = bf16x3;

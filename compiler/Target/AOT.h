@@ -18,7 +18,8 @@ namespace attn {
 /// `bf16x3`: precision "high" (Schedule::bf16x3). Returns the kernel's
 /// signature (what its library was compiled for).
 Expected<KernelSignature> compileAheadOfTime(const AttentionSpec &spec, const std::string &fileName,
-                                  const std::string &target, const std::string &outDir, bool bf16x3 = false);
+                                             const std::string &target, const std::string &outDir,
+                                             bool bf16x3 = false);
 
 /// The C header text for `spec` (exposed for tests).
 /// `bf16x3`: the kernel multiplies at precision high (usesBf16x3).

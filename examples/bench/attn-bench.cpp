@@ -147,7 +147,7 @@ struct Result {
   int64_t keySplits = 1; // the parts the cost model split each row's keys into
   double sdpaMs = 0, flexMs = 0; // PyTorch's, from torch_baselines.py (0: not run)
   bool sweep = false;
-  bool high = false;   // compiled at precision "high" (its baselines: Case::baselineOf's)
+  std::string baselineOf; // Case::baselineOf: set for a row at precision "high"
   bool bf16x3 = false; // ran as bf16x3 on AMX tiles (usesBf16x3)
   bool amx = false; // ran on AMX tiles (its % peak is of the AMX peak)
 };
@@ -275,8 +275,8 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   r.dtype = elemTypeName(k.q().type);
   // JIT cost: a compile that skips the cache, then one that loads from it.
   CompileOptions cached;
-  r.high = !c.baselineOf.empty();
-  cached.schedule.bf16x3 = r.high;
+  r.baselineOf = c.baselineOf;
+  cached.schedule.bf16x3 = !r.baselineOf.empty();
   CompileOptions cold = cached;
   cold.useCache = false;
   auto t0 = std::chrono::steady_clock::now();
@@ -364,7 +364,7 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   r.amx = usesAmx(kernel->signature());
   r.bf16x3 = usesBf16x3(kernel->signature());
   r.peak = peak.forKernel(kernel->signature(), threads).gflops;
-  if (r.high) // baselines: the default-precision row's (main)
+  if (!r.baselineOf.empty()) // baselines: the default-precision row's (main)
     return r;
   // The naive unfused baseline: one (batch, head) timed, times B x Hq,
   // divided over the threads (heads are independent).
@@ -441,6 +441,22 @@ std::vector<std::string> targetLines(const std::vector<Result> &results, unsigne
                                 "(<= 5): {}",
                                 slowest->coldCompileMs, slowest->name, worstCached,
                                 mark(slowest->coldCompileMs <= 300 && worstCached <= 5)));
+  // Precision "high" (a caller's choice): its rows against the same
+  // baselines, and against the default kernels and the FMA peak.
+  for (const Result &r : results) {
+    if (r.baselineOf.empty() || r.threads != cores || r.minMs <= 0)
+      continue;
+    const Result *base = find(r.baselineOf);
+    if (!base || !r.bf16x3)
+      continue;
+    lines.push_back(fmt::format(
+        "precision high: {} {:.2f} ms, {:.2f}x the default kernel, {:.0f}% of the fp32 FMA peak's rate; vs SDPA "
+        "{}, vs flex {}, vs oneDNN {}",
+        r.name, r.minMs, base->minMs / r.minMs, 100 * rate(&r) / base->peak,
+        r.sdpaMs > 0 ? fmt::format("{:.2f}x", r.sdpaMs / r.minMs) : "-",
+        r.flexMs > 0 ? fmt::format("{:.2f}x", r.flexMs / r.minMs) : "-",
+        r.onednnMs > 0 ? fmt::format("{:.2f}x", r.onednnMs / r.minMs) : "-"));
+  }
   if (!torch.present) {
     lines.push_back("8. PyTorch SDPA / flex_attention: not run (torch is not importable; see README)");
     return lines;
@@ -453,7 +469,7 @@ std::vector<std::string> targetLines(const std::vector<Result> &results, unsigne
     std::vector<std::string> under;
     for (const Result &r : results) {
       double theirs = flex ? r.flexMs : r.sdpaMs;
-      if (r.threads != cores || theirs <= 0 || r.minMs <= 0 || r.high)
+      if (r.threads != cores || theirs <= 0 || r.minMs <= 0 || !r.baselineOf.empty())
         continue;
       double ratio = theirs / r.minMs;
       worst = rows++ ? std::min(worst, ratio) : ratio;
@@ -469,22 +485,6 @@ std::vector<std::string> targetLines(const std::vector<Result> &results, unsigne
       list += (list.empty() ? "; under: " : ", ") + u;
     lines.push_back(fmt::format("8. vs {} (torch {}): worst of {} rows {:.2f}x (>= {}x on every row): {}{}", label,
                                 torch.version, rows, worst, want, mark(under.empty()), list));
-  }
-  // Precision "high" (a caller's choice): its rows against the same
-  // baselines, and against the default kernels and the FMA peak.
-  for (const Result &r : results) {
-    if (!r.high || r.threads != cores || r.minMs <= 0)
-      continue;
-    const Result *base = find(r.name.substr(0, r.name.size() - 5));
-    if (!base || !r.bf16x3)
-      continue;
-    lines.push_back(fmt::format(
-        "precision high: {} {:.2f} ms, {:.2f}x the default kernel, {:.0f}% of the fp32 FMA peak's rate; vs SDPA "
-        "{}, vs flex {}, vs oneDNN {}",
-        r.name, r.minMs, base->minMs / r.minMs, 100 * rate(&r) / base->peak,
-        r.sdpaMs > 0 ? fmt::format("{:.2f}x", r.sdpaMs / r.minMs) : "-",
-        r.flexMs > 0 ? fmt::format("{:.2f}x", r.flexMs / r.minMs) : "-",
-        r.onednnMs > 0 ? fmt::format("{:.2f}x", r.onednnMs / r.minMs) : "-"));
   }
   return lines;
 }
@@ -623,7 +623,7 @@ int main(int argc, char **argv) {
         if (base.name == c.baselineOf && base.threads == threads)
           r.naiveMs = base.naiveMs, r.onednnMs = base.onednnMs, r.sdpaMs = base.sdpaMs, r.flexMs = base.flexMs;
       std::vector<std::string> notes;
-      if (r.high && !r.bf16x3)
+      if (!r.baselineOf.empty() && !r.bf16x3)
         notes.push_back("no AMX here: f32 FMAs");
       if (r.name.rfind("decode", 0) == 0)
         notes.push_back(fmt::format("K+V {:.1f} GB/s, {:.0f}% of bandwidth", r.bytes / (r.minMs / 1e3) / 1e9,

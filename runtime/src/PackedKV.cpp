@@ -9,9 +9,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <type_traits>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include <unistd.h>
@@ -409,7 +409,10 @@ KPacker kBf16x3Packer(const KernelSignature &sig, const BoundDims &d, const Tens
     return bf16Pair(part(2 * c), part(2 * c + 1));
   });
   // Not checked here: "not finite" keeps the kernel on the safe products.
-  packer.packHead = [pack = packer.packHead](int64_t bh) { return pack(bh) && false; };
+  packer.packHead = [pack = packer.packHead](int64_t bh) {
+    pack(bh);
+    return false;
+  };
   return packer;
 #endif
 }
