@@ -39,4 +39,8 @@ int64_t defaultBlockQ(const AttentionSpec &spec) {
   return spec.mask.expr ? 64 : 128;
 }
 
+Precision highestPrecision(const AttentionSpec &spec) {
+  return keepsEarlierKeys(spec.mask.expr.get()) ? Precision::Highest : Precision::Fma;
+}
+
 } // namespace attn

@@ -24,6 +24,17 @@ KernelSignature signatureOf(const AttentionSpec &spec, const Schedule &schedule 
 /// documents: 1.02-1.04x at 128-512). Every weights kind alike.
 int64_t defaultBlockQ(const AttentionSpec &spec);
 
+/// What precision highest (f32-grade products) compiles to where the target
+/// has AMX: Highest (bf16x6 tiles, see splitsF32) without a mask or with one
+/// that keeps every earlier key, whose q blocks take long runs of whole key
+/// blocks; Fma (f32 FMAs) under any other mask, whose q blocks take few
+/// blocks each, so splitting each tile's q and k's four parts cost more than
+/// the tiles save (attnc bench, two threads, alternating, fma against bf16x6:
+/// window 256 at L=4096 31.7 vs 40.7 ms, 4 documents at L=2048 17.5 vs
+/// 20.7; dense 100.8 vs 79.2, causal 55.7 vs 49.5, ALiBi causal 55.9 vs 51.7,
+/// softcap 112.1 vs 103.9, sigmoid causal 54.4 vs 46.4, D=64 97.2 vs 92.9).
+Precision highestPrecision(const AttentionSpec &spec);
+
 } // namespace attn
 
 #endif // ATTN_FRONTEND_SPECSIGNATURE_H

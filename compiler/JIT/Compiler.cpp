@@ -153,14 +153,14 @@ Expected<Kernel> Compiler::compile(const std::string &specText, const std::strin
   ObjectCache cache(options_.useCache ? cacheDir() : std::string());
   // A caller that left the schedule alone gets the one `attnc tune` chose
   // for this spec, if it chose one; a caller's own schedule stays.
-  // The precision (bf16x3) is the caller's either way.
+  // The precision is the caller's either way.
   Schedule schedule = options_.schedule;
   Schedule tileChoice = schedule;
-  tileChoice.bf16x3 = false;
+  tileChoice.precision = Precision::Highest;
   if (scheduleKey(tileChoice) == scheduleKey(nativeSchedule()))
     if (std::optional<Schedule> tuned = cache.loadTuned(tunedKey(specText, chosen->name))) {
       schedule = *tuned;
-      schedule.bf16x3 = options_.schedule.bf16x3;
+      schedule.precision = options_.schedule.precision;
       kernel.tuned_ = true;
     }
   std::string key = cacheKey({compilerIdentity(), targetKey(), scheduleKey(schedule), chosen->name, specText});

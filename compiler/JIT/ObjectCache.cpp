@@ -47,7 +47,7 @@ std::string cacheKey(std::initializer_list<std::string> parts) {
 
 std::string scheduleKey(const Schedule &s) {
   return std::to_string(s.blockQ) + "x" + std::to_string(s.blockK) + "v" + std::to_string(s.vectorWidth) +
-         (s.bf16Dot ? "bf16dot" : "") + (s.amx ? "amx" : "") + (s.bf16x3 ? "bf16x3" : "");
+         (s.bf16Dot ? "bf16dot" : "") + (s.amx ? "amx" : "") + (s.precision != Precision::Highest ? precisionName(s.precision) : "");
 }
 
 std::string resolveCacheDir(const std::string &configured) {

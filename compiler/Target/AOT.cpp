@@ -16,7 +16,7 @@ namespace attn {
 
 static const char *scalarCType(const InputDecl &in) { return in.type == ElemType::I32 ? "int32_t" : "float"; }
 
-std::string aotHeader(const AttentionSpec &spec, const std::string &fileName, bool bf16x3) {
+std::string aotHeader(const AttentionSpec &spec, const std::string &fileName, int bf16Parts) {
   const std::string &n = spec.name;
   std::string guard = "ATTN_KERNEL_" + n + "_H";
   std::ostringstream h;
@@ -28,9 +28,12 @@ std::string aotHeader(const AttentionSpec &spec, const std::string &fileName, bo
   if (spec.weights == WeightsKind::TopK)
     h << "(" << spec.topk << ")";
   h << ".\n *\n";
-  if (bf16x3)
+  if (bf16Parts == 2)
     h << " * Precision high: f32 products as bf16x3 on AMX tiles (three bf16 tile\n"
       << " * products per product, errors of about 2^-17 of each product's terms).\n *\n";
+  else if (bf16Parts == 3)
+    h << " * f32 products as bf16x6 on AMX tiles (six bf16 tile products per\n"
+      << " * product, as accurate as f32 FMAs; precision fma keeps FMAs).\n *\n";
   h << " * Inputs (any strides; named dimensions are bound at call time):\n";
   for (const InputDecl &in : spec.inputs)
     h << " *   " << in.name << ": " << typeString(in) << "\n";
@@ -115,10 +118,11 @@ static void addWrapper(llvm::Module &m, const AttentionSpec &spec, const std::st
 }
 
 Expected<KernelSignature> compileAheadOfTime(const AttentionSpec &spec, const std::string &fileName,
-                                             const std::string &target, const std::string &outDir, bool bf16x3) {
+                                             const std::string &target, const std::string &outDir,
+                                             Precision precision) {
   llvm::LLVMContext context;
   Schedule schedule = nativeSchedule();
-  schedule.bf16x3 = bf16x3;
+  schedule.precision = precision;
   Expected<LLVMKernel> k = compileToLLVM(spec, fileName, target, schedule, context);
   if (!k)
     return k.takeError();
@@ -131,7 +135,7 @@ Expected<KernelSignature> compileAheadOfTime(const AttentionSpec &spec, const st
     return Error{"cannot create '" + outDir + "': " + ec.message()};
   std::string headerPath = outDir + "/" + spec.name + ".h";
   std::ofstream header(headerPath);
-  header << aotHeader(spec, fileName, usesBf16x3(k->signature));
+  header << aotHeader(spec, fileName, bf16Parts(k->signature));
   if (!header)
     return Error{"cannot write '" + headerPath + "'"};
 

@@ -15,15 +15,16 @@ namespace attn {
 /// library holds the kernel, its metadata (`attn_NAME_info`) and a C entry
 /// point `attn_NAME(...)` that checks its arguments through the runtime; a
 /// user links it with libAttnRuntime and needs nothing of LLVM or MLIR.
-/// `bf16x3`: precision "high" (Schedule::bf16x3). Returns the kernel's
-/// signature (what its library was compiled for).
+/// `precision`: how f32 products are computed (Schedule::precision). Returns
+/// the kernel's signature (what its library was compiled for).
 Expected<KernelSignature> compileAheadOfTime(const AttentionSpec &spec, const std::string &fileName,
                                              const std::string &target, const std::string &outDir,
-                                             bool bf16x3 = false);
+                                             Precision precision = Precision::Highest);
 
 /// The C header text for `spec` (exposed for tests).
-/// `bf16x3`: the kernel multiplies at precision high (usesBf16x3).
-std::string aotHeader(const AttentionSpec &spec, const std::string &fileName, bool bf16x3 = false);
+/// `bf16Parts`: the kernel's f32 products split into that many bf16 parts
+/// (bf16Parts of its signature; 0: none).
+std::string aotHeader(const AttentionSpec &spec, const std::string &fileName, int bf16Parts = 0);
 
 } // namespace attn
 

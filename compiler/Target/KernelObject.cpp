@@ -67,8 +67,11 @@ Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &
   // (and so, in practice, the programs that run them) use the tiles.
   if (tm)
     schedule.amx = schedule.bf16Dot && hasAmxBf16(**tm) && (target != "host" || requestAmxTiles());
-  // Precision "high" asks for bf16x3 products, which only AMX makes fast.
-  schedule.bf16x3 = schedule.bf16x3 && schedule.amx;
+  // Without AMX every precision is f32 FMAs: one kernel, one cache entry.
+  if (!schedule.amx)
+    schedule.precision = Precision::Highest;
+  else if (schedule.precision == Precision::Highest)
+    schedule.precision = highestPrecision(spec);
   return tm;
 }
 

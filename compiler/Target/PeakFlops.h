@@ -28,8 +28,13 @@ struct PeakFlops {
     double gflops;
     const char *what;
   };
+  /// The peak of what multiplies a kernel's inputs: f32 kernels against the
+  /// fp32 FMA peak even where they multiply as bf16 parts on AMX tiles
+  /// (splitsF32), so their rate may exceed it.
   Held forKernel(const KernelSignature &sig, unsigned threads) const {
     bool one = threads == 1;
+    if (splitsF32(sig))
+      return {one ? gflopsOneThread : gflopsAllThreads, "fp32 FMA"};
     if (usesAmx(sig) && amxAllThreads > 0)
       return {one ? amxOneThread : amxAllThreads, "bf16 AMX tiles (tdpbf16ps)"};
     if (usesBf16Dot(sig) && bf16AllThreads > 0)

@@ -57,9 +57,11 @@ struct Case {
   // them between repetitions. The PyTorch baselines of the row are timed
   // the same way.
   bool cold = false;
-  // Precision "high" (Schedule::bf16x3: f32 products as bf16x3 on AMX
-  // tiles), a row beside `baselineOf`, the default-precision row of the same
-  // case, whose baselines (naive, oneDNN, PyTorch) it shares.
+  // A precision other than the default (Schedule::precision: high, bf16x3
+  // on AMX tiles; fma, f32 FMAs), a row beside `baselineOf`, the
+  // default-precision row of the same case, whose baselines (naive, oneDNN,
+  // PyTorch) it shares.
+  Precision precision = Precision::Highest;
   std::string baselineOf;
 };
 
@@ -115,18 +117,21 @@ std::vector<Case> suite(bool quick) {
       {"bf16 dense", attention("bf16dense", qkv("bf16", 16, 16, 128)), dims(1, 2048), small, false, true, {"dense"}},
       {"bf16 causal", attention("bf16causal", qkv("bf16", 16, 16, 128) + "  mask: j <= i\n"), dims(1, 2048), small, false, true, {"causal"}},
   };
-  // Precision "high" where the host has AMX (elsewhere these rows run the
-  // default kernels again).
-  for (const char *name : {"dense D=128", "dense D=64", "causal D=128", "causal D=64", "GQA 32:8 causal"})
-    for (const Case &c : std::vector<Case>(cases))
-      if (c.name == name) {
-        Case high = c;
-        high.name = c.name + " high";
-        high.torch = {};
-        high.sweep = false;
-        high.baselineOf = c.name;
-        cases.push_back(high);
-      }
+  // Precisions high and fma where the host has AMX (elsewhere these rows
+  // run the default kernels again): the default, highest, runs f32 as
+  // bf16x6 on the tiles there.
+  for (Precision precision : {Precision::High, Precision::Fma})
+    for (const char *name : {"dense D=128", "dense D=64", "causal D=128", "causal D=64", "GQA 32:8 causal"})
+      for (const Case &c : std::vector<Case>(cases))
+        if (c.name == name) {
+          Case other = c;
+          other.name = c.name + " " + precisionName(precision);
+          other.torch = {};
+          other.sweep = false;
+          other.precision = precision;
+          other.baselineOf = c.name;
+          cases.push_back(other);
+        }
   if (!quick)
     for (int64_t l : {512, 1024, 4096})
       for (const char *kind : {"dense", "causal"}) {
@@ -147,8 +152,9 @@ struct Result {
   int64_t keySplits = 1; // the parts the cost model split each row's keys into
   double sdpaMs = 0, flexMs = 0; // PyTorch's, from torch_baselines.py (0: not run)
   bool sweep = false;
-  std::string baselineOf; // Case::baselineOf: set for a row at precision "high"
-  bool bf16x3 = false; // ran as bf16x3 on AMX tiles (usesBf16x3)
+  std::string baselineOf; // Case::baselineOf: set for a row at another precision
+  Precision precision = Precision::Highest;
+  int bf16Parts = 0; // f32 split into bf16 parts on AMX tiles (bf16Parts: 2 bf16x3, 3 bf16x6)
   bool amx = false; // ran on AMX tiles (its % peak is of the AMX peak)
 };
 
@@ -276,7 +282,8 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   // JIT cost: a compile that skips the cache, then one that loads from it.
   CompileOptions cached;
   r.baselineOf = c.baselineOf;
-  cached.schedule.bf16x3 = !r.baselineOf.empty();
+  r.precision = c.precision;
+  cached.schedule.precision = c.precision;
   CompileOptions cold = cached;
   cold.useCache = false;
   auto t0 = std::chrono::steady_clock::now();
@@ -362,7 +369,7 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   // bf16 rows against the peak of what multiplies them (AMX tiles, or
   // vdpbf16ps where the host has it).
   r.amx = usesAmx(kernel->signature());
-  r.bf16x3 = usesBf16x3(kernel->signature());
+  r.bf16Parts = bf16Parts(kernel->signature());
   r.peak = peak.forKernel(kernel->signature(), threads).gflops;
   if (!r.baselineOf.empty()) // baselines: the default-precision row's (main)
     return r;
@@ -441,18 +448,18 @@ std::vector<std::string> targetLines(const std::vector<Result> &results, unsigne
                                 "(<= 5): {}",
                                 slowest->coldCompileMs, slowest->name, worstCached,
                                 mark(slowest->coldCompileMs <= 300 && worstCached <= 5)));
-  // Precision "high" (a caller's choice): its rows against the same
-  // baselines, and against the default kernels and the FMA peak.
+  // Precisions high and fma (a caller's choice): their rows against the
+  // same baselines, and against the default kernels and the FMA peak.
   for (const Result &r : results) {
     if (r.baselineOf.empty() || r.threads != cores || r.minMs <= 0)
       continue;
     const Result *base = find(r.baselineOf);
-    if (!base || !r.bf16x3)
+    if (!base || (r.precision == Precision::High && !r.bf16Parts) || (r.precision == Precision::Fma && !base->bf16Parts))
       continue;
     lines.push_back(fmt::format(
-        "precision high: {} {:.2f} ms, {:.2f}x the default kernel, {:.0f}% of the fp32 FMA peak's rate; vs SDPA "
+        "precision {}: {} {:.2f} ms, {:.2f}x the default kernel, {:.0f}% of the fp32 FMA peak; vs SDPA "
         "{}, vs flex {}, vs oneDNN {}",
-        r.name, r.minMs, base->minMs / r.minMs, 100 * rate(&r) / base->peak,
+        precisionName(r.precision), r.name, r.minMs, base->minMs / r.minMs, 100 * rate(&r) / r.peak,
         r.sdpaMs > 0 ? fmt::format("{:.2f}x", r.sdpaMs / r.minMs) : "-",
         r.flexMs > 0 ? fmt::format("{:.2f}x", r.flexMs / r.minMs) : "-",
         r.onednnMs > 0 ? fmt::format("{:.2f}x", r.onednnMs / r.minMs) : "-"));
@@ -623,7 +630,7 @@ int main(int argc, char **argv) {
         if (base.name == c.baselineOf && base.threads == threads)
           r.naiveMs = base.naiveMs, r.onednnMs = base.onednnMs, r.sdpaMs = base.sdpaMs, r.flexMs = base.flexMs;
       std::vector<std::string> notes;
-      if (!r.baselineOf.empty() && !r.bf16x3)
+      if (r.precision == Precision::High && !r.bf16Parts)
         notes.push_back("no AMX here: f32 FMAs");
       if (r.name.rfind("decode", 0) == 0)
         notes.push_back(fmt::format("K+V {:.1f} GB/s, {:.0f}% of bandwidth", r.bytes / (r.minMs / 1e3) / 1e9,
@@ -636,7 +643,7 @@ int main(int argc, char **argv) {
       std::string row = fmt::format(
           "| {:<20} | {:>3} | {:<10} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {:>10} | {:>9} "
           "| {:>9} | {:>7} | {:>9} | {:>7} | {}{} |",
-          r.name, r.threads, r.dtype + (r.bf16x3 ? "+bf16x3" : r.amx ? "+amx" : ""), r.shape, r.minMs, r.medMs, r.gflop / (r.minMs / 1e3),
+          r.name, r.threads, r.dtype + (r.bf16Parts == 2 ? "+bf16x3" : r.bf16Parts == 3 ? "+bf16x6" : r.amx ? "+amx" : ""), r.shape, r.minMs, r.medMs, r.gflop / (r.minMs / 1e3),
           100 * r.gflop / (r.minMs / 1e3) / r.peak, r.naiveMs > 0 ? fmt::format("{:.1f}", r.naiveMs) : "-",
           r.naiveMs > 0 ? fmt::format("{:.1f}x", r.naiveMs / r.minMs) : "-",
           r.onednnMs > 0 ? fmt::format("{:.1f}", r.onednnMs) : "-",

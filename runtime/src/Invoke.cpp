@@ -335,12 +335,12 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
       to[ParamLayout::VFinite] = finite >> 1 & 1;
   };
   if (tiled) {
-    kPacker = usesBf16x3(sig)    ? kBf16x3Packer(sig, *dims, qkv[1])
+    kPacker = splitsF32(sig)     ? kSplitF32Packer(sig, *dims, qkv[1])
               : usesBf16Dot(sig) ? kPairsPacker(sig, *dims, qkv[1])
                                  : transposedKPacker(sig, *dims, qkv[1]);
     ptrs[ParamLayout::KTransposed] = kPacker.data;
-    if (usesBf16x3(sig)) { // P V reads v's hi and lo parts in pairs
-      vPacker = vBf16x3Packer(sig, *dims, qkv[2]);
+    if (splitsF32(sig)) { // P V reads each of v's parts in pairs
+      vPacker = vSplitF32Packer(sig, *dims, qkv[2]);
       ptrs[ParamLayout::VPairs] = vPacker.data;
     } else if (usesBf16Dot(sig) && blocksTakePV(sig)) { // P V reads v in pairs
       vPacker = vPairsPacker(sig, *dims, qkv[2]);

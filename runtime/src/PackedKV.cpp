@@ -288,18 +288,27 @@ KPacker halfRowsPacker(const KernelSignature &sig, const BoundDims &d, const Ten
 }
 #endif
 
-/// bf16x3's split of an f32 x (usesBf16x3) into bf16 bits: hi rounded to
-/// nearest (past bf16's largest finite value, that value), lo = x - hi
-/// rounded, and hiOrZero = hi; for an infinite x lo = hiOrZero = 0.
+/// Split f32's parts of an f32 x (splitsF32) as bf16 bits: part 0 rounded
+/// to nearest (past bf16's largest finite value, that value), each further
+/// part the rest so far rounded, and hiOrZero = part 0; for an infinite x the
+/// further parts and hiOrZero are 0.
 constexpr float kBf16Max = 3.38953139e38f; // 0x7f7f0000
+constexpr int kMaxParts = 3;
 struct SplitBits {
-  uint16_t hi, hiOrZero, lo;
+  uint16_t part[kMaxParts], hiOrZero;
 };
-SplitBits splitBf16(float x) {
+SplitBits splitBf16(float x, int parts) {
   float r = std::fabs(x) > kBf16Max && std::isfinite(x) ? std::copysign(kBf16Max, x) : x;
-  uint16_t hi = floatToBF16(r);
-  bool inf = std::isinf(x);
-  return {hi, inf ? uint16_t(0) : hi, inf ? uint16_t(0) : floatToBF16(x - bf16ToFloat(hi))};
+  SplitBits bits{{floatToBF16(r), 0, 0}, 0};
+  if (std::isinf(x))
+    return bits;
+  bits.hiOrZero = bits.part[0];
+  float rest = x - bf16ToFloat(bits.part[0]);
+  for (int n = 1; n < parts; ++n) {
+    bits.part[n] = floatToBF16(rest);
+    rest -= bf16ToFloat(bits.part[n]);
+  }
+  return bits;
 }
 
 #if defined(__x86_64__)
@@ -314,10 +323,10 @@ __attribute__((target("avx512f"))) inline __m512i roundToBf16(__m512 x) {
 /// splitBf16 of 16 f32 at a time (low halves of 32-bit lanes); `notFinite`
 /// gets the lanes holding inf or NaN.
 struct Split16 {
-  __m512i hi, hiOrZero, lo;
+  __m512i part[kMaxParts], hiOrZero;
   __mmask16 notFinite;
 };
-__attribute__((target("avx512f"))) inline Split16 splitBf16x16(__m512 x) {
+__attribute__((target("avx512f"))) inline Split16 splitBf16x16(__m512 x, int parts) {
   const __m512 top = _mm512_set1_ps(kBf16Max), inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
   __m512 ax = _mm512_abs_ps(x);
   __mmask16 finite = _mm512_cmp_ps_mask(ax, inf, _CMP_LT_OQ);
@@ -325,65 +334,76 @@ __attribute__((target("avx512f"))) inline Split16 splitBf16x16(__m512 x) {
   __mmask16 isInf = _mm512_cmp_ps_mask(ax, inf, _CMP_EQ_OQ);
   __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int(0x80000000u)));
   __m512 signedTop = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(top), sign));
-  __m512i hi = roundToBf16(_mm512_mask_blend_ps(big, x, signedTop));
-  __m512 hiF = _mm512_castsi512_ps(_mm512_slli_epi32(hi, 16));
-  __m512 lo = _mm512_mask_blend_ps(isInf, _mm512_sub_ps(x, hiF), _mm512_setzero_ps());
-  return {hi, _mm512_mask_blend_epi32(isInf, hi, _mm512_setzero_si512()), roundToBf16(lo),
-          static_cast<__mmask16>(~finite)};
+  Split16 s;
+  s.part[0] = roundToBf16(_mm512_mask_blend_ps(big, x, signedTop));
+  s.hiOrZero = _mm512_mask_blend_epi32(isInf, s.part[0], _mm512_setzero_si512());
+  s.notFinite = static_cast<__mmask16>(~finite);
+  __m512 rest = _mm512_mask_blend_ps(isInf, _mm512_sub_ps(x, _mm512_castsi512_ps(_mm512_slli_epi32(s.part[0], 16))),
+                                     _mm512_setzero_ps());
+  for (int n = 1; n < parts; ++n) {
+    s.part[n] = roundToBf16(rest);
+    rest = _mm512_sub_ps(rest, _mm512_castsi512_ps(_mm512_slli_epi32(s.part[n], 16)));
+  }
+  return s;
 }
-/// One key row of D f32 (unit stride) split into bf16 [hi | lo | hiOrZero]
-/// (k' of usesBf16x3), 16 elements at a time; returns how many it split,
-/// and sets `notFinite` where one of them is inf or NaN.
-__attribute__((target("avx512f"))) int64_t splitKRow16(const float *row, int64_t n, uint16_t *dst, bool &notFinite) {
+/// One key row of D f32 (unit stride) split into bf16 k' = [k1 | k2 (| k3) |
+/// k1'] (splitsF32), 16 elements at a time; returns how many it split, and
+/// sets `notFinite` where one of them is inf or NaN.
+__attribute__((target("avx512f"))) int64_t splitKRow16(const float *row, int64_t n, int parts, uint16_t *dst,
+                                                       bool &notFinite) {
   int64_t c = 0;
   for (; c + 16 <= n; c += 16) {
-    Split16 s = splitBf16x16(_mm512_loadu_ps(row + c));
+    Split16 s = splitBf16x16(_mm512_loadu_ps(row + c), parts);
     notFinite |= s.notFinite != 0;
-    _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + c), _mm512_cvtepi32_epi16(s.hi));
-    _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + n + c), _mm512_cvtepi32_epi16(s.lo));
-    _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + 2 * n + c), _mm512_cvtepi32_epi16(s.hiOrZero));
+    for (int part = 0; part <= parts; ++part) // k1', k1 with inf as 0, last
+      _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + part * n + c),
+                          _mm512_cvtepi32_epi16(part < parts ? s.part[part] : s.hiOrZero));
   }
   return c;
 }
 /// 16 columns of two v rows (a key pair; null: a key past kvLen, zeros) as
-/// the pairs of their hi parts and of their lo parts; whether some element
-/// is inf or NaN.
-__attribute__((target("avx512f"))) bool splitVPairs16(const float *first, const float *second, uint32_t *hiDst,
-                                                      uint32_t *loDst) {
-  Split16 a = splitBf16x16(first ? _mm512_loadu_ps(first) : _mm512_setzero_ps());
-  Split16 b = splitBf16x16(second ? _mm512_loadu_ps(second) : _mm512_setzero_ps());
-  _mm512_storeu_si512(hiDst, _mm512_or_si512(a.hi, _mm512_slli_epi32(b.hi, 16)));
-  _mm512_storeu_si512(loDst, _mm512_or_si512(a.lo, _mm512_slli_epi32(b.lo, 16)));
+/// the pairs of each of their parts (dst[part]); whether some element is
+/// inf or NaN.
+__attribute__((target("avx512f"))) bool splitVPairs16(const float *first, const float *second, int parts,
+                                                      uint32_t *const *dst) {
+  Split16 a = splitBf16x16(first ? _mm512_loadu_ps(first) : _mm512_setzero_ps(), parts);
+  Split16 b = splitBf16x16(second ? _mm512_loadu_ps(second) : _mm512_setzero_ps(), parts);
+  for (int part = 0; part < parts; ++part)
+    _mm512_storeu_si512(dst[part], _mm512_or_si512(a.part[part], _mm512_slli_epi32(b.part[part], 16)));
   return (a.notFinite | b.notFinite) != 0;
 }
 #endif
 
 #if defined(__SSE2__)
-/// bf16x3's k' (usesBf16x3): each tile's f32 key rows split into bf16
-/// [hi | lo | hiOrZero] rows in a staging buffer, then transposed as 32-bit
-/// words (bf16 pairs), as the f32 packer does.
+/// Split f32's k' (splitsF32): each tile's f32 key rows split into bf16
+/// [k1 | k2 (| k3) | k1'] rows in a staging buffer, then transposed as
+/// 32-bit words (bf16 pairs), as the f32 packer does.
 KPacker kSplitPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
   int64_t tile = tileKeys(sig), rowStride = k.strides[2], step = k.strides[3], headDim = d.headDim;
-  int64_t depth = 3 * headDim / 2; // words per key; D is a multiple of 32
+  int parts = bf16Parts(sig);
+  int64_t width = (parts + 1) * headDim; // bf16 per key
+  int64_t depth = width / 2;             // words per key; D is a multiple of 32
   const float *src = static_cast<const float *>(k.data);
   bool avx512 = hasAvx512();
   bool wide = depth % 16 == 0 && avx512;
   bool stream = wide && tile % 16 == 0 && streamsPackedK(d, depth * paddedKvLen(sig, d.kvLen) * 4);
   return kBlocksPacker<float>(sig, d, k, depth, [=](float *block, int64_t firstRow, int64_t keys) {
     thread_local std::vector<uint16_t> rows;
-    rows.resize(static_cast<size_t>(keys * 3 * headDim));
+    rows.resize(static_cast<size_t>(keys * width));
     bool notFinite = false;
     for (int64_t jj = 0; jj < keys; ++jj) {
       const float *row = src + firstRow + jj * rowStride;
-      uint16_t *dst = rows.data() + jj * 3 * headDim;
+      uint16_t *dst = rows.data() + jj * width;
       int64_t c = 0;
 #if defined(__x86_64__)
       if (avx512 && step == 1)
-        c = splitKRow16(row, headDim, dst, notFinite);
+        c = splitKRow16(row, headDim, parts, dst, notFinite);
 #endif
       for (; c < headDim; ++c) {
-        SplitBits bits = splitBf16(row[c * step]);
-        dst[c] = bits.hi, dst[headDim + c] = bits.lo, dst[2 * headDim + c] = bits.hiOrZero;
+        SplitBits bits = splitBf16(row[c * step], parts);
+        for (int part = 0; part < parts; ++part)
+          dst[part * headDim + c] = bits.part[part];
+        dst[parts * headDim + c] = bits.hiOrZero;
         notFinite |= !std::isfinite(row[c * step]);
       }
     }
@@ -395,18 +415,19 @@ KPacker kSplitPacker(const KernelSignature &sig, const BoundDims &d, const Tenso
 
 } // namespace
 
-KPacker kBf16x3Packer(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
+KPacker kSplitF32Packer(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
 #if defined(__SSE2__)
   return kSplitPacker(sig, d, k);
 #else
   const float *src = static_cast<const float *>(k.data);
   int64_t step = k.strides[3], headDim = d.headDim;
-  KPacker packer = kTilesPacker<uint32_t>(sig, d, k, 3 * headDim / 2, [=](int64_t row, int64_t c) {
-    auto part = [&](int64_t e) { // element e of the key's k' row
-      SplitBits bits = splitBf16(src[row + (e % headDim) * step]);
-      return e < headDim ? bits.hi : e < 2 * headDim ? bits.lo : bits.hiOrZero;
+  int parts = bf16Parts(sig);
+  KPacker packer = kTilesPacker<uint32_t>(sig, d, k, (parts + 1) * headDim / 2, [=](int64_t row, int64_t c) {
+    auto element = [&](int64_t e) { // element e of the key's k' row
+      SplitBits bits = splitBf16(src[row + (e % headDim) * step], parts);
+      return e / headDim < parts ? bits.part[e / headDim] : bits.hiOrZero;
     };
-    return bf16Pair(part(2 * c), part(2 * c + 1));
+    return bf16Pair(element(2 * c), element(2 * c + 1));
   });
   // Not checked here: "not finite" keeps the kernel on the safe products.
   packer.packHead = [pack = packer.packHead](int64_t bh) {
@@ -417,10 +438,11 @@ KPacker kBf16x3Packer(const KernelSignature &sig, const BoundDims &d, const Tens
 #endif
 }
 
-VPacker vBf16x3Packer(const KernelSignature &sig, const BoundDims &d, const TensorView &v) {
+VPacker vSplitF32Packer(const KernelSignature &sig, const BoundDims &d, const TensorView &v) {
   int64_t pairs = paddedKvLen(sig, d.kvLen) / 2, kvLen = d.kvLen, kvHeads = d.kvHeads, vDim = d.vDim;
   int64_t words = d.batch * d.kvHeads * pairs * d.vDim; // of each part
-  uint32_t *vp = workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, 2 * words)));
+  int parts = bf16Parts(sig);
+  uint32_t *vp = workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, parts * words)));
   const float *src = static_cast<const float *>(v.data);
   int64_t batchStride = v.strides[0], headStride = v.strides[1], rowStride = v.strides[2], step = v.strides[3];
   bool wide = step == 1 && hasAvx512();
@@ -428,22 +450,27 @@ VPacker vBf16x3Packer(const KernelSignature &sig, const BoundDims &d, const Tens
             bool notFinite = false;
             int64_t base = bh / kvHeads * batchStride + bh % kvHeads * headStride;
             for (int64_t jp = 0; jp < pairs; ++jp) {
-              uint32_t *hiDst = vp + (bh * pairs + jp) * vDim, *loDst = hiDst + words;
+              uint32_t *dst[kMaxParts];
+              for (int part = 0; part < parts; ++part)
+                dst[part] = vp + part * words + (bh * pairs + jp) * vDim;
               int64_t j = 2 * jp;
               const float *first = j < kvLen ? src + base + j * rowStride : nullptr;
               const float *second = j + 1 < kvLen ? src + base + (j + 1) * rowStride : nullptr;
               int64_t c = 0;
 #if defined(__x86_64__)
               if (wide)
-                for (; c + 16 <= vDim; c += 16)
-                  notFinite |= splitVPairs16(first ? first + c : nullptr, second ? second + c : nullptr, hiDst + c,
-                                             loDst + c);
+                for (; c + 16 <= vDim; c += 16) {
+                  uint32_t *at[kMaxParts];
+                  for (int part = 0; part < parts; ++part)
+                    at[part] = dst[part] + c;
+                  notFinite |= splitVPairs16(first ? first + c : nullptr, second ? second + c : nullptr, parts, at);
+                }
 #endif
               for (; c < vDim; ++c) {
                 float a = first ? first[c * step] : 0.0f, b = second ? second[c * step] : 0.0f;
-                SplitBits x = splitBf16(a), y = splitBf16(b);
-                hiDst[c] = bf16Pair(x.hi, y.hi);
-                loDst[c] = bf16Pair(x.lo, y.lo);
+                SplitBits x = splitBf16(a, parts), y = splitBf16(b, parts);
+                for (int part = 0; part < parts; ++part)
+                  dst[part][c] = bf16Pair(x.part[part], y.part[part]);
                 notFinite |= !std::isfinite(a) || !std::isfinite(b);
               }
             }

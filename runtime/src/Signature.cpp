@@ -150,8 +150,8 @@ ScratchLayout ScratchLayout::compute(const Schedule &s, int64_t vDim, int64_t to
   l.tileP = l.tile + 2 * 4 * rows * tileKeys;
   l.tileCorrections = l.tileP + 4 * rows * tileKeys;
   l.tileP16 = l.tileCorrections + 2 * 4 * rows;
-  // bf16x3 keeps p's lo parts after its hi parts (both slots of each).
-  l.acc = align(l.tileP16 + (s.bf16x3 ? 2 : 1) * 2 * 2 * rows * tileKeys);
+  // Split f32 keeps p's further parts after its first (both slots of each).
+  l.acc = align(l.tileP16 + std::max(1, splitParts(s)) * 2 * 2 * rows * tileKeys);
   // Insertion reads one element before a row's slots (TopK.cpp): a spare
   // 64 bytes before each array keeps that read inside the array's region.
   l.topScores = align(l.acc + 4 * rows * vDim) + 64;
@@ -173,8 +173,8 @@ std::string serializeSignature(const KernelSignature &sig) {
     os << "dot bf16\n";
   if (sig.schedule.amx)
     os << "dot amx\n";
-  if (sig.schedule.bf16x3)
-    os << "dot bf16x3\n";
+  if (sig.schedule.precision != Precision::Highest)
+    os << "precision " << precisionName(sig.schedule.precision) << "\n";
   for (const InputSig &in : sig.inputs) {
     os << "input " << in.name << " " << static_cast<int>(in.dtype) << " " << in.dims.size();
     for (const DimSig &d : in.dims)
@@ -201,9 +201,16 @@ std::optional<KernelSignature> parseSignature(const std::string &text) {
     return std::nullopt;
   while (is >> word) {
     if (word == "dot") {
-      if (!(is >> word) || (word != "bf16" && word != "amx" && word != "bf16x3"))
+      if (!(is >> word) || (word != "bf16" && word != "amx"))
         return std::nullopt;
-      (word == "bf16" ? sig.schedule.bf16Dot : word == "amx" ? sig.schedule.amx : sig.schedule.bf16x3) = true;
+      (word == "bf16" ? sig.schedule.bf16Dot : sig.schedule.amx) = true;
+      continue;
+    }
+    if (word == "precision") {
+      std::optional<Precision> p;
+      if (!(is >> word) || !(p = parsePrecision(word)))
+        return std::nullopt;
+      sig.schedule.precision = *p;
       continue;
     }
     if (word != "input")

@@ -2,7 +2,8 @@
 //
 //   attn-difftest [--cases N] [--seed S | --seed random] [--out DIR] [--print]
 //                 [--target T]   (host by default; a target this host cannot run: exit 0, skipped)
-//                 [--precision high]   (f32 kernels as bf16x3 on AMX tiles where the target has them)
+//                 [--precision P]      (highest, high or fma: how f32 kernels multiply where the target
+//                                       has AMX tiles; highest: bf16x6, high: bf16x3)
 //
 // Case n uses seed S + n: it generates a random valid spec with inputs
 // (SpecGenerator.h), checks it, compiles it with the CPU backend, runs it,
@@ -42,7 +43,7 @@ struct Options {
   std::string outDir = ".";
   bool print = false; // print every case's spec
   std::string target = "host";
-  bool bf16x3 = false; // --precision high
+  Precision precision = Precision::Highest; // --precision
 };
 
 /// Empty when equal within `tol`, else where and how they differ.
@@ -60,7 +61,7 @@ std::string compare(const std::vector<double> &got, const std::vector<double> &w
 
 int agreedErrors = 0; // cases where both sides reported the same bad read
 int amxKernels = 0;   // kernels compiled for AMX tiles (usesAmx)
-int bf16x3Kernels = 0; // of those, f32 kernels as bf16x3 (usesBf16x3)
+int splitKernels = 0; // of those, f32 kernels as bf16 parts (splitsF32)
 
 /// Runs one case; empty on success, else what went wrong.
 std::string runCase(const diff::GeneratedCase &c, const Compiler &compiler) {
@@ -83,7 +84,7 @@ std::string runCase(const diff::GeneratedCase &c, const Compiler &compiler) {
   if (!kernel)
     return "compile failed: " + kernel.error();
   amxKernels += usesAmx(kernel->signature());
-  bf16x3Kernels += usesBf16x3(kernel->signature());
+  splitKernels += splitsF32(kernel->signature());
   InvokeOptions options;
   options.threads = c.threads;
   options.keySplits = c.keySplits;
@@ -129,11 +130,11 @@ bool parseArgs(int argc, char **argv, Options &opts) {
       opts.outDir = v;
     } else if (arg == "--target" && (v = value())) {
       opts.target = v;
-    } else if (arg == "--precision" && (v = value()) && (std::string(v) == "high" || std::string(v) == "highest")) {
-      opts.bf16x3 = std::string(v) == "high";
+    } else if (arg == "--precision" && (v = value()) && parsePrecision(v)) {
+      opts.precision = *parsePrecision(v);
     } else {
       std::fprintf(stderr, "usage: attn-difftest [--cases N] [--seed S|random] [--out DIR] [--print] [--target T] "
-                           "[--precision high|highest]\n");
+                           "[--precision highest|high|fma]\n");
       return false;
     }
   }
@@ -154,7 +155,7 @@ int main(int argc, char **argv) {
   }
   CompileOptions compileOptions;
   compileOptions.target = opts.target;
-  compileOptions.schedule.bf16x3 = opts.bf16x3;
+  compileOptions.schedule.precision = opts.precision;
   Compiler compiler(compileOptions);
   std::map<std::string, int> byKind;
   int failures = 0, gqa = 0, half = 0, cross = 0;
@@ -189,8 +190,8 @@ int main(int argc, char **argv) {
     std::printf("%s%s %d", first ? "" : ", ", kind.c_str(), count);
     first = false;
   }
-  std::printf("; grouped heads %d, bf16/f16 %d, on AMX tiles %d (f32 as bf16x3 %d), cross %d; %d with an "
+  std::printf("; grouped heads %d, bf16/f16 %d, on AMX tiles %d (f32 as bf16 parts %d), cross %d; %d with an "
               "out-of-range read both sides reported) in %.1f s: %d failed\n",
-              gqa, half, amxKernels, bf16x3Kernels, cross, agreedErrors, secs, failures);
+              gqa, half, amxKernels, splitKernels, cross, agreedErrors, secs, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -258,9 +258,9 @@ GeneratedCase Generator::generate(uint64_t seed) {
   static const std::vector<std::string> types = {"f32", "f32", "f32", "f32", "f32", "bf16", "f16"};
   std::string qType = pick(types), kType = chance(0.8) ? qType : pick(types),
               vType = chance(0.8) ? qType : pick(types);
-  // bf16 (or f32: bf16x3 at precision high) with fixed head dims in whole
+  // bf16 (or f32: bf16 parts at precision highest or high) with fixed head dims in whole
   // AMX tiles (D of 32 or 64, Dv of 16 to 64): the AMX path where the host
-  // has it (see usesAmx, usesBf16x3).
+  // has it (see usesAmx, splitsF32).
   bool sameType = qType == kType && kType == vType;
   bool amxTiles = sameType && (qType == "bf16" ? chance(0.5) : qType == "f32" && chance(0.3));
   if (amxTiles) {

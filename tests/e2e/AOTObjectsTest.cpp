@@ -45,13 +45,12 @@ attn_tensor cTensor(const TensorView &v) {
   return t;
 }
 
-/// Compiles kernel `k` of `file` into `dir`'s library (precision high with
-/// `bf16x3`), links the archive in process and runs attn_NAME through the C
+/// Compiles kernel `k` of `file` into `dir`'s library at `precision`, links the archive in process and runs attn_NAME through the C
 /// ABI on odd-sized inputs against the reference. Returns the library's
 /// signature text.
-std::string runThroughArchive(const AttentionSpec &k, const std::string &file, const fs::path &dir, bool bf16x3,
+std::string runThroughArchive(const AttentionSpec &k, const std::string &file, const fs::path &dir, Precision precision,
                               InputSizes sizes = {2, 6, 3, 37, 53, 13, 7}) {
-  Expected<KernelSignature> ok = compileAheadOfTime(k, file, "host", dir.string(), bf16x3);
+  Expected<KernelSignature> ok = compileAheadOfTime(k, file, "host", dir.string(), precision);
   EXPECT_TRUE(ok) << ok.error();
   if (!ok)
     return "";
@@ -125,7 +124,7 @@ TEST(AOTObjects, EveryExampleMatchesReference) {
     ASSERT_TRUE(spec.ok);
     for (const AttentionSpec &k : spec.module.kernels) {
       SCOPED_TRACE(k.name);
-      runThroughArchive(k, entry.path().string(), dir, false);
+      runThroughArchive(k, entry.path().string(), dir, Precision::Highest);
       ++kernels;
     }
   }
@@ -133,10 +132,10 @@ TEST(AOTObjects, EveryExampleMatchesReference) {
   EXPECT_GE(kernels, 16);
 }
 
-TEST(AOTObjects, PrecisionHigh) {
-  // attnc compile --precision high: the library's signature carries the
-  // request, and the runtime packs k and v as bf16x3 needs them where the
-  // host has AMX.
+TEST(AOTObjects, Precisions) {
+  // attnc compile --precision high or highest: the library's signature
+  // carries it, and the runtime packs k and v in the parts bf16x3 or bf16x6
+  // needs where the host has AMX.
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   fs::path dir = fs::temp_directory_path() / ("attn-aot-high-" + std::to_string(::getpid()));
@@ -145,13 +144,20 @@ TEST(AOTObjects, PrecisionHigh) {
                      " mask: j <= i\n}\n";
   CheckedSpec spec = parseAndCheck("high.attn", text);
   ASSERT_TRUE(spec.ok);
-  std::string signature = runThroughArchive(spec.module.kernels.at(0), "high.attn", dir, true, {1, 4, 2, 90, 90, 0, 0});
-  std::optional<KernelSignature> sig = parseSignature(signature);
-  ASSERT_TRUE(sig) << signature;
-  EXPECT_EQ(sig->schedule.bf16x3, sig->schedule.amx); // dropped where the host has no AMX
-  // The header says so where it applies.
-  EXPECT_EQ(readText(dir / "high.h").find("Precision high") != std::string::npos, usesBf16x3(*sig));
-  fs::remove_all(dir);
+  for (Precision precision : {Precision::High, Precision::Highest}) {
+    std::string signature =
+        runThroughArchive(spec.module.kernels.at(0), "high.attn", dir, precision, {1, 4, 2, 90, 90, 0, 0});
+    std::optional<KernelSignature> sig = parseSignature(signature);
+    ASSERT_TRUE(sig) << signature;
+    // Where the host has no AMX every precision is FMAs, and says highest.
+    EXPECT_EQ(sig->schedule.precision, sig->schedule.amx ? precision : Precision::Highest);
+    EXPECT_EQ(bf16Parts(*sig), !sig->schedule.amx ? 0 : precision == Precision::High ? 2 : 3);
+    // The header says so where it applies.
+    std::string header = readText(dir / "high.h");
+    EXPECT_EQ(header.find("Precision high") != std::string::npos, bf16Parts(*sig) == 2);
+    EXPECT_EQ(header.find("bf16x6") != std::string::npos, bf16Parts(*sig) == 3);
+    fs::remove_all(dir);
+  }
 }
 
 } // namespace

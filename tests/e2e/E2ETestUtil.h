@@ -18,10 +18,10 @@
 namespace attn::test {
 
 /// Kernels compiled once per test binary, keyed by spec text, name and
-/// precision (`options`: the default, or Schedule::bf16x3).
+/// precision (`options.schedule.precision`).
 inline const Kernel &compiled(const std::string &text, const std::string &name, const CompileOptions &options = {}) {
   static std::map<std::string, std::unique_ptr<Kernel>> kernels;
-  std::string key = name + "\n" + text + (options.schedule.bf16x3 ? "\nbf16x3" : "");
+  std::string key = name + "\n" + text + "\n" + precisionName(options.schedule.precision);
   auto it = kernels.find(key);
   if (it == kernels.end()) {
     Expected<Kernel> k = Compiler(options).compile(text, name, "test.attn");

@@ -418,7 +418,7 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
     vectorWidth = s.vectorWidth;
     bf16Dot = s.bf16Dot;
     amx = s.amx;
-    bf16x3 = s.bf16x3;
+    precision = precisionName(s.precision);
   }
   StringRef getArgument() const override { return "convert-attn-to-cpu"; }
   StringRef getDescription() const override {
@@ -430,11 +430,13 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
   }
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    Schedule schedule{blockQ, blockK, vectorWidth, bf16Dot, amx, bf16x3};
-    if (blockQ < 1 || blockK < 1 || vectorWidth < 1) {
-      module.emitError("convert-attn-to-cpu: tile sizes and vector width must be positive");
+    std::optional<Precision> f32Products = parsePrecision(precision);
+    if (blockQ < 1 || blockK < 1 || vectorWidth < 1 || !f32Products) {
+      module.emitError("convert-attn-to-cpu: tile sizes and vector width must be positive, and precision one of "
+                       "highest, high or fma");
       return signalPassFailure();
     }
+    Schedule schedule{blockQ, blockK, vectorWidth, bf16Dot, amx, *f32Products};
     SmallVector<ad::AttentionOp> ops(module.getOps<ad::AttentionOp>());
     for (ad::AttentionOp op : ops) {
       KernelSignature sig = signatureOf(op, schedule);
@@ -456,9 +458,10 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
                        llvm::cl::init(false)};
   Option<bool> amx{*this, "amx", llvm::cl::desc("run Q Kt and P V of bf16 tiles on AMX (tdpbf16ps)"),
                    llvm::cl::init(false)};
-  Option<bool> bf16x3{*this, "bf16x3",
-                      llvm::cl::desc("multiply f32 q, k, v as bf16x3 on AMX tiles (precision high; needs amx)"),
-                      llvm::cl::init(false)};
+  Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("f32 products with amx: highest (bf16x6 tiles), high (bf16x3 tiles) or fma (Schedule::precision)"),
+      llvm::cl::init("highest")};
   KernelPaths paths = KernelPaths::Both; // not a textual option: the JIT sets it
 };
 

@@ -252,10 +252,11 @@ Value KernelEmitter::expWeights(Value d, bool base2) {
   // tolerance) on f32 tiles, one FMA per vector fewer than degree 5
   // (7.5e-8); on AMX tiles, where P V reads p rounded to bf16 (relative
   // steps of 2^-8), degree 3 (1.0e-4; two FMAs fewer per vector, 2-5% of a
-  // bf16 dense kernel); bf16x3 reads p to 2^-17, and keeps degree 4.
+  // bf16 dense kernel); split f32 (splitsF32) reads p to 2^-17 or better,
+  // and keeps degree 4.
   const float c4[] = {1.0000026226f, 0.6930038333f, 0.2414427549f, 0.05201146007f, 0.01353416778f};
   const float c3[] = {0.9998977184295654f, 0.6962615251541138f, 0.22584481537342072f, 0.07779119163751602f};
-  ArrayRef<float> c = amx && !bf16x3 ? ArrayRef<float>(c3) : ArrayRef<float>(c4);
+  ArrayRef<float> c = amx && !bf16Parts ? ArrayRef<float>(c3) : ArrayRef<float>(c4);
   Value p = splat(c.back());
   for (int i = static_cast<int>(c.size()) - 2; i >= 0; --i)
     p = b.create<math::FmaOp>(loc, p, r, splat(c[i]));
@@ -305,12 +306,12 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module, KernelPaths paths) {
   ktPtr = loadPointer(ParamLayout::KTransposed);
   bf16Dot = usesBf16Dot(sig);
   amx = usesAmx(sig);
-  bf16x3 = usesBf16x3(sig);
+  bf16Parts = ::attn::bf16Parts(sig);
   if (bf16Dot && blocksTakePV(sig))
     vFinite = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loadParam(ParamLayout::VFinite), i64c(0));
   if (bf16Dot || widensV(sig))
     vPairsPtr = loadPointer(ParamLayout::VPairs);
-  if (bf16x3)
+  if (bf16Parts)
     kFinite = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loadParam(ParamLayout::KFinite), i64c(0));
   // Clamped to what scratch is laid out for: a wrong caller cannot make a
   // q block overrun it.

@@ -155,8 +155,8 @@ public:
   mlir::Value vPairsPtr; // v in key pairs, with bf16Dot; v widened to f32, with widensV
   bool bf16Dot = false; // usesBf16Dot(sig)
   bool amx = false;     // usesAmx(sig): the tiled path's products on AMX tiles
-  bool bf16x3 = false;  // usesBf16x3(sig): f32 products as bf16x3 on AMX tiles
-  mlir::Value kFinite;  // with bf16x3: k has no inf or NaN in the called items' kv heads (i1)
+  int bf16Parts = 0;    // bf16Parts(sig): f32 products split into bf16 parts on AMX tiles (splitsF32)
+  mlir::Value kFinite;  // with bf16Parts: k has no inf or NaN in the called items' kv heads (i1)
   mlir::Value vFinite;  // with bf16Dot and softmax: v has no inf or NaN in the called items' kv heads (i1)
   mlir::Value keySplits, partialsPtr; // with splitsKeys(sig): parts per row's keys, their results
   mlir::Value tiledQRows; // rows of the tiled path's q blocks in this call (QBlockRows, at most blockQ)

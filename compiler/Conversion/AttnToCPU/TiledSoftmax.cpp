@@ -49,9 +49,9 @@ public:
     Value padded = k.mul(bb.create<arith::CeilDivSIOp>(loc, k.kvLen, BK()), BK());
     Value bh = k.add(k.mul(b, k.kvHeads), hk);
     // f32 per element, or bf16 pairs of head-dim elements (see usesBf16Dot).
-    // bf16x3: 3D / 2 pairs of k' (usesBf16x3).
-    if (k.bf16x3)
-      ktDepth = bb.create<arith::DivSIOp>(loc, k.mul(k.headDim, k.i64c(3)), k.i64c(2));
+    // Split f32: (parts + 1) D / 2 pairs of k' (splitsF32).
+    if (k.bf16Parts)
+      ktDepth = bb.create<arith::DivSIOp>(loc, k.mul(k.headDim, k.i64c(k.bf16Parts + 1)), k.i64c(2));
     else
       ktDepth = k.bf16Dot ? bb.create<arith::CeilDivSIOp>(loc, k.headDim, k.i64c(2)).getResult() : k.headDim;
     ktBase = k.mul(k.mul(bh, ktDepth), padded);
@@ -64,9 +64,9 @@ public:
     }
     if (k.bf16Dot)
       vPairsBase = k.mul(k.mul(bh, bb.create<arith::DivSIOp>(loc, padded, k.i64c(2))), k.vDim);
-    // bf16x3's v_lo pairs follow all of v_hi's (usesBf16x3).
-    if (k.bf16x3)
-      vLoOffset = k.mul(k.mul(k.mul(k.batch, k.kvHeads), bb.create<arith::DivSIOp>(loc, padded, k.i64c(2))), k.vDim);
+    // Split f32: each part's v pairs follow all of the part before's (splitsF32).
+    if (k.bf16Parts)
+      vPartWords = k.mul(k.mul(k.mul(k.batch, k.kvHeads), bb.create<arith::DivSIOp>(loc, padded, k.i64c(2))), k.vDim);
 
     // Set up every tile; the block's query positions are the union of theirs.
     auto setup = bb.create<scf::ForOp>(
@@ -288,8 +288,10 @@ private:
     P = tilePart(parts.tileP, 4 * bk);
     corrBuf = inSlot(tilePart(parts.corrections, 4), parts.rows, 4);
     P16 = inSlot(tilePart(parts.p16, 2 * bk), slotKeys(), 2);
-    if (k.bf16x3) // p's lo parts: past both slots of its hi parts (ScratchLayout)
-      P16lo = k.gep(P16, k.mul(slotKeys(), k.i64c(2)), bb.getBF16Type());
+    // Split f32: p's further parts, each past both slots of the part before (ScratchLayout).
+    for (int part = 1; part < k.bf16Parts; ++part)
+      P16part[part] = k.gep(P16, k.mul(slotKeys(), k.i64c(2 * part)), bb.getBF16Type());
+    P16part[0] = P16;
     acc = k.gep(k.scratch, k.add(parts.acc, k.mul(k.mul(firstRow, k.vDim), k.i64c(4))), bb.getI8Type());
     qTile = k.gep(k.scratch,
                   k.add(parts.qTile, k.mul(k.mul(firstRow, k.headDim), k.i64c(qTileBytes(k.sig.schedule)))),
@@ -768,7 +770,7 @@ private:
   /// multiple of 32 (usesAmx).
   void packQRows() {
     int64_t d = fixedHeadDim();
-    if (k.bf16x3)
+    if (k.bf16Parts)
       return packQRowsSplit(d);
     auto chunk = VectorType::get({16}, bb.getI32Type());
     bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(d)), k.idx(k.i64c(32)), ValueRange{},
@@ -783,28 +785,32 @@ private:
                             bb.create<scf::YieldOp>(loc);
                           });
   }
-  /// bf16x3: the tile's f32 q rows as bf16 [R][3D], each row
-  /// [q_hi | q_hi' | q_lo] (usesBf16x3), 16 elements at a time.
+  /// Split f32: the tile's q rows as bf16 [R][(parts + 1) D], each row
+  /// q' = [q1 | q1' | q2 (| q3)] (splitsF32), 16 elements at a time.
   void packQRowsSplit(int64_t d) {
+    int n = k.bf16Parts + 1;
     bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(d)), k.idx(k.i64c(16)), ValueRange{},
                           [&](OpBuilder &, Location, Value cIdx, ValueRange) {
                             Value c = k.i64(cIdx);
                             for (int r = 0; r < R; ++r) {
                               SplitBf16 x = splitBf16(k.loadVecF32(k.qPtr, k.add(qOff[r], c), k.qType));
-                              Value row = k.add(k.i64c(r * 3 * d), c);
-                              Value parts[3] = {x.hi, x.hiOrZero, x.lo};
-                              for (int part = 0; part < 3; ++part)
+                              Value row = k.add(k.i64c(r * n * d), c);
+                              SmallVector<Value> parts{x.parts[0], x.hiOrZero};
+                              parts.append(x.parts.begin() + 1, x.parts.end());
+                              for (int part = 0; part < n; ++part)
                                 bb.create<LLVM::StoreOp>(
                                     loc, parts[part], k.gep(qTile, k.add(row, k.i64c(part * d)), bb.getBF16Type()), 2);
                             }
                             bb.create<scf::YieldOp>(loc);
                           });
   }
-  /// x = hi + lo, both bf16 vectors (usesBf16x3): hi rounded to nearest
-  /// (past bf16's largest finite value, that value), lo = bf16(x - hi); for
-  /// an infinite x lo = 0 and hiOrZero = 0, else hiOrZero = hi.
+  /// x = x1 + x2 (+ x3), bf16 vectors (splitsF32): x1 rounded to nearest
+  /// (past bf16's largest finite value, that value), each further part the
+  /// rest so far rounded; for an infinite x the further parts and hiOrZero
+  /// are 0, else hiOrZero = x1.
   struct SplitBf16 {
-    Value hi, hiOrZero, lo;
+    SmallVector<Value, 3> parts;
+    Value hiOrZero;
   };
   SplitBf16 splitBf16(Value x) {
     auto halves = VectorType::get({k.width}, bb.getBF16Type());
@@ -817,14 +823,28 @@ private:
     Value hi = bb.create<arith::TruncFOp>(loc, halves, rounded);
     Value hiF = bb.create<arith::ExtFOp>(loc, k.vecType(), hi);
     Value isInf = cmpf(arith::CmpFPredicate::OEQ, ax, inf);
-    Value lo = bb.create<arith::TruncFOp>(loc, halves, select(isInf, zero, bb.create<arith::SubFOp>(loc, x, hiF)));
-    Value hiOrZero = bb.create<arith::TruncFOp>(loc, halves, select(isInf, zero, hiF));
-    return {hi, hiOrZero, lo};
+    SplitBf16 split{{hi}, bb.create<arith::TruncFOp>(loc, halves, select(isInf, zero, hiF))};
+    Value rest = select(isInf, zero, bb.create<arith::SubFOp>(loc, x, hiF));
+    for (int part = 1; part < k.bf16Parts; ++part) {
+      Value bits = bb.create<arith::TruncFOp>(loc, halves, rest);
+      split.parts.push_back(bits);
+      if (part + 1 < k.bf16Parts)
+        rest = bb.create<arith::SubFOp>(loc, rest, bb.create<arith::ExtFOp>(loc, k.vecType(), bits));
+    }
+    return split;
   }
-  /// p - bf16(p) as f32: the part of a weight bf16x3 adds as its lo.
-  Value weightLo(Value p) {
-    Value hi = bb.create<arith::TruncFOp>(loc, VectorType::get({k.width}, bb.getBF16Type()), p);
-    return bb.create<arith::SubFOp>(loc, p, bb.create<arith::ExtFOp>(loc, k.vecType(), hi));
+  /// A weight's further parts as f32 (splitsF32: p - bf16(p), then what is
+  /// left after that part in bf16), each rounded to bf16 when stored.
+  SmallVector<Value, 2> weightParts(Value p) {
+    auto halves = VectorType::get({k.width}, bb.getBF16Type());
+    SmallVector<Value, 2> parts;
+    Value rest = p;
+    for (int part = 1; part < k.bf16Parts; ++part) {
+      Value bits = bb.create<arith::TruncFOp>(loc, halves, rest);
+      rest = bb.create<arith::SubFOp>(loc, rest, bb.create<arith::ExtFOp>(loc, k.vecType(), bits));
+      parts.push_back(rest);
+    }
+    return parts;
   }
   static constexpr float kBf16Max = 3.38953139e38f; // 0x7f7f0000, bf16's largest finite value
   int64_t fixedHeadDim() const { return k.sig.inputs[0].dims[3].fixed; }
@@ -835,14 +855,13 @@ private:
   /// k's bf16 pairs (16 pair rows, one block's BK keys apart); the KV f32
   /// result tiles go to S, which scoreBlock reads a vector at a time (16 x 4
   /// vectors loaded up front were live at once, and spilled).
-  /// bf16x3: the dot product is over q' and k', 3D elements (usesBf16x3).
-  /// Where k is finite (KFinite) its third part k_hi' equals k_hi, and Q Kt
-  /// reads k_hi twice instead (q_hi k_hi, q_lo k_hi, q_hi' k_lo): the second
-  /// read of each tile comes from L1, so a third fewer of k's bytes come
-  /// through L2 (dense D=128 AOT, two threads, alternating: 57.0 -> 52.3
-  /// ms).
+  /// Split f32: a product per pair of parts of q' and k' (splitsF32), each
+  /// over all of D, those reading k1' first. Where k is finite (KFinite) k1'
+  /// equals k1, and Q Kt reads k1 again instead: the second read of each
+  /// tile comes from L1, so fewer of k's bytes come through L2 (bf16x3,
+  /// dense D=128 AOT, two threads, alternating: 57.0 -> 52.3 ms).
   void storeDotsAmx(Value j0) {
-    if (!k.bf16x3)
+    if (!k.bf16Parts)
       return storeDots(j0, false);
     bb.create<scf::IfOp>(
         loc, k.kFinite,
@@ -855,27 +874,45 @@ private:
           bb.create<scf::YieldOp>(loc);
         });
   }
+  /// The (q' part, k' part) of each product of split f32 (splitsF32), in
+  /// q' = [q1 | q1' | q2 ..] and k' = [k1 | k2 .. | k1'] (parts + 1 each):
+  /// x_i y_j for i + j <= parts + 1, where x1 meets y1 and y1' the further
+  /// parts of x, y1 meets x1 and x1' those of y. `kHiTwice`: k1 for k1'.
+  std::vector<std::pair<int64_t, int64_t>> splitProducts(bool kHiTwice) const {
+    int n = k.bf16Parts;
+    int64_t k1Prime = kHiTwice ? 0 : n;
+    std::vector<std::pair<int64_t, int64_t>> products{{0, 0}};
+    for (int i = 2; i <= n; ++i)
+      products.push_back({i, k1Prime});
+    for (int j = 2; j <= n; ++j)
+      for (int i = 1; i + j <= n + 1; ++i)
+        products.push_back({i == 1 ? 1 : i, j - 1});
+    return products;
+  }
   void storeDots(Value j0, bool kHiTwice) {
     AmxTiles t(bb, loc);
-    int64_t d = fixedHeadDim() * (k.bf16x3 ? 3 : 1), bk = blockKeys();
+    int64_t d = fixedHeadDim() * (k.bf16Parts ? k.bf16Parts + 1 : 1), bk = blockKeys();
     TileShape rowsTile{R, 64}, pairsTile{16, 64};
     SmallVector<Value> c;
     for (int n = 0; n < KV; ++n)
       c.push_back(t.zero(rowsTile));
     Value firstPairRow = k.add(ktBase, k.mul(j0, ktDepth)); // tile-major: see paddedKvLen
-    // Step s of the product: q' and k' steps, each of its parts (q': hi,
-    // hi', lo; k': hi, lo, hi') in turn, or with kHiTwice q's hi, lo, hi'
-    // against k's hi, hi, lo.
-    int64_t steps = d / 32, perPart = fixedHeadDim() / 32;
-    auto part = [&](int64_t s, const int (&order)[3]) {
-      return kHiTwice ? order[s / perPart] * perPart + s % perPart : s;
+    // Step s: 32 elements of D of one product of parts (splitProducts), or
+    // of q and k.
+    int64_t perPart = fixedHeadDim() / 32;
+    std::vector<std::pair<int64_t, int64_t>> products =
+        k.bf16Parts ? splitProducts(kHiTwice) : std::vector<std::pair<int64_t, int64_t>>{{0, 0}};
+    int64_t steps = perPart * static_cast<int64_t>(products.size());
+    auto part = [&](int64_t s, bool ofK) {
+      const std::pair<int64_t, int64_t> &pq = products[s / perPart];
+      return (ofK ? pq.second : pq.first) * perPart + s % perPart;
     };
     auto loadA = [&](int64_t s) {
-      int64_t at = part(s, {0, 2, 1}) * 32;
+      int64_t at = part(s, false) * 32;
       return t.load(rowsTile, k.gep(qTile, k.i64c(at), bb.getBF16Type()), k.i64c(2 * d));
     };
     auto loadB = [&](int64_t s, int n) {
-      Value at = k.add(firstPairRow, k.i64c(part(s, {0, 0, 1}) * 16 * bk + n * 16));
+      Value at = k.add(firstPairRow, k.i64c(part(s, true) * 16 * bk + n * 16));
       return t.load(pairsTile, k.gep(k.ktPtr, at, bb.getI32Type()), k.i64c(4 * bk));
     };
     // Each operand is loaded one product ahead of the product that reads
@@ -899,7 +936,7 @@ private:
   }
 
   /// acc += P V for a full block on AMX tiles: P in bf16 (P16, R rows of BK
-  /// keys: 64 on AMX, 32 with bf16x3) as A tiles of 32 keys, v's key
+  /// keys: 64 on AMX, 32 with split f32) as A tiles of 32 keys, v's key
   /// pairs as B tiles of 16 pair rows, acc itself as the C tile, 16 value
   /// dims at a time.
   /// The rows' corrections exp(m - m') are applied to acc first, and only
@@ -935,8 +972,8 @@ private:
       for (int64_t key = 0; key < bk; key += 32) {
         stepKeys.push_back(std::min<int64_t>(32, bk - key));
         pOffsets.push_back(k.add(k.mul(k.i64c(block), slotKeys()), k.i64c(key)));
-        // bf16x3 loads its two P tiles per step (below): eight would not fit.
-        if (!k.bf16x3)
+        // Split f32 loads its P tiles per step (below): eight would not fit.
+        if (!k.bf16Parts)
           pTiles.push_back(loadP(P16, pOffsets.size() - 1));
       }
     Value pairRow = k.add(vPairsBase, k.mul(bb.create<arith::DivSIOp>(loc, j0, k.i64c(2)), k.vDim));
@@ -944,35 +981,47 @@ private:
     // Value dims in pairs of 16-column tiles (two accumulator tiles in
     // flight: tile registers are not renamed, so one C tile per step
     // serialized load, products and store), then a last single one.
-    // bf16x3: p_hi v_hi + p_lo v_hi + p_hi v_lo per step.
+    // Split f32: p_i v_j for i + j <= parts + 1 per step (splitsF32).
     auto columns = [&](Value x, int tiles) {
       SmallVector<Value> c;
       for (int u = 0; u < tiles; ++u)
         c.push_back(t.load({R, 64}, k.gep(acc, k.add(x, k.i64c(16 * u)), k.f32), vStride));
       for (size_t step = 0; step < stepKeys.size(); ++step) {
         int64_t pairRows = stepKeys[step] / 2, depth = 2 * stepKeys[step];
-        auto loadV = [&](int u, bool lo) {
+        auto loadV = [&](int u, int part) {
           Value at = k.add(k.add(pairRow, k.i64c(16 * static_cast<int64_t>(step) * dv)), k.add(x, k.i64c(16 * u)));
-          return t.load({pairRows, 64}, k.gep(k.vPairsPtr, lo ? k.add(at, vLoOffset) : at, bb.getI32Type()), vStride);
+          if (part)
+            at = k.add(at, k.mul(vPartWords, k.i64c(part)));
+          return t.load({pairRows, 64}, k.gep(k.vPairsPtr, at, bb.getI32Type()), vStride);
         };
-        if (!k.bf16x3) {
+        if (!k.bf16Parts) {
           for (int u = 0; u < tiles; ++u)
-            c[u] = t.dotBf16(R, 64, depth, c[u], pTiles[step], loadV(u, false));
+            c[u] = t.dotBf16(R, 64, depth, c[u], pTiles[step], loadV(u, 0));
           continue;
         }
-        // bf16x3: the step's operands loaded before its products (eight
-        // tiles live at most), so no load waits on a product still reading
-        // its register (tile registers are not renamed).
-        Value pHi = loadP(P16, step), pLo = loadP(P16lo, step);
-        SmallVector<Value> vHi, vLo;
+        // Split f32: the step's p parts, then per column tile each v part
+        // and its products (at most 2 + 3 + 3 tiles live): bf16x3 loads
+        // both v parts of both tiles before its products, so no load waits
+        // on a product still reading its register (tile registers are not
+        // renamed); bf16x6 has registers for one tile's v parts at a time.
+        int n = k.bf16Parts;
+        SmallVector<Value, 3> pParts;
+        for (int part = 0; part < n; ++part)
+          pParts.push_back(loadP(P16part[part], step));
+        SmallVector<SmallVector<Value, 3>> vParts(tiles);
+        auto loadVParts = [&](int u) {
+          for (int part = 0; part < n; ++part)
+            vParts[u].push_back(loadV(u, part));
+        };
+        if (n == 2)
+          for (int u = 0; u < tiles; ++u)
+            loadVParts(u);
         for (int u = 0; u < tiles; ++u) {
-          vHi.push_back(loadV(u, false));
-          vLo.push_back(loadV(u, true));
-        }
-        for (int u = 0; u < tiles; ++u) {
-          c[u] = t.dotBf16(R, 64, depth, c[u], pHi, vHi[u]);
-          c[u] = t.dotBf16(R, 64, depth, c[u], pLo, vHi[u]);
-          c[u] = t.dotBf16(R, 64, depth, c[u], pHi, vLo[u]);
+          if (n != 2)
+            loadVParts(u);
+          for (int j = 0; j < n; ++j)
+            for (int i = 0; i + j < n; ++i)
+              c[u] = t.dotBf16(R, 64, depth, c[u], pParts[i], vParts[u][j]);
         }
       }
       for (int u = 0; u < tiles; ++u)
@@ -1113,15 +1162,18 @@ private:
   void storeWeights(int r, int c, Value p, Value &evenP) {
     if (evenP) {
       storeBf16Pair(evenP, p, P16, k.i64c(r * blockKeys() + (c - 1) * k.width));
-      if (k.bf16x3)
-        storeBf16Pair(weightLo(evenP), weightLo(p), P16lo, k.i64c(r * blockKeys() + (c - 1) * k.width));
+      SmallVector<Value, 2> evenParts = weightParts(evenP), parts = weightParts(p);
+      for (size_t part = 0; part < parts.size(); ++part)
+        storeBf16Pair(evenParts[part], parts[part], P16part[part + 1],
+                      k.i64c(r * blockKeys() + (c - 1) * k.width));
       evenP = Value();
     } else if (k.bf16Dot && k.width == 16 && c + 1 < KV) {
       evenP = p; // stored with the next vector's
     } else if (k.bf16Dot) {
       k.storeVecF32(p, P16, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
-      if (k.bf16x3)
-        k.storeVecF32(weightLo(p), P16lo, k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
+      SmallVector<Value, 2> parts = weightParts(p);
+      for (size_t part = 0; part < parts.size(); ++part)
+        k.storeVecF32(parts[part], P16part[part + 1], k.i64c(r * blockKeys() + c * k.width), bb.getBF16Type());
     } else {
       k.storeVecF32(p, P, k.i64c(r * blockKeys() + c * k.width), k.f32);
     }
@@ -1164,9 +1216,9 @@ private:
     } else if (k.amx) {
       slowPath = bb.create<arith::AndIOp>(loc, anyMasked, notFinite);
     }
-    // bf16x3 splits v into finite parts only where v is finite: else every
-    // block reads v in f32 (usesBf16x3).
-    if (k.bf16x3)
+    // Split f32 splits v into finite parts only where v is finite: else
+    // every block reads v in f32 (splitsF32).
+    if (k.bf16Parts)
       slowPath = notFinite;
     // The keys some row keeps, for P V's slow path (accumulateTile).
     if (!live)
@@ -1748,8 +1800,8 @@ private:
                 for (int r = 0; r < R; ++r) {
                   Value at = k.add(k.i64c(r * blockKeys()), jj);
                   Value p = k.bf16Dot ? k.loadF32(P16, at, bb.getBF16Type()) : k.loadF32(P, at, k.f32);
-                  if (k.bf16x3)
-                    p = bb.create<arith::AddFOp>(loc, p, k.loadF32(P16lo, at, bb.getBF16Type()));
+                  for (int part = 1; part < k.bf16Parts; ++part)
+                    p = bb.create<arith::AddFOp>(loc, p, k.loadF32(P16part[part], at, bb.getBF16Type()));
                   Value takes;
                   if (skipMasked)
                     takes = cmpf(arith::CmpFPredicate::UNE, k.loadF32(S, at, k.f32), k.f32c(-kInf));
@@ -1854,8 +1906,9 @@ private:
   Value tileCount; // the q block's tiles
   DiagonalKeys diagonal; // with a mask: the q block's (emitRows)
   TopKBuffers top[R];
-  Value S, P, P16, P16lo, corrBuf, acc, qTile;
-  Value vLoOffset; // bf16x3: where v_lo's pairs start in VPairs (u32 words)
+  Value S, P, P16, corrBuf, acc, qTile;
+  Value P16part[3];  // split f32: P16 of each part of p (P16part[0] = P16)
+  Value vPartWords;  // split f32: u32 words of each part's v pairs in VPairs
   Value keysFrom, keysTo; // the keys of a masked block's P.V; null: all
   Value rescale;          // some row's maximum moved in this block
   Value blockMixed;       // with a mask: the block may be masked for some row of the q block
@@ -1865,8 +1918,8 @@ private:
 
 void emitTiledRows(KernelEmitter &k, Value b, Value hk, Value f0, Value f1, const RowKeys &keys) {
   if (k.amx)
-    if (k.bf16x3)
-      TileEmitter<kAmxTileRows, kBf16x3TileKeyVectors>(k, b, hk, keys).emitRows(f0, f1);
+    if (k.bf16Parts)
+      TileEmitter<kAmxTileRows, kSplitTileKeyVectors>(k, b, hk, keys).emitRows(f0, f1);
     else
       TileEmitter<kAmxTileRows, kAmxTileKeyVectors>(k, b, hk, keys).emitRows(f0, f1);
   else

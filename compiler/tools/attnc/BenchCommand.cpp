@@ -102,7 +102,9 @@ int runBench(const Options &opts, CheckedSpec &spec) {
   PeakFlops::Held held = peak->forKernel(sig, threads);
   double peakGflops = held.gflops;
   fmt::print("kernel {} ({}{}): B={} H={}/{} Lq={} Lk={} D={} Dv={}, threads {}\n", kernel->name,
-             dtypeName(sig.inputs[0].dtype), usesBf16x3(sig) ? ", precision high: bf16x3 on AMX tiles" : "", q[0],
+             dtypeName(sig.inputs[0].dtype), bf16Parts(sig) == 2 ? ", precision high: bf16x3 on AMX tiles"
+             : bf16Parts(sig) == 3 ? ", bf16x6 on AMX tiles"
+                                   : "", q[0],
              q[1], k[1], q[2], k[2], q[3], v[3], threads);
   fmt::print("  time       min {:.3f} ms, median {:.3f} ms over {} runs\n", minMs, medMs, times.size());
   fmt::print("  work       {:.3f} GFLOP unmasked ({:.1f}% of the dense {:.3f} GFLOP)\n", work,

@@ -109,7 +109,7 @@ int runEmit(const Options &opts, CheckedSpec &spec) {
                         : opts.paths == "rows" ? KernelPaths::Rows
                                                : KernelPaths::Both;
     Schedule schedule = nativeSchedule();
-    schedule.bf16x3 = opts.bf16x3;
+    schedule.precision = opts.precision;
     Expected<StageOutput> out = compileKernel(k, opts.file, opts.target, schedule, stage->second, paths);
     if (!out) {
       std::cerr << "attnc: error: " << out.error() << "\n";

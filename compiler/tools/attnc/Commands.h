@@ -32,7 +32,7 @@ std::string specText(const Options &opts);
 CompileOptions compileOptionsFor(const Options &opts);
 
 /// With --precision high, a note on stderr where the kernel multiplies in
-/// f32 after all, and why (whyNotBf16x3).
+/// f32 after all, and why (whyNotSplit).
 void notePrecision(const Options &opts, const KernelSignature &sig);
 
 /// Compiles `kernel` of the spec file with the target and cache options.

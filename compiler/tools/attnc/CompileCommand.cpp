@@ -30,7 +30,7 @@ int runCompile(const Options &opts, CheckedSpec &spec) {
   for (const AttentionSpec *k : kernels) {
     // The output folder is used exactly as given; file names come from the
     // kernel name, which the lexer restricts to [A-Za-z_][A-Za-z0-9_]*.
-    Expected<KernelSignature> ok = compileAheadOfTime(*k, opts.file, opts.target, opts.output, opts.bf16x3);
+    Expected<KernelSignature> ok = compileAheadOfTime(*k, opts.file, opts.target, opts.output, opts.precision);
     if (!ok) {
       std::cerr << "attnc: error: " << ok.error() << "\n";
       return 1;

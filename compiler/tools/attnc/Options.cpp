@@ -20,8 +20,10 @@ const char *usage() {
          "  attnc bench FILE [--kernel NAME] --size B=1,L=4096 [--threads N] [--reps N]\n"
          "  attnc tune FILE [--kernel NAME] --size B=1,L=4096 [--threads N] [--reps N]\n"
          "            [--target T] [--cache-dir DIR]   (stores the fastest schedule in the cache)\n"
-         "  emit, compile, run, bench and tune take --precision highest|high: high multiplies f32\n"
-         "  q, k, v on AMX tiles as bf16x3 (hi + lo bf16 parts, three products), where the target has AMX\n";
+         "  emit, compile, run, bench and tune take --precision highest|high|fma, how f32 q, k, v are\n"
+         "  multiplied where the target has AMX tiles: highest (the default) as bf16x6 on the tiles (three\n"
+         "  bf16 parts, six products: as accurate as f32), high as bf16x3 (two parts, three products: about\n"
+         "  2^-17 of each term), fma as f32 FMAs; targets without AMX use f32 FMAs for all three\n";
 }
 
 Expected<Options> parseOptions(int argc, char **argv) {
@@ -70,9 +72,10 @@ Expected<Options> parseOptions(int argc, char **argv) {
       else if (flag == "--lse") opts.lseOutput = *v;
       else if (flag == "--png") opts.png = *v;
       else if (flag == "--precision") {
-        if (*v != "highest" && *v != "high")
-          return Error{"--precision needs highest or high, got '" + *v + "'"};
-        opts.bf16x3 = *v == "high";
+        std::optional<Precision> precision = parsePrecision(*v);
+        if (!precision)
+          return Error{"--precision needs highest, high or fma, got '" + *v + "'"};
+        opts.precision = *precision;
       }
       else if (flag == "--paths") {
         if (*v != "both" && *v != "tiled" && *v != "rows")

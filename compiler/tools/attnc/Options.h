@@ -2,6 +2,7 @@
 #ifndef ATTN_TOOLS_ATTNC_OPTIONS_H
 #define ATTN_TOOLS_ATTNC_OPTIONS_H
 
+#include "attn/Signature.h"
 #include "compiler/Support/Expected.h"
 
 #include <string>
@@ -24,9 +25,8 @@ struct Options {
   std::string lseOutput;
   std::string png; // emit --stage tiles --png FILE
   std::string paths = "both"; // emit: one path's half of a kernel the JIT compiles as two
-  /// --precision high: f32 products as bf16x3 on AMX (Schedule::bf16x3);
-  /// highest (the default): f32 FMAs.
-  bool bf16x3 = false;
+  /// --precision: how f32 products are computed (Schedule::precision).
+  Precision precision = Precision::Highest;
   int threads = 0;
   int reps = 10;
   std::vector<std::pair<std::string, int64_t>> sizes; // --size B=1,L=4096

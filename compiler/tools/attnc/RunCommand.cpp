@@ -89,14 +89,14 @@ CompileOptions compileOptionsFor(const Options &opts) {
   copts.target = opts.target;
   copts.cacheDir = opts.cacheDir;
   copts.useCache = !opts.noCache;
-  copts.schedule.bf16x3 = opts.bf16x3;
+  copts.schedule.precision = opts.precision;
   return copts;
 }
 
 void notePrecision(const Options &opts, const KernelSignature &sig) {
-  if (!opts.bf16x3)
+  if (opts.precision != Precision::High)
     return;
-  if (std::string why = whyNotBf16x3(sig); !why.empty())
+  if (std::string why = whyNotSplit(sig); !why.empty())
     std::cerr << "attnc: note: --precision high does not change kernel '" << sig.name << "': " << why << "\n";
 }
 

@@ -28,7 +28,7 @@ int runTiles(const Options &opts, const AttentionSpec &kernel) {
   if (!dims)
     return 1;
   Schedule schedule = nativeSchedule();
-  schedule.bf16x3 = opts.bf16x3;
+  schedule.precision = opts.precision;
   Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(opts.target, kernel, schedule);
   if (!tm) {
     std::cerr << "attnc: error: " << tm.error() << "\n";

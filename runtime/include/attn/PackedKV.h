@@ -26,7 +26,7 @@ uint32_t *workspace(WorkspaceSlot slot, size_t words);
 /// k packed tile-major for the tiled path: `packHead(bh)` writes kv head
 /// bh = b * kvHeads + hk into `data`, and orders its stores before it
 /// returns; it returns whether that head's k is finite (no inf or NaN;
-/// true from packers that do not look: only kBf16x3Packer's kernels ask,
+/// true from packers that do not look: only kSplitF32Packer's kernels ask,
 /// ParamLayout::KFinite). Packers (k's and v's) read the data when called,
 /// not when made.
 struct KPacker {
@@ -38,10 +38,10 @@ KPacker transposedKPacker(const KernelSignature &sig, const BoundDims &d, const 
 /// bf16 pairs (usesBf16Dot): [B][Hkv][padded Lk / tile][ceil(D / 2)][tile].
 KPacker kPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k);
 
-/// bf16x3's k' (usesBf16x3): f32 k split into bf16 [hi | lo | hiOrZero]
-/// per key, packed as kPairsPacker packs bf16 k: [B][Hkv][padded Lk /
-/// tile][3D / 2][tile].
-KPacker kBf16x3Packer(const KernelSignature &sig, const BoundDims &d, const TensorView &k);
+/// Split f32's k' (splitsF32): f32 k split into bf16 [k1 | k2 (| k3) | k1']
+/// per key (k1' = k1, 0 for inf), packed as kPairsPacker packs bf16 k:
+/// [B][Hkv][padded Lk / tile][(parts + 1) D / 2][tile].
+KPacker kSplitF32Packer(const KernelSignature &sig, const BoundDims &d, const TensorView &k);
 
 /// Whether KVPacking::Auto packs per head: with one query head per kv
 /// head and every worker getting as many heads (or enough that one more is
@@ -60,10 +60,10 @@ struct VPacker {
   std::function<bool(int64_t)> packHead;
 };
 VPacker vPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &v);
-/// bf16x3's v (usesBf16x3): f32 v split into hi and lo bf16 parts, each
-/// in vPairsPacker's layout, v_lo's after all of v_hi's; packHead returns
-/// whether the head's v is finite.
-VPacker vBf16x3Packer(const KernelSignature &sig, const BoundDims &d, const TensorView &v);
+/// Split f32's v (splitsF32): f32 v split into bf16Parts(sig) bf16 parts,
+/// each in vPairsPacker's layout, each part's after all of the part
+/// before's; packHead returns whether the head's v is finite.
+VPacker vSplitF32Packer(const KernelSignature &sig, const BoundDims &d, const TensorView &v);
 /// v of f16 or bf16 widened to f32 [B][Hkv][kvLen][Dv] (widensV); packHead
 /// returns true.
 VPacker vWidePacker(const BoundDims &d, const TensorView &v);

@@ -37,8 +37,28 @@ struct InputSig {
 
 enum class Weights { Softmax = 0, Sigmoid = 1, TopK = 2, Argmax = 3 };
 
+/// How f32 q, k and v are multiplied, a caller's choice (attnc --precision,
+/// CMake PRECISION); see splitsF32 for what a kernel gets.
+///   Highest (the default): as accurate as f32 products - f32 FMAs, or on AMX
+///     tiles bf16x6 (each f32 split into three bf16 parts, the six products
+///     of parts down to 2^-16 of the whole summed in f32), as XLA's HIGHEST
+///     precision is on TPUs.
+///   High: bf16x3 on AMX tiles (two parts, three products: about 2^-17 of
+///     each term), like PyTorch's set_float32_matmul_precision("high").
+///   Fma: f32 FMAs, never AMX.
+enum class Precision : uint8_t { Highest = 0, High = 1, Fma = 2 };
+inline const char *precisionName(Precision p) {
+  return p == Precision::High ? "high" : p == Precision::Fma ? "fma" : "highest";
+}
+inline std::optional<Precision> parsePrecision(const std::string &name) {
+  for (Precision p : {Precision::Highest, Precision::High, Precision::Fma})
+    if (name == precisionName(p))
+      return p;
+  return std::nullopt;
+}
+
 /// Tile sizes and vector width: how the loops are cut; and which products
-/// the target's instructions compute (bf16Dot, amx, bf16x3).
+/// the target's instructions compute (bf16Dot, amx, precision).
 struct Schedule {
   int64_t blockQ = 64;  // query rows per work item (the tiled path's q block)
   int64_t blockK = 64;  // keys per block of the online softmax
@@ -50,13 +70,9 @@ struct Schedule {
   /// with bf16Dot, Q Kt and P V of the tiled path run as tdpbf16ps tile
   /// products where the spec fixes D and Dv to whole tiles (see usesAmx).
   bool amx = false;
-  /// Precision "high" (a caller's choice, like PyTorch's
-  /// set_float32_matmul_precision("high")): f32 q, k and v are multiplied on
-  /// AMX tiles as bf16x3, each operand split into bf16 hi + lo and three
-  /// products hi*hi + hi*lo + lo*hi summed in f32 (usesBf16x3). Left false,
-  /// the default ("highest"), f32 products are f32 FMAs. resolveTarget clears
-  /// it where the target has no AMX.
-  bool bf16x3 = false;
+  /// f32 products (see Precision and splitsF32). resolveTarget sets it to
+  /// Highest where the target has no AMX (every precision is FMAs there).
+  Precision precision = Precision::Highest;
 };
 
 /// The schedule kernels are compiled with unless a caller chooses one: the
@@ -116,8 +132,8 @@ public:
   /// VFinite: 1 when v packed in key pairs holds no inf or NaN in the kv
   /// heads of the work items [begin, end) the kernel is called for (with AMX, blocks with masked keys may then run P V on the tiles too:
   /// a masked key's p = 0 can only turn a non-finite v into NaN).
-  /// KFinite: 1 when k holds no inf or NaN in those kv heads (bf16x3 only:
-  /// then Q Kt skips the third part of k', see usesBf16x3).
+  /// KFinite: 1 when k holds no inf or NaN in those kv heads (splitsF32 only:
+  /// then Q Kt reads k's hi part in place of its hiOrZero part).
   /// KeySplits: the parts the row path splits each row's keys into (>= 1;
   /// see keysPerSplit).
   /// QBlockRows: the rows of a tiled work item in this call (callQBlockRows;
@@ -169,7 +185,7 @@ struct ScratchLayout {
   int64_t topScores = 0; // f32[rows x topKSlots(K)], after one spare f32
   int64_t topIndex = 0;  // i64[rows x topKSlots(K)], after one spare i64
   int64_t qTile = 0;     // per tile 32-bit [D][tile rows]: its q rows, d-major (AMX: bf16 [rows][D],
-                         // bf16x3: bf16 [rows][3D]; qTileBytes per element of q)
+                         // split f32: bf16 [rows][(parts + 1) D]; qTileBytes per element of q)
   int64_t tileState = 0; // per tile kTileStateSlots(rows) slots of 64 bytes (TiledSoftmax.cpp)
   int64_t bytes = 0;
   int64_t rows = 0; // the q block's rows the parts are laid out for
@@ -179,9 +195,17 @@ struct ScratchLayout {
                                int64_t rows = 0);
 };
 
-/// Bytes of ScratchLayout::qTile per element of a tile's q rows: 4, or 6
-/// for bf16x3's three bf16 parts (usesBf16x3).
-inline int64_t qTileBytes(const Schedule &s) { return s.bf16x3 ? 6 : 4; }
+/// bf16 parts per f32 element where an f32 kernel compiled with `s` splits
+/// its products on AMX tiles (splitsF32): 3 at precision highest (bf16x6),
+/// 2 at high (bf16x3); 0 without AMX or at precision fma.
+inline int splitParts(const Schedule &s) {
+  if (!s.amx || s.precision == Precision::Fma)
+    return 0;
+  return s.precision == Precision::High ? 2 : 3;
+}
+/// Bytes of ScratchLayout::qTile per element of a tile's q rows: 4, or the
+/// bf16 parts of split f32 and a hi part with inf as 0 (splitsF32).
+inline int64_t qTileBytes(const Schedule &s) { return splitParts(s) ? 2 * (splitParts(s) + 1) : 4; }
 
 /// Slots per row of a running top-K in scratch: K rounded up to whole
 /// vectors, so its insertion works on whole vectors (see TopK.cpp).
@@ -203,11 +227,11 @@ constexpr int64_t kTileKeyVectors = 3;
 /// of 128 keys made Q Kt and the softmax as much slower as P V got faster.
 constexpr int64_t kAmxTileKeyVectors = 4;
 constexpr int64_t kMaxTileKeyVectors = kAmxTileKeyVectors;
-/// bf16x3 (usesBf16x3) takes blocks of 32 keys: its k' block (24 KB at
-/// D = 128, 48 KB with 64 keys) and a tile's q' (12 KB) fit L1 together;
+/// Split f32 (splitsF32) takes blocks of 32 keys: bf16x3's k' block (24 KB
+/// at D = 128, 48 KB with 64 keys) and a tile's q' (12 KB) fit L1 together;
 /// tile loads from L2 took twice as long per product (dense D=128, one
-/// thread: 115 -> 105 ms).
-constexpr int64_t kBf16x3TileKeyVectors = 2;
+/// thread: 115 -> 105 ms). bf16x6's (32 KB and 16 KB) just do.
+constexpr int64_t kSplitTileKeyVectors = 2;
 /// With AMX (usesAmx) a tile has 16 rows, a whole tile's M: tdpbf16ps
 /// costs about the same for 8 rows as for 16. Scratch is laid out for the
 /// larger tile.
@@ -231,10 +255,10 @@ inline int64_t qBlockRows(const Schedule &s) { return qBlockRows(s.blockQ); }
 constexpr int64_t kTileStateSlots(int64_t tileRows) { return 2 * tileRows + 2; }
 
 inline bool usesAmx(const KernelSignature &sig);
-inline bool usesBf16x3(const KernelSignature &sig);
+inline bool splitsF32(const KernelSignature &sig);
 /// The keys of a tile of the tiled path (a K/V block).
 inline int64_t tileKeys(const KernelSignature &sig) {
-  return (usesBf16x3(sig) ? kBf16x3TileKeyVectors : usesAmx(sig) ? kAmxTileKeyVectors : kTileKeyVectors) *
+  return (splitsF32(sig) ? kSplitTileKeyVectors : usesAmx(sig) ? kAmxTileKeyVectors : kTileKeyVectors) *
          sig.schedule.vectorWidth;
 }
 
@@ -290,11 +314,11 @@ inline int64_t keptKeys(const KernelSignature &sig) {
 ///     bf16 pair (k[j, 2c], k[j, 2c + 1]) per (c, j), zero past D and kvLen;
 ///   v as u32 [B][Hkv][kvLenPadded / 2][Dv]: the pair (v[2j, d], v[2j + 1, d]),
 ///     zero past kvLen (ptrs slot ParamLayout::VPairs).
-inline bool usesBf16x3(const KernelSignature &sig);
+inline bool splitsF32(const KernelSignature &sig);
 inline bool usesBf16Dot(const KernelSignature &sig) {
   return (sig.schedule.bf16Dot && sig.schedule.vectorWidth == 16 && sig.inputs.size() >= 3 &&
           sig.inputs[0].dtype == ATTN_BF16 && sig.inputs[1].dtype == ATTN_BF16 && sig.inputs[2].dtype == ATTN_BF16) ||
-         usesBf16x3(sig);
+         splitsF32(sig);
 }
 
 /// Whether the tiled path runs P V per key block, from P with p = 0 for
@@ -304,33 +328,37 @@ inline bool blocksTakePV(const KernelSignature &sig) {
   return sig.weights == Weights::Softmax || sig.weights == Weights::Sigmoid;
 }
 
-/// The tiled path of an f32 kernel compiled with Schedule::bf16x3 runs its
-/// products on AMX tiles as bf16x3 (then usesBf16Dot and usesAmx hold too):
-/// softmax or sigmoid weights (top-K and argmax compare scores, and keep
-/// f32 FMAs), f32 q, k, v with D fixed to a multiple of 32 and Dv to a
-/// multiple of 16. x = hi + lo with hi = bf16(x) rounded to nearest and
-/// lo = bf16(x - hi): each product drops only lo * lo (2^-16 of it at most)
-/// and lo's rounding, so a score or an output carries errors of about
-/// 2^-17 of its terms (measured: inputs in [-1, 1], dense D = 128, a few
-/// 1e-7 from the double reference, as f32 FMAs).
-///   Q Kt: a dot product over 3D bf16: q' = [q_hi | q_hi' | q_lo] (the kernel
-///     splits each tile's q rows) against k' = [k_hi | k_lo | k_hi'] (the
-///     runtime packs k as bf16 pairs of k', usesBf16Dot's layout with
-///     3D / 2 pairs per key), where x_hi' = x_hi, except for an infinite x:
-///     x_hi = x, x_lo = x_hi' = 0, so an inf meets its partner's hi once
-///     (inf * 0 is NaN as in f32), never a lo of 0. Where the runtime found
-///     a head's k finite (ParamLayout::KFinite) Q Kt reads k_hi in place of
-///     k_hi'.
-///   P V: the runtime packs v as two arrays of bf16 key pairs (usesBf16Dot's
-///     layout): v_hi, then v_lo (ptrs slot ParamLayout::VPairs); p is split
-///     per block. Where v holds an inf or NaN (VFinite 0) P V reads v in f32
-///     instead.
-/// Blocks have 32 keys (kBf16x3TileKeyVectors).
-/// Elements beyond bf16's largest finite value (3.39e38) split as its
-/// largest (hi) and the rest (lo).
-inline bool usesBf16x3(const KernelSignature &sig) {
+/// The tiled path of an f32 kernel runs its products on AMX tiles as bf16
+/// parts (then usesBf16Dot and usesAmx hold too) where the target has AMX
+/// and the precision is not fma (splitParts): softmax or sigmoid weights
+/// (top-K and argmax compare scores, and keep f32 FMAs), f32 q, k, v with D
+/// fixed to a multiple of 32 and Dv to a multiple of 16. Each f32 x splits
+/// into bf16 parts x1 = bf16(x) rounded to nearest, x2 = bf16(x - x1) and,
+/// at precision highest, x3 = bf16(x - x1 - x2), which hold all of an f32's
+/// 24 bits; x1' is x1, or 0 for an infinite x (whose other parts are 0).
+/// Products, summed in f32 by tdpbf16ps:
+///   bf16x3 (2 parts): x1 y1 + x2 y1' + x1' y2, dropping terms of 2^-16 of
+///     x y and x2's rounding: errors of about 2^-17 of the terms (inputs in
+///     [-1, 1], dense D = 128: a few 1e-7 from the double reference), but a
+///     score's error grows with |q| |k| (+-8 inputs: 1.2e-4).
+///   bf16x6 (3 parts): x1 y1 + x2 y1' + x3 y1' + x1' y2 + x2 y2 + x1' y3,
+///     dropping terms of 2^-24: as accurate as f32 FMAs at any scale.
+/// An inf meets only its partner's first part, once (inf * 0 is NaN as in
+/// f32), never a part 0 of a finite partner.
+///   Q Kt: a dot product over bf16 parts: the kernel splits each tile's q
+///     rows into q' = [q1 | q1' | q2 (| q3)], the runtime packs k as bf16
+///     pairs of k' = [k1 | k2 (| k3) | k1'] (usesBf16Dot's layout with
+///     (parts + 1) D / 2 pairs per key), and a product per pair of parts
+///     runs over all of D. Where the runtime found a head's k finite
+///     (ParamLayout::KFinite) Q Kt reads k1 in place of k1'.
+///   P V: the runtime packs v as one array of bf16 key pairs per part
+///     (usesBf16Dot's layout, ptrs slot ParamLayout::VPairs); p is split per
+///     block. Where v holds an inf or NaN (VFinite 0) P V reads v in f32.
+/// Blocks have 32 keys (kSplitTileKeyVectors). Elements beyond bf16's
+/// largest finite value (3.39e38) split as that value and the rest.
+inline bool splitsF32(const KernelSignature &sig) {
   const Schedule &s = sig.schedule;
-  if (!s.bf16x3 || !s.amx || !s.bf16Dot || s.vectorWidth != 16 || !blocksTakePV(sig) || sig.inputs.size() < 3)
+  if (!splitParts(s) || !s.bf16Dot || s.vectorWidth != 16 || !blocksTakePV(sig) || sig.inputs.size() < 3)
     return false;
   for (int n = 0; n < 3; ++n)
     if (sig.inputs[n].dtype != ATTN_F32 || sig.inputs[n].dims.size() != 4)
@@ -338,6 +366,9 @@ inline bool usesBf16x3(const KernelSignature &sig) {
   int64_t d = sig.inputs[0].dims[3].fixed, dv = sig.inputs[2].dims[3].fixed;
   return d > 0 && d % 32 == 0 && dv > 0 && dv % 16 == 0;
 }
+/// The bf16 parts per f32 element of a kernel's products (splitsF32): 2
+/// (bf16x3), 3 (bf16x6), or 0 where they are f32 FMAs or not f32.
+inline int bf16Parts(const KernelSignature &sig) { return splitsF32(sig) ? splitParts(sig.schedule) : 0; }
 
 /// The tiled path's P V (blocksTakePV) reads v widened to f32
 /// where v is f16 or bf16 and no bf16 pairs multiply it: the runtime widens
@@ -362,13 +393,15 @@ inline bool usesAmx(const KernelSignature &sig) {
   return d > 0 && d % 32 == 0 && dv > 0 && dv % 16 == 0;
 }
 
-/// Why Schedule::bf16x3 does not change a kernel compiled with it ("" where
-/// usesBf16x3 holds): attnc's note to a caller who asked.
-inline std::string whyNotBf16x3(const KernelSignature &sig) {
-  if (usesBf16x3(sig))
+/// Why a kernel compiled at precision high or highest keeps f32 FMAs ("" where
+/// splitsF32 holds): attnc's note to a caller who asked for high.
+inline std::string whyNotSplit(const KernelSignature &sig) {
+  if (splitsF32(sig))
     return "";
   if (!sig.schedule.amx)
     return "the target has no AMX tiles (or the OS does not let this process use them)";
+  if (sig.schedule.precision == Precision::Fma)
+    return "precision fma keeps f32 FMAs";
   if (!blocksTakePV(sig))
     return "top-k and argmax compare scores, and keep them in f32";
   if (sig.inputs.size() < 3)
