@@ -672,7 +672,8 @@ int main(int argc, char **argv) {
   std::ofstream md(out + "/bench.md");
   md << "attn benchmark: " << machine << "\n\nGFLOP/s counts unmasked work (top-k: Q.Kt and K keys of P.V per row; "
         "argmax: Q.Kt only); % peak is against the measured fp32 FMA "
-        "peak at the same thread count (bf16 rows: the bf16 dot peak, or the AMX peak where the kernel runs on AMX tiles); naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same steps as oneDNN "
+        "peak at the same thread count (f32 rows too where they multiply as bf16 parts on AMX tiles, f32+bf16x6 and "
+        "f32+bf16x3; bf16 rows: the bf16 dot peak, or the AMX peak where the kernel runs on AMX tiles); naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same steps as oneDNN "
         "primitives (matmul with the scale as its output scale, a binary add of the causal mask, softmax, matmul), "
         "S in memory, fp32 inputs for every row; SDPA and flex: PyTorch's CPU scaled_dot_product_attention (is_causal, "
         "or a materialized boolean or ALiBi bias mask) and torch.compile'd flex_attention (mask_mod and score_mod, "
