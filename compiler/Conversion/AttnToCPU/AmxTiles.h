@@ -14,6 +14,10 @@
 
 namespace attn {
 
+/// The tile registers (tmm0-tmm7): values of tile type live at once beyond
+/// these are spilled to memory.
+constexpr int kAmxTileRegisters = 8;
+
 /// A tile of `rows` rows of `rowBytes` bytes (at most 16 and 64).
 struct TileShape {
   int64_t rows, rowBytes;

@@ -999,11 +999,12 @@ private:
             c[u] = t.dotBf16(R, 64, depth, c[u], pTiles[step], loadV(u, 0));
           continue;
         }
-        // Split f32: the step's p parts, then per column tile each v part
-        // and its products (at most 2 + 3 + 3 tiles live): bf16x3 loads
-        // both v parts of both tiles before its products, so no load waits
-        // on a product still reading its register (tile registers are not
-        // renamed); bf16x6 has registers for one tile's v parts at a time.
+        // Split f32: the step's p parts, then each column tile's v parts and
+        // their products. Where the accumulators, p's parts and every
+        // tile's v parts fit the tile registers (bf16x3: 2 + 2 + 4), all
+        // are loaded before the products, so no load waits on a product
+        // still reading its register (tile registers are not renamed);
+        // else (bf16x6: 2 + 3 + 6) one tile's v parts at a time.
         int n = k.bf16Parts;
         SmallVector<Value, 3> pParts;
         for (int part = 0; part < n; ++part)
@@ -1013,11 +1014,12 @@ private:
           for (int part = 0; part < n; ++part)
             vParts[u].push_back(loadV(u, part));
         };
-        if (n == 2)
+        bool upFront = tiles + n + tiles * n <= kAmxTileRegisters;
+        if (upFront)
           for (int u = 0; u < tiles; ++u)
             loadVParts(u);
         for (int u = 0; u < tiles; ++u) {
-          if (n != 2)
+          if (!upFront)
             loadVParts(u);
           for (int j = 0; j < n; ++j)
             for (int i = 0; i + j < n; ++i)

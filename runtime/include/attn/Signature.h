@@ -314,7 +314,6 @@ inline int64_t keptKeys(const KernelSignature &sig) {
 ///     bf16 pair (k[j, 2c], k[j, 2c + 1]) per (c, j), zero past D and kvLen;
 ///   v as u32 [B][Hkv][kvLenPadded / 2][Dv]: the pair (v[2j, d], v[2j + 1, d]),
 ///     zero past kvLen (ptrs slot ParamLayout::VPairs).
-inline bool splitsF32(const KernelSignature &sig);
 inline bool usesBf16Dot(const KernelSignature &sig) {
   return (sig.schedule.bf16Dot && sig.schedule.vectorWidth == 16 && sig.inputs.size() >= 3 &&
           sig.inputs[0].dtype == ATTN_BF16 && sig.inputs[1].dtype == ATTN_BF16 && sig.inputs[2].dtype == ATTN_BF16) ||
