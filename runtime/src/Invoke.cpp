@@ -349,8 +349,13 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
       vPacker = vWidePacker(*dims, qkv[2]);
       ptrs[ParamLayout::VPairs] = vPacker.data;
     }
-    if (packing == KVPacking::Upfront)
-      setFinite(params, packAllHeads(*dims, packHead, options.threads));
+    if (packing == KVPacking::Upfront) {
+      unsigned finite = packAllHeads(*dims, packHead, options.threads);
+      if (!(finite & 1) && kPacker.packHeadWhole) // some head's k is not finite: every head as that one
+        packAllHeads(
+            *dims, [&](int64_t bh) { return unsigned(kPacker.packHeadWhole(bh)); }, options.threads);
+      setFinite(params, finite);
+    }
   }
   ptrs[ParamLayout::O] = out.data;
   setStrides(ParamLayout::O, out);

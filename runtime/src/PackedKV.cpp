@@ -372,9 +372,72 @@ __attribute__((target("avx512f"))) bool splitVPairs16(const float *first, const 
     _mm512_storeu_si512(dst[part], _mm512_or_si512(a.part[part], _mm512_slli_epi32(b.part[part], 16)));
   return (a.notFinite | b.notFinite) != 0;
 }
+
+/// Whether this host converts f32 to bf16 in one instruction (AVX512-BF16,
+/// which every AMX-BF16 host has): the split packers' fast path.
+bool hasAvx512Bf16() { return __builtin_cpu_supports("avx512bf16"); }
+
+/// The split parts of 32 f32 (lo: elements 0-15, hi: 16-31) as bf16, each
+/// part 32 bf16 in element order (so 16 words of pairs of consecutive
+/// elements), by vcvtne2ps2bf16: round to nearest even, inf and NaN kept,
+/// denormals as zero. Returns the lanes whose first part is inf or NaN
+/// (those of an inf, a NaN, or a finite value past bf16's largest), where
+/// the exact split (splitBf16x16) is redone.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) inline __mmask32 splitBf16x32(__m512 lo, __m512 hi, int parts,
+                                                                                     __m512i *out) {
+  const __m512i expMask = _mm512_set1_epi16(0x7f80);
+  for (int part = 0; part < parts; ++part) {
+    out[part] = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
+    if (part + 1 < parts) { // the rests: x minus the part as f32
+      __m512 partLo = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(out[part])), 16));
+      __m512 partHi =
+          _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(out[part], 1)), 16));
+      lo = _mm512_sub_ps(lo, partLo);
+      hi = _mm512_sub_ps(hi, partHi);
+    }
+  }
+  return _mm512_cmpeq_epi16_mask(_mm512_and_si512(out[0], expMask), expMask);
+}
+
+/// One key row of D f32 (unit stride, D % 32 == 0) split into bf16 [k1 |
+/// k2 (| k3)] (no k1': the caller uses this only for finite k); returns
+/// false where some part 1 is not finite.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) bool splitKRowFast(const float *row, int64_t n, int parts,
+                                                                           uint16_t *dst) {
+  __mmask32 bad = 0;
+  for (int64_t c = 0; c < n; c += 32) {
+    __m512i w[kMaxParts];
+    bad |= splitBf16x32(_mm512_loadu_ps(row + c), _mm512_loadu_ps(row + c + 16), parts, w);
+    for (int part = 0; part < parts; ++part)
+      _mm512_storeu_si512(dst + part * n + c, w[part]);
+  }
+  return bad == 0;
+}
+
+/// splitVPairs16 for finite v (one row may be null: zeros): each part's 16
+/// pairs (first[c], second[c]) by splitBf16x32 and one permute; false where
+/// some part 1 is not finite.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) bool splitVPairsFast(const float *first, const float *second,
+                                                                             int parts, uint32_t *const *dst) {
+  // Word i: element i of first (bf16 i) and of second (bf16 16 + i).
+  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+                                              6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  __m512i w[kMaxParts];
+  __mmask32 bad = splitBf16x32(first ? _mm512_loadu_ps(first) : _mm512_setzero_ps(),
+                               second ? _mm512_loadu_ps(second) : _mm512_setzero_ps(), parts, w);
+  for (int part = 0; part < parts; ++part)
+    _mm512_storeu_si512(dst[part], _mm512_permutexvar_epi16(interleave, w[part]));
+  return bad == 0;
+}
 #endif
 
 #if defined(__SSE2__)
+/// Keys split per transpose: their split rows (16 KB at D = 128, 3 parts)
+/// stay in L1.
+constexpr int64_t kSplitGroup = 16;
+KPacker kSplitExactPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k, const float *src,
+                          int parts, int64_t width, int64_t depth, bool avx512, bool wide, bool stream);
+
 /// Split f32's k' (splitsF32): each tile's f32 key rows split into bf16
 /// [k1 | k2 (| k3) | k1'] rows in a staging buffer, then transposed as
 /// 32-bit words (bf16 pairs), as the f32 packer does.
@@ -387,12 +450,50 @@ KPacker kSplitPacker(const KernelSignature &sig, const BoundDims &d, const Tenso
   bool avx512 = hasAvx512();
   bool wide = depth % 16 == 0 && avx512;
   bool stream = wide && tile % 16 == 0 && streamsPackedK(d, depth * paddedKvLen(sig, d.kvLen) * 4);
+  KPacker exact = kSplitExactPacker(sig, d, k, src, parts, width, depth, avx512, wide, stream);
+#if defined(__x86_64__)
+  // Finite k: split by vcvtne2ps2bf16, k1' left unwritten (the kernel
+  // reads k1 for it where k is finite, KFinite). A head with inf or NaN
+  // (or values past bf16's largest) is packed again by the exact split.
+  if (wide && step == 1 && headDim % 32 == 0 && hasAvx512Bf16()) {
+    int64_t finiteDepth = parts * headDim / 2; // words of [k1 | k2 (| k3)]
+    KPacker fast = kBlocksPacker<float>(sig, d, k, depth, [=](float *block, int64_t firstRow, int64_t keys) {
+      thread_local std::vector<uint16_t> rows;
+      rows.resize(static_cast<size_t>(kSplitGroup * 2 * finiteDepth));
+      bool finite = true;
+      for (int64_t j0 = 0; j0 < keys; j0 += kSplitGroup) {
+        int64_t group = std::min(kSplitGroup, keys - j0);
+        for (int64_t jj = 0; jj < group; ++jj)
+          finite &= splitKRowFast(src + firstRow + (j0 + jj) * rowStride, headDim, parts,
+                                  rows.data() + jj * 2 * finiteDepth);
+        transposeKeys(reinterpret_cast<const float *>(rows.data()), finiteDepth, finiteDepth, block + j0, tile, group,
+                      wide, stream);
+      }
+      return finite;
+    });
+    fast.packHead = [fastHead = fast.packHead, exactHead = exact.packHead](int64_t bh) {
+      return fastHead(bh) || exactHead(bh);
+    };
+    fast.packHeadWhole = exact.packHead;
+    return fast;
+  }
+#endif
+  return exact;
+}
+
+/// kSplitPacker's exact split (splitBf16: past bf16's largest value that
+/// value, k1' with inf as 0).
+KPacker kSplitExactPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k, const float *src,
+                          int parts, int64_t width, int64_t depth, bool avx512, bool wide, bool stream) {
+  int64_t tile = tileKeys(sig), rowStride = k.strides[2], step = k.strides[3], headDim = d.headDim;
   return kBlocksPacker<float>(sig, d, k, depth, [=](float *block, int64_t firstRow, int64_t keys) {
     thread_local std::vector<uint16_t> rows;
-    rows.resize(static_cast<size_t>(keys * width));
+    rows.resize(static_cast<size_t>(kSplitGroup * width));
     bool notFinite = false;
-    for (int64_t jj = 0; jj < keys; ++jj) {
-      const float *row = src + firstRow + jj * rowStride;
+    for (int64_t j0 = 0; j0 < keys; j0 += kSplitGroup) {
+    int64_t group = std::min(kSplitGroup, keys - j0);
+    for (int64_t jj = 0; jj < group; ++jj) {
+      const float *row = src + firstRow + (j0 + jj) * rowStride;
       uint16_t *dst = rows.data() + jj * width;
       int64_t c = 0;
 #if defined(__x86_64__)
@@ -407,7 +508,8 @@ KPacker kSplitPacker(const KernelSignature &sig, const BoundDims &d, const Tenso
         notFinite |= !std::isfinite(row[c * step]);
       }
     }
-    transposeKeys(reinterpret_cast<const float *>(rows.data()), depth, depth, block, tile, keys, wide, stream);
+    transposeKeys(reinterpret_cast<const float *>(rows.data()), depth, depth, block + j0, tile, group, wide, stream);
+    }
     return !notFinite;
   });
 }
@@ -446,7 +548,7 @@ VPacker vSplitF32Packer(const KernelSignature &sig, const BoundDims &d, const Te
   const float *src = static_cast<const float *>(v.data);
   int64_t batchStride = v.strides[0], headStride = v.strides[1], rowStride = v.strides[2], step = v.strides[3];
   bool wide = step == 1 && hasAvx512();
-  return {vp, [=](int64_t bh) {
+  auto exactHead = [=](int64_t bh) {
             bool notFinite = false;
             int64_t base = bh / kvHeads * batchStride + bh % kvHeads * headStride;
             for (int64_t jp = 0; jp < pairs; ++jp) {
@@ -475,7 +577,29 @@ VPacker vSplitF32Packer(const KernelSignature &sig, const BoundDims &d, const Te
               }
             }
             return !notFinite;
-          }};
+          };
+#if defined(__x86_64__)
+  // Finite v: split by vcvtne2ps2bf16 (splitVPairsFast); a head with inf or
+  // NaN (or values past bf16's largest) is packed again by the exact split.
+  if (wide && vDim % 16 == 0 && hasAvx512Bf16())
+    return {vp, [=](int64_t bh) {
+              bool finite = true;
+              int64_t base = bh / kvHeads * batchStride + bh % kvHeads * headStride;
+              for (int64_t jp = 0; jp < pairs; ++jp) {
+                int64_t j = 2 * jp;
+                const float *first = j < kvLen ? src + base + j * rowStride : nullptr;
+                const float *second = j + 1 < kvLen ? src + base + (j + 1) * rowStride : nullptr;
+                for (int64_t c = 0; c < vDim; c += 16) {
+                  uint32_t *at[kMaxParts];
+                  for (int part = 0; part < parts; ++part)
+                    at[part] = vp + part * words + (bh * pairs + jp) * vDim + c;
+                  finite &= splitVPairsFast(first ? first + c : nullptr, second ? second + c : nullptr, parts, at);
+                }
+              }
+              return finite || exactHead(bh);
+            }};
+#endif
+  return {vp, exactHead};
 }
 
 VPacker vPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &v) {

@@ -14,11 +14,14 @@
 //===----------------------------------------------------------------------===//
 #include "E2ETestUtil.h"
 
+#include "attn/PackedKV.h"
 #include "compiler/JIT/Compiler.h"
 #include "compiler/Target/CodeGen.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <random>
 
 using namespace attn;
 using namespace attn::test;
@@ -142,6 +145,24 @@ TEST_P(SplitF32, NaNAndInfinity) {
   EXPECT_TRUE(std::isnan(got->o[at(2, 70, E, 1)])) << "row 70 keeps key 70's NaN v";
 }
 
+TEST_P(SplitF32, KAndVPastBf16Range) {
+  // Finite k and v past bf16's largest value, which rounds to inf: the
+  // packers' fast split (vcvtne2ps2bf16) sees an inf first part and packs
+  // that kv head again with the exact split, which clamps part 1 to bf16's
+  // largest value and carries the rest in part 2. Kv head 1 stays on the
+  // fast split, so one call holds heads of both.
+  std::string text = spec("x3_big", "mask: j <= i");
+  const int64_t L = 50, D = 128, E = 64;
+  ArgumentMap args = randomInputs(text, "x3_big", {1, 4, 2, L, L, 0, 0}, 12);
+  auto at = [](int64_t head, int64_t row, int64_t dim, int64_t d) { return (head * L + row) * dim + d; };
+  const double big = 3.395e38; // below FLT_MAX (3.4028e38), past bf16's 3.3895e38
+  args["v"].data[at(0, 20, E, 7)] = big;
+  args["k"].data[at(0, 33, D, 2)] = big / 1e30; // a score of about 1e8: key 33 wins rows 33.. or loses
+  args["k"].data[at(0, 34, D, 100)] = -big;
+  args["q"].data[at(0, 45, D, 100)] = 0; // row 45 of head 0 does not meet key 34's -big
+  expectMatches(text, "x3_big", args);
+}
+
 INSTANTIATE_TEST_SUITE_P(Precisions, SplitF32, ::testing::Values(Precision::Highest, Precision::High),
                          [](const ::testing::TestParamInfo<Precision> &info) {
                            return std::string(precisionName(info.param));
@@ -207,6 +228,74 @@ TEST(SplitF32Rules, OnlyWhereAmxAndF32WholeTiles) {
     ASSERT_TRUE(amx) << amx.error();
     EXPECT_EQ(bf16Parts(amx->signature()), parts) << fields;
   }
+}
+
+TEST(SplitF32Packers, FastSplitMatchesExact) {
+  // The packers split finite k and v with vcvtne2ps2bf16 and leave k1'
+  // out; a head with a NaN takes the exact split (splitBf16) with k1'. Kv
+  // head 1 is head 0 with one NaN in k and one in v, so every other word of
+  // head 1 is the exact split of what head 0 holds (on a host without
+  // AVX512-BF16 both heads take the exact split).
+  KernelSignature sig;
+  sig.name = "x6_pack";
+  sig.schedule = nativeSchedule();
+  sig.schedule.vectorWidth = 16;
+  sig.schedule.bf16Dot = sig.schedule.amx = true;
+  sig.schedule.precision = Precision::Highest;
+  const int64_t L = 100, D = 128, E = 64, nanKey = 37;
+  auto input = [](int64_t d) {
+    return InputSig{"x", ATTN_F32, {DimSig{1, ""}, DimSig{-1, "H"}, DimSig{-1, "L"}, DimSig{d, ""}}};
+  };
+  sig.inputs = {input(D), input(D), input(E)};
+  ASSERT_EQ(bf16Parts(sig), 3);
+  BoundDims dims;
+  dims.batch = 1;
+  dims.qHeads = dims.kvHeads = 2;
+  dims.qLen = dims.kvLen = L;
+  dims.headDim = D;
+  dims.vDim = E;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> uniform(-3, 3);
+  std::vector<float> k(2 * L * D), v(2 * L * E);
+  for (float &x : k)
+    x = uniform(rng) * std::ldexp(1.0f, static_cast<int>(rng() % 40) - 20); // exponents of 2^-20 .. 2^20
+  for (float &x : v)
+    x = uniform(rng);
+  std::copy(k.begin(), k.begin() + L * D, k.begin() + L * D);
+  std::copy(v.begin(), v.begin() + L * E, v.begin() + L * E);
+  k[(L + nanKey) * D + 9] = NAN;
+  v[(L + nanKey) * E + 3] = NAN;
+  TensorView kView{k.data(), ATTN_F32, {1, 2, L, D}, TensorView::contiguousStrides({1, 2, L, D})};
+  TensorView vView{v.data(), ATTN_F32, {1, 2, L, E}, TensorView::contiguousStrides({1, 2, L, E})};
+
+  KPacker kp = kSplitF32Packer(sig, dims, kView);
+  EXPECT_TRUE(kp.packHead(0));
+  EXPECT_FALSE(kp.packHead(1));
+  int64_t tile = tileKeys(sig), padded = paddedKvLen(sig, L), depth = 4 * D / 2;
+  const uint32_t *kw = static_cast<const uint32_t *>(kp.data);
+  int64_t kMismatches = 0;
+  for (int64_t j = 0; j < L; ++j)
+    for (int64_t c = 0; c < 3 * D / 2; ++c) { // [k1 | k2 | k3]: k1' only where k is not finite
+      int64_t at = j / tile * tile * depth + c * tile + j % tile;
+      if (j != nanKey)
+        kMismatches += kw[at] != kw[depth * padded + at];
+    }
+  EXPECT_EQ(kMismatches, 0);
+
+  VPacker vp = vSplitF32Packer(sig, dims, vView);
+  EXPECT_TRUE(vp.packHead(0));
+  EXPECT_FALSE(vp.packHead(1));
+  int64_t pairs = padded / 2, words = 2 * pairs * E; // of each part
+  const uint32_t *vw = static_cast<const uint32_t *>(vp.data);
+  int64_t vMismatches = 0;
+  for (int part = 0; part < 3; ++part)
+    for (int64_t jp = 0; jp < pairs; ++jp)
+      for (int64_t c = 0; c < E; ++c) {
+        int64_t at = part * words + jp * E + c;
+        if (jp != nanKey / 2 || c != 3)
+          vMismatches += vw[at] != vw[at + pairs * E];
+      }
+  EXPECT_EQ(vMismatches, 0);
 }
 
 } // namespace

@@ -32,6 +32,11 @@ uint32_t *workspace(WorkspaceSlot slot, size_t words);
 struct KPacker {
   void *data = nullptr;
   std::function<bool(int64_t)> packHead;
+  /// Where set, packHead leaves out of a finite head what only a kernel
+  /// told "k is not finite" reads (kSplitF32Packer's k1'), and this packs
+  /// head bh whole. Heads packed up front share one KFinite, the and of
+  /// theirs: where it is false, every head is packed again with this.
+  std::function<bool(int64_t)> packHeadWhole;
 };
 /// f32 (any input type, converted) [B][Hkv][padded Lk / tile][D][tile].
 KPacker transposedKPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k);
