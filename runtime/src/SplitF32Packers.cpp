@@ -168,8 +168,39 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) bool splitVPairsFast(cons
 /// Keys split per transpose: their split rows (16 KB at D = 128, 3 parts)
 /// stay in L1.
 constexpr int64_t kSplitGroup = 16;
+
+/// kSplitPacker's exact split (splitBf16: past bf16's largest value that
+/// value, k1' with inf as 0).
 KPacker kSplitExactPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k, const float *src,
-                          int parts, int64_t width, int64_t depth, bool avx512, bool wide, bool stream);
+                          int parts, int64_t width, int64_t depth, bool avx512, bool wide, bool stream) {
+  int64_t tile = tileKeys(sig), rowStride = k.strides[2], step = k.strides[3], headDim = d.headDim;
+  return kBlocksPacker<float>(sig, d, k, depth, [=](float *block, int64_t firstRow, int64_t keys) {
+    thread_local std::vector<uint16_t> rows;
+    rows.resize(static_cast<size_t>(kSplitGroup * width));
+    bool notFinite = false;
+    for (int64_t j0 = 0; j0 < keys; j0 += kSplitGroup) {
+      int64_t group = std::min(kSplitGroup, keys - j0);
+      for (int64_t jj = 0; jj < group; ++jj) {
+        const float *row = src + firstRow + (j0 + jj) * rowStride;
+        uint16_t *dst = rows.data() + jj * width;
+        int64_t c = 0;
+#if defined(__x86_64__)
+        if (avx512 && step == 1)
+          c = splitKRow16(row, headDim, parts, dst, notFinite);
+#endif
+        for (; c < headDim; ++c) {
+          SplitBits bits = splitBf16(row[c * step], parts);
+          for (int part = 0; part < parts; ++part)
+            dst[part * headDim + c] = bits.part[part];
+          dst[parts * headDim + c] = bits.hiOrZero;
+          notFinite |= !std::isfinite(row[c * step]);
+        }
+      }
+      transposeKeys(reinterpret_cast<const float *>(rows.data()), depth, depth, block + j0, tile, group, wide, stream);
+    }
+    return !notFinite;
+  });
+}
 
 /// Split f32's k' (splitsF32): each tile's f32 key rows split into bf16
 /// [k1 | k2 (| k3) | k1'] rows in a staging buffer, then transposed as
@@ -214,38 +245,6 @@ KPacker kSplitPacker(const KernelSignature &sig, const BoundDims &d, const Tenso
   return exact;
 }
 
-/// kSplitPacker's exact split (splitBf16: past bf16's largest value that
-/// value, k1' with inf as 0).
-KPacker kSplitExactPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k, const float *src,
-                          int parts, int64_t width, int64_t depth, bool avx512, bool wide, bool stream) {
-  int64_t tile = tileKeys(sig), rowStride = k.strides[2], step = k.strides[3], headDim = d.headDim;
-  return kBlocksPacker<float>(sig, d, k, depth, [=](float *block, int64_t firstRow, int64_t keys) {
-    thread_local std::vector<uint16_t> rows;
-    rows.resize(static_cast<size_t>(kSplitGroup * width));
-    bool notFinite = false;
-    for (int64_t j0 = 0; j0 < keys; j0 += kSplitGroup) {
-    int64_t group = std::min(kSplitGroup, keys - j0);
-    for (int64_t jj = 0; jj < group; ++jj) {
-      const float *row = src + firstRow + (j0 + jj) * rowStride;
-      uint16_t *dst = rows.data() + jj * width;
-      int64_t c = 0;
-#if defined(__x86_64__)
-      if (avx512 && step == 1)
-        c = splitKRow16(row, headDim, parts, dst, notFinite);
-#endif
-      for (; c < headDim; ++c) {
-        SplitBits bits = splitBf16(row[c * step], parts);
-        for (int part = 0; part < parts; ++part)
-          dst[part * headDim + c] = bits.part[part];
-        dst[parts * headDim + c] = bits.hiOrZero;
-        notFinite |= !std::isfinite(row[c * step]);
-      }
-    }
-    transposeKeys(reinterpret_cast<const float *>(rows.data()), depth, depth, block + j0, tile, group, wide, stream);
-    }
-    return !notFinite;
-  });
-}
 #endif
 
 } // namespace
