@@ -88,6 +88,29 @@ TEST(Variants, TopKAndArgmaxTiesKeepTheLowestKeys) {
       }
 }
 
+TEST(Variants, TopKSlotsInRegistersAndInMemory) {
+  // K of 17, 40 and 64 keep a row's slots in registers (1 to 4 vectors,
+  // lanes shifted across vectors), 65 in memory. Scores take 5 values, so
+  // ties fall across vector boundaries and must keep the lowest keys; rows
+  // see 101 to 148 keys, fewer than K at first; v[j] = j shows every pick.
+  for (int64_t K : {17, 40, 64, 65}) {
+    std::string name = "topk_slots_" + std::to_string(K);
+    std::string text = "attention " + name +
+                       " {\n q: f32[1, 2, 48, 4]\n k: f32[1, 2, 150, 4]\n v: f32[1, 2, 150, 4]\n mask: j <= i + 100\n"
+                       " weights: topk(" +
+                       std::to_string(K) + ")\n outputs: o, lse\n}\n";
+    ArgumentMap args = randomInputs(text, name, {1, 2, 2, 48, 150, 4, 4});
+    for (double &x : args["q"].data)
+      x = 1.0;
+    for (int64_t n = 0; n < 2 * 150; ++n)
+      for (int64_t d = 0; d < 4; ++d) {
+        args["k"].data[n * 4 + d] = static_cast<double>(n * 7 % 5) * 0.25;
+        args["v"].data[n * 4 + d] = static_cast<double>(n % 150);
+      }
+    expectMatchesReference(text, name, args);
+  }
+}
+
 TEST(Variants, TopKLargerThanKeys) { check("topk_big", "weights: topk(500)\noutputs: o, lse"); }
 TEST(Variants, Argmax) { check("argmax", "mask: j != i\nweights: argmax"); }
 TEST(Variants, Decode) { check("decode", "outputs: o, lse", InputSizes{3, 8, 2, 1, 300, 32, 32}); }

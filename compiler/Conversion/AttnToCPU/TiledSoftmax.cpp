@@ -580,8 +580,9 @@ private:
   /// above the row's K-th best at the start of the block (or NaN) are
   /// offered: a vector compare gives a bit mask per key vector and a loop
   /// visits its set bits (count trailing zeros, clear lowest). Once a row is
-  /// full, few keys pass (about K / position of each), so the scalar
-  /// insertion runs a few hundred times per row instead of once per key.
+  /// full, few keys pass (about K / position of each), so the insertion
+  /// runs a few hundred times per row instead of once per key
+  /// (emitTopKOfferKeys: on the row's slots held in registers).
   SmallVector<Value> offerBlock(Value j0, Value n, ValueRange state) {
     SmallVector<Value> next(2 * R);
     Type maskInt = bb.getIntegerType(k.width);
@@ -597,28 +598,14 @@ private:
         Value word = bb.create<arith::ExtUIOp>(loc, k.i64Type, bb.create<vector::ExtractOp>(loc, bits, 0));
         mask = bb.create<arith::OrIOp>(loc, mask, bb.create<arith::ShLIOp>(loc, word, k.i64c(c * k.width)));
       }
-      auto loop = bb.create<scf::WhileOp>(
-          loc, TypeRange{k.i64Type, k.i64Type, bb.getI1Type()}, ValueRange{mask, state[r], state[R + r]},
-          [&](OpBuilder &, Location, ValueRange it) {
-            Value more = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, it[0], k.i64c(0));
-            bb.create<scf::ConditionOp>(loc, more, it);
-          },
-          [&](OpBuilder &, Location, ValueRange it) {
-            Value jj = bb.create<math::CountTrailingZerosOp>(loc, it[0]);
-            Value rest = bb.create<arith::AndIOp>(loc, it[0], bb.create<arith::SubIOp>(loc, it[0], k.i64c(1)));
-            Value inBlock = bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, jj, n);
-            auto offered = bb.create<scf::IfOp>(
-                loc, inBlock,
-                [&](OpBuilder &, Location) {
-                  Value s = k.loadF32(S, k.add(k.i64c(r * blockKeys()), jj), k.f32);
-                  Value newCount = emitTopKOffer(k, top[r], it[1], s, k.add(j0, jj));
-                  Value nan = bb.create<arith::OrIOp>(loc, it[2], cmpf(arith::CmpFPredicate::UNO, s, s));
-                  bb.create<scf::YieldOp>(loc, ValueRange{newCount, nan});
-                },
-                [&](OpBuilder &, Location) { bb.create<scf::YieldOp>(loc, ValueRange{it[1], it[2]}); });
-            bb.create<scf::YieldOp>(loc, ValueRange{rest, offered.getResult(0), offered.getResult(1)});
-          });
-      Value count = loop.getResult(1), sawNaN = loop.getResult(2);
+      // Only the block's n keys: bits from n on are keys past the block.
+      Value inBlock = select(bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, n, k.i64c(64)), k.i64c(-1),
+                             bb.create<arith::SubIOp>(
+                                 loc, bb.create<arith::ShLIOp>(loc, k.i64c(1), bb.create<arith::MinSIOp>(loc, n, k.i64c(63))),
+                                 k.i64c(1)));
+      mask = bb.create<arith::AndIOp>(loc, mask, inBlock);
+      auto [count, sawNaN] =
+          emitTopKOfferKeys(k, top[r], state[r], state[R + r], mask, S, k.i64c(r * blockKeys()), j0);
       next[r] = count;
       next[R + r] = sawNaN;
     }

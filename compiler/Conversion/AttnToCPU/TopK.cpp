@@ -124,6 +124,134 @@ Value emitTopKOffer(KernelEmitter &k, const TopKBuffers &top, Value count, Value
   return b.create<arith::SelectOp>(loc, grow, k.add(count, k.i64c(1)), count);
 }
 
+/// Where a row's slots fit this many vectors, emitTopKOfferKeys holds them
+/// in registers (K <= 64 on AVX-512: 4 score vectors and 4 of indices,
+/// 8-lane halves each); larger K inserts in memory.
+static constexpr int64_t kTopKRegisterVectors = 4;
+
+namespace {
+/// A row's first slots as values: scores[c] and index[c] are slots
+/// [c W, (c + 1) W), sorted high to low as in memory.
+struct HeldSlots {
+  SmallVector<Value> scores, index;
+};
+} // namespace
+
+/// Puts (s, j) into held slots, branch-free: its position is the number of
+/// slots scoring >= s, as `insert`; NaN and -inf go nowhere (the position
+/// past every slot). Lanes after it take their left neighbour, one
+/// cross-vector lane shift (valignd) per vector. Returns the new slots and
+/// sets `pos`. Slots past K may take values shifted out of slot K - 1: the
+/// slots stay sorted, so they never count ahead of a score that beats slot K - 1.
+static HeldSlots insertHeld(KernelEmitter &k, const HeldSlots &held, Value s, Value j, Value &pos) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  int64_t W = k.width, C = held.scores.size();
+  Type maskInt = b.getIntegerType(W);
+  auto i32s = VectorType::get({W}, b.getI32Type());
+  auto i64s = VectorType::get({W}, k.i64Type);
+  Value splatS = b.create<vector::SplatOp>(loc, k.vecType(), s);
+  pos = k.i64c(0);
+  for (int64_t c = 0; c < C; ++c) {
+    Value ahead = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, held.scores[c], splatS);
+    Value bits = b.create<vector::BitCastOp>(loc, VectorType::get({1}, maskInt), ahead);
+    Value word = b.create<vector::ExtractOp>(loc, bits, 0);
+    pos = k.add(pos, b.create<arith::ExtUIOp>(loc, k.i64Type, b.create<math::CtPopOp>(loc, word)));
+  }
+  Value valid = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, s, k.f32c(-kInf));
+  pos = b.create<arith::SelectOp>(loc, valid, pos, k.i64c(C * W));
+  Value posVec = b.create<vector::SplatOp>(loc, i32s, b.create<arith::TruncIOp>(loc, b.getI32Type(), pos));
+  Value splatJ = b.create<vector::SplatOp>(loc, i64s, j);
+  SmallVector<int64_t> shiftRight{W - 1}; // [last lane of the vector before, this one's lanes 0 .. W - 2]
+  for (int64_t l = 0; l + 1 < W; ++l)
+    shiftRight.push_back(W + l);
+  HeldSlots next;
+  for (int64_t c = 0; c < C; ++c) {
+    SmallVector<int32_t> slotNumbers;
+    for (int64_t l = 0; l < W; ++l)
+      slotNumbers.push_back(static_cast<int32_t>(c * W + l));
+    Value lanes = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i32s, ArrayRef<int32_t>(slotNumbers)));
+    Value after = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, lanes, posVec);
+    Value at = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lanes, posVec);
+    auto place = [&](ArrayRef<Value> slots, Value x) {
+      // Slot 0 never moves right: its shifted lane is a don't-care.
+      Value before = c ? slots[c - 1] : slots[c];
+      Value shifted = b.create<vector::ShuffleOp>(loc, before, slots[c], shiftRight);
+      return b.create<arith::SelectOp>(loc, at, x, b.create<arith::SelectOp>(loc, after, shifted, slots[c]))
+          .getResult();
+    };
+    next.scores.push_back(place(held.scores, splatS));
+    next.index.push_back(place(held.index, splatJ));
+  }
+  return next;
+}
+
+std::pair<Value, Value> emitTopKOfferKeys(KernelEmitter &k, const TopKBuffers &top, Value count, Value sawNaN,
+                                          Value candidates, Value scores, Value scoresAt, Value j0) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  int64_t K = keptKeys(k.sig), W = k.width, C = (K + W - 1) / W;
+  auto more = [&](Value mask) { return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, mask, k.i64c(0)); };
+  auto lowestKey = [&](Value mask) { return b.create<math::CountTrailingZerosOp>(loc, mask).getResult(); };
+  auto withoutLowest = [&](Value mask) {
+    return b.create<arith::AndIOp>(loc, mask, b.create<arith::SubIOp>(loc, mask, k.i64c(1))).getResult();
+  };
+  auto isNaN = [&](Value s) { return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, s, s); };
+  if (C > kTopKRegisterVectors) {
+    auto loop = b.create<scf::WhileOp>(
+        loc, TypeRange{k.i64Type, k.i64Type, b.getI1Type()}, ValueRange{candidates, count, sawNaN},
+        [&](OpBuilder &, Location, ValueRange it) { b.create<scf::ConditionOp>(loc, more(it[0]), it); },
+        [&](OpBuilder &, Location, ValueRange it) {
+          Value jj = lowestKey(it[0]);
+          Value s = k.loadF32(scores, k.add(scoresAt, jj), k.f32);
+          Value newCount = emitTopKOffer(k, top, it[1], s, k.add(j0, jj));
+          Value nan = b.create<arith::OrIOp>(loc, it[2], isNaN(s));
+          b.create<scf::YieldOp>(loc, ValueRange{withoutLowest(it[0]), newCount, nan});
+        });
+    return {loop.getResult(1), loop.getResult(2)};
+  }
+  // Registers: the slots are loaded and stored once per block with candidates.
+  auto i64s = VectorType::get({W}, k.i64Type);
+  auto offered = b.create<scf::IfOp>(
+      loc, more(candidates),
+      [&](OpBuilder &, Location) {
+        SmallVector<Value> init{candidates, count, sawNaN};
+        SmallVector<Type> types{k.i64Type, k.i64Type, b.getI1Type()};
+        for (int64_t c = 0; c < C; ++c) {
+          init.push_back(k.loadVecF32(top.scores, k.i64c(c * W), k.f32));
+          types.push_back(k.vecType());
+        }
+        for (int64_t c = 0; c < C; ++c) {
+          init.push_back(b.create<LLVM::LoadOp>(loc, i64s, k.gep(top.index, k.i64c(c * W), k.i64Type), 8));
+          types.push_back(i64s);
+        }
+        auto loop = b.create<scf::WhileOp>(
+            loc, types, init,
+            [&](OpBuilder &, Location, ValueRange it) { b.create<scf::ConditionOp>(loc, more(it[0]), it); },
+            [&](OpBuilder &, Location, ValueRange it) {
+              Value jj = lowestKey(it[0]);
+              Value s = k.loadF32(scores, k.add(scoresAt, jj), k.f32);
+              HeldSlots held{SmallVector<Value>(it.slice(3, C)), SmallVector<Value>(it.slice(3 + C, C))};
+              Value pos;
+              HeldSlots next = insertHeld(k, held, s, k.add(j0, jj), pos);
+              Value entered = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, pos, k.i64c(K));
+              Value grown = k.add(it[1], b.create<arith::ExtUIOp>(loc, k.i64Type, entered));
+              SmallVector<Value> yield{withoutLowest(it[0]), b.create<arith::MinSIOp>(loc, grown, k.i64c(K)),
+                                       b.create<arith::OrIOp>(loc, it[2], isNaN(s))};
+              yield.append(next.scores);
+              yield.append(next.index);
+              b.create<scf::YieldOp>(loc, yield);
+            });
+        for (int64_t c = 0; c < C; ++c) {
+          k.storeVecF32(loop.getResult(3 + c), top.scores, k.i64c(c * W), k.f32);
+          b.create<LLVM::StoreOp>(loc, loop.getResult(3 + C + c), k.gep(top.index, k.i64c(c * W), k.i64Type), 8);
+        }
+        b.create<scf::YieldOp>(loc, ValueRange{loop.getResult(1), loop.getResult(2)});
+      },
+      [&](OpBuilder &, Location) { b.create<scf::YieldOp>(loc, ValueRange{count, sawNaN}); });
+  return {offered.getResult(0), offered.getResult(1)};
+}
+
 void emitTopKFinish(KernelEmitter &k, const TopKBuffers &top, Value count, Value sawNaN, Value acc, Value vBase,
                     Value oOffset, Value bIdx, Value h, Value i) {
   OpBuilder &b = k.b;

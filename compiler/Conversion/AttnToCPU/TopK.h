@@ -28,6 +28,16 @@ void emitTopKInit(KernelEmitter &k, const TopKBuffers &top);
 mlir::Value emitTopKOffer(KernelEmitter &k, const TopKBuffers &top, mlir::Value count, mlir::Value s,
                           mlir::Value j);
 
+/// Offers one block's candidate keys to a row: bit jj of `candidates` (i64)
+/// is key j0 + jj, scored scores[scoresAt + jj] (f32); they are offered in
+/// key order. Returns the row's new (count, sawNaN). Where K fits
+/// kTopKRegisterVectors vectors the row's slots stay in registers across
+/// the block's candidates (loaded and stored once); else each key goes
+/// through emitTopKOffer.
+std::pair<mlir::Value, mlir::Value> emitTopKOfferKeys(KernelEmitter &k, const TopKBuffers &top, mlir::Value count,
+                                                      mlir::Value sawNaN, mlir::Value candidates,
+                                                      mlir::Value scores, mlir::Value scoresAt, mlir::Value j0);
+
 /// Softmax over the survivors: o[oOffset..] (through the accumulator row
 /// `acc`) and lse; zeros and -inf for an empty row; NaN when `sawNaN`.
 void emitTopKFinish(KernelEmitter &k, const TopKBuffers &top, mlir::Value count, mlir::Value sawNaN,
