@@ -137,47 +137,54 @@ struct HeldSlots {
 };
 } // namespace
 
-/// Puts (s, j) into held slots, branch-free: its position is the number of
-/// slots scoring >= s, as `insert`; NaN and -inf go nowhere (the position
-/// past every slot). Lanes after it take their left neighbour, one
-/// cross-vector lane shift (valignd) per vector. Returns the new slots and
-/// sets `pos`. Slots past K may take values shifted out of slot K - 1: the
-/// slots stay sorted, so they never count ahead of a score that beats slot K - 1.
-static HeldSlots insertHeld(KernelEmitter &k, const HeldSlots &held, Value s, Value j, Value &pos) {
+/// Puts (s, j) into held slots, branch-free. The slots scoring below s,
+/// one bit each in an i64 (C W <= 64), are the lanes from its position on:
+/// s takes the lowest of them (equal scores stay ahead, as `insert`), the
+/// rest take their left neighbour, one cross-vector lane shift (valignd)
+/// per vector. NaN and -inf score below nothing and go nowhere. Returns the
+/// new slots and sets `entered` (s took one of the first K). Slots past K
+/// may take values shifted out of slot K - 1: the slots stay sorted, so
+/// they never score below an s that does not beat slot K - 1. Bit masks
+/// instead of a popcount of the position and a compare against it: the
+/// chain from one insertion to the next is about half as long.
+static HeldSlots insertHeld(KernelEmitter &k, const HeldSlots &held, Value s, Value j, Value &entered) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  int64_t W = k.width, C = held.scores.size();
+  int64_t W = k.width, C = held.scores.size(), K = keptKeys(k.sig);
   Type maskInt = b.getIntegerType(W);
-  auto i32s = VectorType::get({W}, b.getI32Type());
+  auto maskVec = VectorType::get({1}, maskInt);
   auto i64s = VectorType::get({W}, k.i64Type);
   Value splatS = b.create<vector::SplatOp>(loc, k.vecType(), s);
-  pos = k.i64c(0);
+  Value below = k.i64c(0);
   for (int64_t c = 0; c < C; ++c) {
-    Value ahead = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, held.scores[c], splatS);
-    Value bits = b.create<vector::BitCastOp>(loc, VectorType::get({1}, maskInt), ahead);
-    Value word = b.create<vector::ExtractOp>(loc, bits, 0);
-    pos = k.add(pos, b.create<arith::ExtUIOp>(loc, k.i64Type, b.create<math::CtPopOp>(loc, word)));
+    Value lanes = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, held.scores[c], splatS);
+    Value word = b.create<vector::ExtractOp>(loc, b.create<vector::BitCastOp>(loc, maskVec, lanes), 0);
+    Value bits = b.create<arith::ExtUIOp>(loc, k.i64Type, word);
+    below = b.create<arith::OrIOp>(loc, below, c ? b.create<arith::ShLIOp>(loc, bits, k.i64c(c * W)) : bits);
   }
-  Value valid = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, s, k.f32c(-kInf));
-  pos = b.create<arith::SelectOp>(loc, valid, pos, k.i64c(C * W));
-  Value posVec = b.create<vector::SplatOp>(loc, i32s, b.create<arith::TruncIOp>(loc, b.getI32Type(), pos));
+  Value at = b.create<arith::AndIOp>(loc, below, b.create<arith::SubIOp>(loc, k.i64c(0), below));
+  Value after = b.create<arith::AndIOp>(loc, below, b.create<arith::SubIOp>(loc, below, k.i64c(1)));
+  Value firstK = k.i64c(K >= 64 ? -1 : (int64_t(1) << K) - 1);
+  entered = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, b.create<arith::AndIOp>(loc, at, firstK),
+                                    k.i64c(0));
+  auto lanesOf = [&](Value word, int64_t c) -> Value {
+    Value part = c ? b.create<arith::ShRUIOp>(loc, word, k.i64c(c * W)).getResult() : word;
+    Value narrow = b.create<arith::TruncIOp>(loc, maskInt, part);
+    return b.create<vector::BitCastOp>(loc, VectorType::get({W}, b.getI1Type()),
+                                       b.create<vector::SplatOp>(loc, maskVec, narrow));
+  };
   Value splatJ = b.create<vector::SplatOp>(loc, i64s, j);
   SmallVector<int64_t> shiftRight{W - 1}; // [last lane of the vector before, this one's lanes 0 .. W - 2]
   for (int64_t l = 0; l + 1 < W; ++l)
     shiftRight.push_back(W + l);
   HeldSlots next;
   for (int64_t c = 0; c < C; ++c) {
-    SmallVector<int32_t> slotNumbers;
-    for (int64_t l = 0; l < W; ++l)
-      slotNumbers.push_back(static_cast<int32_t>(c * W + l));
-    Value lanes = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(i32s, ArrayRef<int32_t>(slotNumbers)));
-    Value after = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, lanes, posVec);
-    Value at = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lanes, posVec);
+    Value atLanes = lanesOf(at, c), afterLanes = lanesOf(after, c);
     auto place = [&](ArrayRef<Value> slots, Value x) {
       // Slot 0 never moves right: its shifted lane is a don't-care.
       Value before = c ? slots[c - 1] : slots[c];
       Value shifted = b.create<vector::ShuffleOp>(loc, before, slots[c], shiftRight);
-      return b.create<arith::SelectOp>(loc, at, x, b.create<arith::SelectOp>(loc, after, shifted, slots[c]))
+      return b.create<arith::SelectOp>(loc, atLanes, x, b.create<arith::SelectOp>(loc, afterLanes, shifted, slots[c]))
           .getResult();
     };
     next.scores.push_back(place(held.scores, splatS));
@@ -232,9 +239,8 @@ std::pair<Value, Value> emitTopKOfferKeys(KernelEmitter &k, const TopKBuffers &t
               Value jj = lowestKey(it[0]);
               Value s = k.loadF32(scores, k.add(scoresAt, jj), k.f32);
               HeldSlots held{SmallVector<Value>(it.slice(3, C)), SmallVector<Value>(it.slice(3 + C, C))};
-              Value pos;
-              HeldSlots next = insertHeld(k, held, s, k.add(j0, jj), pos);
-              Value entered = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, pos, k.i64c(K));
+              Value entered;
+              HeldSlots next = insertHeld(k, held, s, k.add(j0, jj), entered);
               Value grown = k.add(it[1], b.create<arith::ExtUIOp>(loc, k.i64Type, entered));
               SmallVector<Value> yield{withoutLowest(it[0]), b.create<arith::MinSIOp>(loc, grown, k.i64c(K)),
                                        b.create<arith::OrIOp>(loc, it[2], isNaN(s))};
