@@ -262,19 +262,65 @@ void emitTopKFinish(KernelEmitter &k, const TopKBuffers &top, Value count, Value
                     Value oOffset, Value bIdx, Value h, Value i) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  // The survivors are sorted: the first is the max.
-  k.rowFill(acc, 0);
+  // The survivors are sorted: the first is the max. Their weights
+  // exp(s - m) take the scores' place.
   Value m = k.loadF32(top.scores, k.i64c(0), k.f32);
   auto sum = b.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(count), k.idx(k.i64c(1)), ValueRange{k.f32c(0)},
                                   [&](OpBuilder &, Location, Value tIdx, ValueRange it) {
                                     Value t = k.i64(tIdx);
                                     Value p = b.create<math::ExpOp>(
                                         loc, b.create<arith::SubFOp>(loc, k.loadF32(top.scores, t, k.f32), m));
-                                    Value j = loadIndex(k, top.index, t);
-                                    k.rowAxpy(acc, p, k.add(vBase, k.mul(j, k.vStr[2])));
+                                    k.storeF32(p, top.scores, t, k.f32);
+                                    Value row = k.add(vBase, k.mul(loadIndex(k, top.index, t), k.vStr[2]));
+                                    b.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.vDim), k.idx(k.i64c(16)),
+                                                         ValueRange{}, [&](OpBuilder &, Location, Value d, ValueRange) {
+                                                           k.prefetch(k.vPtr, k.add(row, k.i64(d)), k.vType);
+                                                           b.create<scf::YieldOp>(loc);
+                                                         });
                                     b.create<scf::YieldOp>(loc, ValueRange{b.create<arith::AddFOp>(loc, it[0], p)});
                                   });
   Value l = sum.getResult(0);
+  // acc = the sum of p v[j] over the survivors, a vector of acc (or one
+  // element of its tail) at a time, summed in registers by kAccumulators
+  // accumulators taking every kAccumulators-th survivor: not acc loaded
+  // and stored per survivor, and not one chain of dependent FMAs.
+  constexpr int64_t kAccumulators = 4;
+  Value whole = k.mul(b.create<arith::DivSIOp>(loc, count, k.i64c(kAccumulators)), k.i64c(kAccumulators));
+  k.vectorLoop(k.vDim, [&](Value d, bool vec) {
+    Type type = vec ? k.vecType() : Type(k.f32);
+    Value zero = vec ? b.create<arith::ConstantOp>(
+                           loc, DenseElementsAttr::get(cast<ShapedType>(type), b.getF32FloatAttr(0.0f)))
+                           .getResult()
+                     : k.f32c(0);
+    auto addWeighted = [&](Value partial, Value t) -> Value {
+      Value p = k.loadF32(top.scores, t, k.f32);
+      Value at = k.add(k.add(vBase, k.mul(loadIndex(k, top.index, t), k.vStr[2])), d);
+      if (!vec)
+        return b.create<math::FmaOp>(loc, p, k.loadF32(k.vPtr, at, k.vType), partial);
+      return b.create<vector::FMAOp>(loc, b.create<vector::SplatOp>(loc, type, p), k.loadVecF32(k.vPtr, at, k.vType),
+                                     partial);
+    };
+    auto inFours = b.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(whole), k.idx(k.i64c(kAccumulators)),
+                                        SmallVector<Value>(kAccumulators, zero),
+                                        [&](OpBuilder &, Location, Value tIdx, ValueRange partial) {
+                                          SmallVector<Value> next;
+                                          for (int64_t u = 0; u < kAccumulators; ++u)
+                                            next.push_back(addWeighted(partial[u], k.add(k.i64(tIdx), k.i64c(u))));
+                                          b.create<scf::YieldOp>(loc, next);
+                                        });
+    auto rest = b.create<scf::ForOp>(loc, k.idx(whole), k.idx(count), k.idx(k.i64c(1)),
+                                     ValueRange{inFours.getResult(0)},
+                                     [&](OpBuilder &, Location, Value tIdx, ValueRange partial) {
+                                       b.create<scf::YieldOp>(loc, addWeighted(partial[0], k.i64(tIdx)));
+                                     });
+    Value total = b.create<arith::AddFOp>(
+        loc, b.create<arith::AddFOp>(loc, rest.getResult(0), inFours.getResult(1)),
+        b.create<arith::AddFOp>(loc, inFours.getResult(2), inFours.getResult(3)));
+    if (vec)
+      k.storeVecF32(total, acc, d, k.f32);
+    else
+      k.storeF32(total, acc, d, k.f32);
+  });
   Value nan = k.f32c(std::numeric_limits<float>::quiet_NaN());
   Value noNaN = b.create<arith::XOrIOp>(loc, sawNaN, b.create<arith::ConstantOp>(loc, b.getBoolAttr(true)));
   Value empty = b.create<arith::AndIOp>(
