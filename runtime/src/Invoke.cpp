@@ -210,6 +210,10 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
   std::optional<BoundDims> dims = bindShapes(sig, shapes, error);
   if (!dims)
     return error;
+  // Top-k and argmax hold key indices as i32 while they pick (emitTopKOfferKeys).
+  if (keptKeys(sig) > 0 && dims->kvLen > INT32_MAX)
+    return "tensor 'k' dimension 2 is " + std::to_string(dims->kvLen) + " keys; kernel '" + sig.name +
+           "' (top-k or argmax) takes at most " + std::to_string(INT32_MAX);
   // 3. Outputs: shape, type, and no overlap with any input.
   Checked oc, lc;
   if (std::string err = checkView("o", o, sig.inputs[0].dtype, 4, oc); !err.empty())

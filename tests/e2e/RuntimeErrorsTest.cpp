@@ -90,6 +90,19 @@ TEST(RuntimeErrors, LseShapeAndPresence) {
             "kernel 'n' has no lse output; declare 'outputs: o, lse' to get it");
 }
 
+TEST(RuntimeErrors, TopKKeysPastInt32AreAnError) {
+  // 2^31 keys, every one the same row (stride 0): refused before any is read.
+  const char *spec = "attention tk {\n q: f32[B, H, L, D]\n k: f32[B, H, M, D]\n v: f32[B, H, M, D]\n"
+                     " weights: topk(4)\n}";
+  std::vector<float> buf(4, 1.0f), o(4, 7.0f);
+  TensorView q{buf.data(), ATTN_F32, {1, 1, 1, 4}, {}};
+  TensorView keys{buf.data(), ATTN_F32, {1, 1, int64_t(1) << 31, 4}, {0, 0, 0, 1}};
+  TensorView ov{o.data(), ATTN_F32, {1, 1, 1, 4}, {}};
+  EXPECT_EQ(compiled(spec, "tk").run({{"q", {q}}, {"k", {keys}}, {"v", {keys}}}, ov, nullptr),
+            "tensor 'k' dimension 2 is 2147483648 keys; kernel 'tk' (top-k or argmax) takes at most 2147483647");
+  EXPECT_EQ(o[0], 7.0f) << "o was written";
+}
+
 TEST(RuntimeErrors, OutOfRangeIndexFromDataIsAnError) {
   const char *text = "attention g {\n q: f32[B, H, L, D]\n k: f32[B, H, L, D]\n v: f32[B, H, L, D]\n"
                      " doc: i32[B, L]\n pos: i32[B, L]\n mask: doc[b, pos[b, j]] == 0\n}";

@@ -153,7 +153,7 @@ static HeldSlots insertHeld(KernelEmitter &k, const HeldSlots &held, Value s, Va
   int64_t W = k.width, C = held.scores.size(), K = keptKeys(k.sig);
   Type maskInt = b.getIntegerType(W);
   auto maskVec = VectorType::get({1}, maskInt);
-  auto i64s = VectorType::get({W}, k.i64Type);
+  auto i32s = VectorType::get({W}, b.getI32Type());
   Value splatS = b.create<vector::SplatOp>(loc, k.vecType(), s);
   Value below = k.i64c(0);
   for (int64_t c = 0; c < C; ++c) {
@@ -173,7 +173,7 @@ static HeldSlots insertHeld(KernelEmitter &k, const HeldSlots &held, Value s, Va
     return b.create<vector::BitCastOp>(loc, VectorType::get({W}, b.getI1Type()),
                                        b.create<vector::SplatOp>(loc, maskVec, narrow));
   };
-  Value splatJ = b.create<vector::SplatOp>(loc, i64s, j);
+  Value splatJ = b.create<vector::SplatOp>(loc, i32s, b.create<arith::TruncIOp>(loc, b.getI32Type(), j));
   SmallVector<int64_t> shiftRight{W - 1}; // [last lane of the vector before, this one's lanes 0 .. W - 2]
   for (int64_t l = 0; l + 1 < W; ++l)
     shiftRight.push_back(W + l);
@@ -219,6 +219,7 @@ std::pair<Value, Value> emitTopKOfferKeys(KernelEmitter &k, const TopKBuffers &t
   }
   // Registers: the slots are loaded and stored once per block with candidates.
   auto i64s = VectorType::get({W}, k.i64Type);
+  auto i32s = VectorType::get({W}, b.getI32Type());
   auto offered = b.create<scf::IfOp>(
       loc, more(candidates),
       [&](OpBuilder &, Location) {
@@ -229,8 +230,9 @@ std::pair<Value, Value> emitTopKOfferKeys(KernelEmitter &k, const TopKBuffers &t
           types.push_back(k.vecType());
         }
         for (int64_t c = 0; c < C; ++c) {
-          init.push_back(b.create<LLVM::LoadOp>(loc, i64s, k.gep(top.index, k.i64c(c * W), k.i64Type), 8));
-          types.push_back(i64s);
+          Value index = b.create<LLVM::LoadOp>(loc, i64s, k.gep(top.index, k.i64c(c * W), k.i64Type), 8);
+          init.push_back(b.create<arith::TruncIOp>(loc, i32s, index));
+          types.push_back(i32s);
         }
         auto loop = b.create<scf::WhileOp>(
             loc, types, init,
@@ -250,7 +252,8 @@ std::pair<Value, Value> emitTopKOfferKeys(KernelEmitter &k, const TopKBuffers &t
             });
         for (int64_t c = 0; c < C; ++c) {
           k.storeVecF32(loop.getResult(3 + c), top.scores, k.i64c(c * W), k.f32);
-          b.create<LLVM::StoreOp>(loc, loop.getResult(3 + C + c), k.gep(top.index, k.i64c(c * W), k.i64Type), 8);
+          Value index = b.create<arith::ExtSIOp>(loc, i64s, loop.getResult(3 + C + c));
+          b.create<LLVM::StoreOp>(loc, index, k.gep(top.index, k.i64c(c * W), k.i64Type), 8);
         }
         b.create<scf::YieldOp>(loc, ValueRange{loop.getResult(1), loop.getResult(2)});
       },
