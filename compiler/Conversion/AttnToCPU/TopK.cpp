@@ -137,60 +137,63 @@ struct HeldSlots {
 };
 } // namespace
 
-/// Puts (s, j) into held slots, branch-free. The slots scoring below s,
-/// one bit each in an i64 (C W <= 64), are the lanes from its position on:
-/// s takes the lowest of them (equal scores stay ahead, as `insert`), the
-/// rest take their left neighbour, one cross-vector lane shift (valignd)
-/// per vector. NaN and -inf score below nothing and go nowhere. Returns the
-/// new slots and sets `entered` (s took one of the first K). Slots past K
-/// may take values shifted out of slot K - 1: the slots stay sorted, so
-/// they never score below an s that does not beat slot K - 1. Bit masks
-/// instead of a popcount of the position and a compare against it: the
-/// chain from one insertion to the next is about half as long.
-static HeldSlots insertHeld(KernelEmitter &k, const HeldSlots &held, Value s, Value j, Value &entered) {
+/// Puts (s, j) into held slots, branch-free, on vectors alone: with
+/// slots' = the slots shifted right one lane (+inf before slot 0; one
+/// cross-vector lane shift, valignd, per vector), slot i becomes
+///   slot i          where slot i >= s (equal scores stay ahead, as `insert`),
+///   s               where only slot' i >= s (slot i - 1: its position),
+///   slot' i         elsewhere (the slots after it move right),
+/// and the same for the indices. s must not be NaN; -inf goes nowhere.
+/// Slots past K may take values shifted out of slot K - 1: the slots stay
+/// sorted, so they never count ahead of an s that beats slot K - 1. No bit
+/// masks through general registers: the chain from one insertion to the
+/// next is a shift, a compare and a blend.
+static HeldSlots insertHeld(KernelEmitter &k, const HeldSlots &held, Value s, Value j) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  int64_t W = k.width, C = held.scores.size(), K = keptKeys(k.sig);
-  Type maskInt = b.getIntegerType(W);
-  auto maskVec = VectorType::get({1}, maskInt);
+  int64_t W = k.width, C = held.scores.size();
   auto i32s = VectorType::get({W}, b.getI32Type());
   Value splatS = b.create<vector::SplatOp>(loc, k.vecType(), s);
-  Value below = k.i64c(0);
-  for (int64_t c = 0; c < C; ++c) {
-    Value lanes = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, held.scores[c], splatS);
-    Value word = b.create<vector::ExtractOp>(loc, b.create<vector::BitCastOp>(loc, maskVec, lanes), 0);
-    Value bits = b.create<arith::ExtUIOp>(loc, k.i64Type, word);
-    below = b.create<arith::OrIOp>(loc, below, c ? b.create<arith::ShLIOp>(loc, bits, k.i64c(c * W)) : bits);
-  }
-  Value at = b.create<arith::AndIOp>(loc, below, b.create<arith::SubIOp>(loc, k.i64c(0), below));
-  Value after = b.create<arith::AndIOp>(loc, below, b.create<arith::SubIOp>(loc, below, k.i64c(1)));
-  Value firstK = k.i64c(K >= 64 ? -1 : (int64_t(1) << K) - 1);
-  entered = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, b.create<arith::AndIOp>(loc, at, firstK),
-                                    k.i64c(0));
-  auto lanesOf = [&](Value word, int64_t c) -> Value {
-    Value part = c ? b.create<arith::ShRUIOp>(loc, word, k.i64c(c * W)).getResult() : word;
-    Value narrow = b.create<arith::TruncIOp>(loc, maskInt, part);
-    return b.create<vector::BitCastOp>(loc, VectorType::get({W}, b.getI1Type()),
-                                       b.create<vector::SplatOp>(loc, maskVec, narrow));
-  };
   Value splatJ = b.create<vector::SplatOp>(loc, i32s, b.create<arith::TruncIOp>(loc, b.getI32Type(), j));
+  Value aboveAll = b.create<vector::SplatOp>(loc, k.vecType(), k.f32c(kInf));
   SmallVector<int64_t> shiftRight{W - 1}; // [last lane of the vector before, this one's lanes 0 .. W - 2]
   for (int64_t l = 0; l + 1 < W; ++l)
     shiftRight.push_back(W + l);
   HeldSlots next;
   for (int64_t c = 0; c < C; ++c) {
-    Value atLanes = lanesOf(at, c), afterLanes = lanesOf(after, c);
-    auto place = [&](ArrayRef<Value> slots, Value x) {
-      // Slot 0 never moves right: its shifted lane is a don't-care.
-      Value before = c ? slots[c - 1] : slots[c];
-      Value shifted = b.create<vector::ShuffleOp>(loc, before, slots[c], shiftRight);
-      return b.create<arith::SelectOp>(loc, atLanes, x, b.create<arith::SelectOp>(loc, afterLanes, shifted, slots[c]))
+    Value shifted = b.create<vector::ShuffleOp>(loc, c ? held.scores[c - 1] : aboveAll, held.scores[c], shiftRight);
+    // Index slot 0 never takes its left neighbour: any lane will do.
+    Value shiftedIndex =
+        b.create<vector::ShuffleOp>(loc, c ? held.index[c - 1] : held.index[c], held.index[c], shiftRight);
+    Value stays = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, held.scores[c], splatS);
+    Value takesS = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, shifted, splatS);
+    auto place = [&](Value slots, Value x, Value moved) {
+      return b.create<arith::SelectOp>(loc, stays, slots, b.create<arith::SelectOp>(loc, takesS, x, moved))
           .getResult();
     };
-    next.scores.push_back(place(held.scores, splatS));
-    next.index.push_back(place(held.index, splatJ));
+    next.scores.push_back(place(held.scores[c], splatS, shifted));
+    next.index.push_back(place(held.index[c], splatJ, shiftedIndex));
   }
   return next;
+}
+
+/// Slots holding a key among the first K (those not -inf; they come first).
+static Value countHeld(KernelEmitter &k, ArrayRef<Value> scores) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  int64_t W = k.width, K = keptKeys(k.sig);
+  Type maskInt = b.getIntegerType(W);
+  Value splatLow = b.create<vector::SplatOp>(loc, k.vecType(), k.f32c(-kInf));
+  Value count = k.i64c(0);
+  for (int64_t c = 0; c < static_cast<int64_t>(scores.size()); ++c) {
+    Value kept = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, scores[c], splatLow);
+    Value word = b.create<vector::ExtractOp>(loc, b.create<vector::BitCastOp>(loc, VectorType::get({1}, maskInt), kept), 0);
+    int64_t lanes = std::min(W, K - c * W); // the lanes of slots below K
+    if (lanes < W)
+      word = b.create<arith::AndIOp>(loc, word, b.create<arith::ConstantOp>(loc, b.getIntegerAttr(maskInt, (int64_t(1) << lanes) - 1)));
+    count = k.add(count, b.create<arith::ExtUIOp>(loc, k.i64Type, b.create<math::CtPopOp>(loc, word)));
+  }
+  return count;
 }
 
 std::pair<Value, Value> emitTopKOfferKeys(KernelEmitter &k, const TopKBuffers &top, Value count, Value sawNaN,
@@ -223,8 +226,8 @@ std::pair<Value, Value> emitTopKOfferKeys(KernelEmitter &k, const TopKBuffers &t
   auto offered = b.create<scf::IfOp>(
       loc, more(candidates),
       [&](OpBuilder &, Location) {
-        SmallVector<Value> init{candidates, count, sawNaN};
-        SmallVector<Type> types{k.i64Type, k.i64Type, b.getI1Type()};
+        SmallVector<Value> init{candidates, sawNaN};
+        SmallVector<Type> types{k.i64Type, b.getI1Type()};
         for (int64_t c = 0; c < C; ++c) {
           init.push_back(k.loadVecF32(top.scores, k.i64c(c * W), k.f32));
           types.push_back(k.vecType());
@@ -240,22 +243,23 @@ std::pair<Value, Value> emitTopKOfferKeys(KernelEmitter &k, const TopKBuffers &t
             [&](OpBuilder &, Location, ValueRange it) {
               Value jj = lowestKey(it[0]);
               Value s = k.loadF32(scores, k.add(scoresAt, jj), k.f32);
-              HeldSlots held{SmallVector<Value>(it.slice(3, C)), SmallVector<Value>(it.slice(3 + C, C))};
-              Value entered;
-              HeldSlots next = insertHeld(k, held, s, k.add(j0, jj), entered);
-              Value grown = k.add(it[1], b.create<arith::ExtUIOp>(loc, k.i64Type, entered));
-              SmallVector<Value> yield{withoutLowest(it[0]), b.create<arith::MinSIOp>(loc, grown, k.i64c(K)),
-                                       b.create<arith::OrIOp>(loc, it[2], isNaN(s))};
+              Value nan = isNaN(s);
+              HeldSlots held{SmallVector<Value>(it.slice(2, C)), SmallVector<Value>(it.slice(2 + C, C))};
+              HeldSlots next = insertHeld(k, held, b.create<arith::SelectOp>(loc, nan, k.f32c(-kInf), s),
+                                          k.add(j0, jj));
+              SmallVector<Value> yield{withoutLowest(it[0]), b.create<arith::OrIOp>(loc, it[1], nan)};
               yield.append(next.scores);
               yield.append(next.index);
               b.create<scf::YieldOp>(loc, yield);
             });
+        SmallVector<Value> finalScores;
         for (int64_t c = 0; c < C; ++c) {
-          k.storeVecF32(loop.getResult(3 + c), top.scores, k.i64c(c * W), k.f32);
-          Value index = b.create<arith::ExtSIOp>(loc, i64s, loop.getResult(3 + C + c));
+          finalScores.push_back(loop.getResult(2 + c));
+          k.storeVecF32(loop.getResult(2 + c), top.scores, k.i64c(c * W), k.f32);
+          Value index = b.create<arith::ExtSIOp>(loc, i64s, loop.getResult(2 + C + c));
           b.create<LLVM::StoreOp>(loc, index, k.gep(top.index, k.i64c(c * W), k.i64Type), 8);
         }
-        b.create<scf::YieldOp>(loc, ValueRange{loop.getResult(1), loop.getResult(2)});
+        b.create<scf::YieldOp>(loc, ValueRange{countHeld(k, finalScores), loop.getResult(1)});
       },
       [&](OpBuilder &, Location) { b.create<scf::YieldOp>(loc, ValueRange{count, sawNaN}); });
   return {offered.getResult(0), offered.getResult(1)};
