@@ -17,11 +17,11 @@
 
 namespace attn::test {
 
-/// Kernels compiled once per test binary, keyed by spec text, name and
-/// precision (`options.schedule.precision`).
+/// Kernels compiled once per test binary, keyed by spec text, name,
+/// precision (`options.schedule.precision`) and target.
 inline const Kernel &compiled(const std::string &text, const std::string &name, const CompileOptions &options = {}) {
   static std::map<std::string, std::unique_ptr<Kernel>> kernels;
-  std::string key = name + "\n" + text + "\n" + precisionName(options.schedule.precision);
+  std::string key = name + "\n" + text + "\n" + precisionName(options.schedule.precision) + "\n" + options.target;
   auto it = kernels.find(key);
   if (it == kernels.end()) {
     Expected<Kernel> k = Compiler(options).compile(text, name, "test.attn");
@@ -82,7 +82,11 @@ inline double expectKernelMatchesReference(const Kernel &kernel, const std::stri
   EXPECT_TRUE(spec.ok);
   if (!spec.ok)
     return INFINITY;
-  const AttentionSpec &k = *spec.module.find(name);
+  const AttentionSpec *found = spec.module.find(name);
+  EXPECT_TRUE(found) << "no kernel '" << name << "' in the spec";
+  if (!found)
+    return INFINITY;
+  const AttentionSpec &k = *found;
   Expected<ReferenceOutput> ref = runReference(k, args);
   EXPECT_TRUE(ref) << ref.error();
   Expected<ReferenceOutput> got = runOnHost(kernel, args, k.returnLse, options);
