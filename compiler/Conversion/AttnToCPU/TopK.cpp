@@ -125,8 +125,8 @@ Value emitTopKOffer(KernelEmitter &k, const TopKBuffers &top, Value count, Value
 }
 
 /// Where a row's slots fit this many vectors, emitTopKOfferKeys holds them
-/// in registers (K <= 64 on AVX-512: 4 score vectors and 4 of indices,
-/// 8-lane halves each); larger K inserts in memory.
+/// in registers (K <= 64 on AVX-512, 32 on AVX2: 4 vectors of scores and 4
+/// of i32 indices); larger K inserts in memory.
 static constexpr int64_t kTopKRegisterVectors = 4;
 
 namespace {
@@ -270,8 +270,11 @@ void emitTopKFinish(KernelEmitter &k, const TopKBuffers &top, Value count, Value
   OpBuilder &b = k.b;
   Location loc = k.loc;
   // The survivors are sorted: the first is the max. Their weights
-  // exp(s - m) take the scores' place.
+  // exp(s - m) take the scores' place, and their v rows are prefetched a
+  // cache line at a time (the rows are scattered, and P V below waited on
+  // them).
   Value m = k.loadF32(top.scores, k.i64c(0), k.f32);
+  int64_t perLine = 64 / (k.vType.getIntOrFloatBitWidth() / 8);
   auto sum = b.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(count), k.idx(k.i64c(1)), ValueRange{k.f32c(0)},
                                   [&](OpBuilder &, Location, Value tIdx, ValueRange it) {
                                     Value t = k.i64(tIdx);
@@ -279,7 +282,7 @@ void emitTopKFinish(KernelEmitter &k, const TopKBuffers &top, Value count, Value
                                         loc, b.create<arith::SubFOp>(loc, k.loadF32(top.scores, t, k.f32), m));
                                     k.storeF32(p, top.scores, t, k.f32);
                                     Value row = k.add(vBase, k.mul(loadIndex(k, top.index, t), k.vStr[2]));
-                                    b.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.vDim), k.idx(k.i64c(16)),
+                                    b.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.vDim), k.idx(k.i64c(perLine)),
                                                          ValueRange{}, [&](OpBuilder &, Location, Value d, ValueRange) {
                                                            k.prefetch(k.vPtr, k.add(row, k.i64(d)), k.vType);
                                                            b.create<scf::YieldOp>(loc);
