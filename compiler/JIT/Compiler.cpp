@@ -96,6 +96,8 @@ loadObjects(const std::vector<const std::string *> &objects, const std::vector<s
 
 std::string Kernel::run(const std::map<std::string, ArgValue> &inputs, const TensorView &o,
                         const TensorView *lse, const InvokeOptions &options) const {
+  if (sig_.inputs.empty())
+    return "the kernel holds no code: it was default-constructed, not returned by Compiler::compile";
   std::vector<ArgValue> ordered;
   for (const InputSig &in : sig_.inputs) {
     auto it = inputs.find(in.name);

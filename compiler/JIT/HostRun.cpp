@@ -50,6 +50,8 @@ std::vector<double> HostBuffer::values() const {
 
 Expected<HostCall> prepareCall(const Kernel &kernel, const ArgumentMap &args) {
   const KernelSignature &sig = kernel.signature();
+  if (sig.inputs.empty())
+    return Error{"the kernel holds no code (its compile failed)"};
   HostCall call;
   call.inputs.reserve(sig.inputs.size());
   for (const InputSig &s : sig.inputs) {

@@ -52,7 +52,20 @@ TEST(Variants, DocumentMaskWithScatteredIds) {
 TEST(Variants, ScoreAndMaskReadTablesByKey) {
   // Reads indexed by j are gathers over the key lanes (f32, bf16, i32).
   check("kbias", "bias: f32[B, M]\nscore: s + bias[b, j]\nmask: j <= i + 3");
-  check("kbias16", "bias: bf16[G, M]\nkeep: i32[M]\nscore: s - bias[0, j]\nmask: keep[j] != 2");
+  std::string fields = "bias: bf16[G, M]\nkeep: i32[M]\nscore: s - bias[0, j]\nmask: keep[j] != 2";
+  check("kbias16", fields);
+  // Without AVX512-BF16 a bf16 gather must not become a call to compiler-rt's
+  // __truncsfbf2 (the kernel would not load); loading shows it on any host.
+  std::string text = spec("kbias16", "f32", fields);
+  ArgumentMap args = randomInputs(text, "kbias16", {2, 4, 2, 45, 70, 24, 17});
+  for (const char *target : {"x86-64-avx2", "x86-64-avx512"}) {
+    CompileOptions options;
+    options.target = target;
+    SCOPED_TRACE(target);
+    const Kernel &kernel = compiled(text, "kbias16", options);
+    if (hostRuns(target) && !kernel.signature().inputs.empty())
+      expectKernelMatchesReference(kernel, text, "kbias16", args);
+  }
 }
 TEST(Variants, GlobalAndLocal) { check("gl", "w: i32\nmask: abs(i - j) <= w || i < 3 || j < 3"); }
 TEST(Variants, Sigmoid) { check("sig", "bias: f32\nscore: s + bias\nweights: sigmoid"); }

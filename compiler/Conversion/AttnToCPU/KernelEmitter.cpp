@@ -577,12 +577,20 @@ Value KernelEmitter::gatherChecked(ad::LoadOp load, ValueRange indices, Value la
                                                      b.create<arith::AndIOp>(loc, notOk, lanes)));
   Type ptrType = LLVM::LLVMPointerType::get(b.getContext());
   Value ptrs = b.create<LLVM::GEPOp>(loc, LLVM::getFixedVectorType(ptrType, w), e.elemType, e.ptr, ValueRange{offset});
-  auto elemVec = VectorType::get({w}, e.elemType);
-  TypedAttr zeroAttr = e.elemType.isInteger(32) ? DenseElementsAttr::get(elemVec, b.getI32IntegerAttr(0))
-                                                : DenseElementsAttr::get(elemVec, b.getFloatAttr(e.elemType, 0.0));
+  // Gathered as integers of the element's width: x86 has no 16-bit gather,
+  // and LLVM scalarizes a bf16 one through f32 (its zero pass-through
+  // becomes a call to __truncsfbf2 without AVX512-BF16, which neither a JIT
+  // process nor a program linking an AOT kernel need have).
+  Type gathered = e.elemType.isF32() || e.elemType.isInteger(32) ? e.elemType : b.getIntegerType(bytesOf(e.elemType) * 8);
+  auto gatherVec = VectorType::get({w}, gathered);
+  TypedAttr zeroAttr = isa<IntegerType>(gathered) ? DenseElementsAttr::get(gatherVec, b.getIntegerAttr(gathered, 0))
+                                                  : DenseElementsAttr::get(gatherVec, b.getFloatAttr(gathered, 0.0));
   Value zero = b.create<arith::ConstantOp>(loc, zeroAttr);
-  return widenRead(e, b.create<LLVM::masked_gather>(loc, elemVec, ptrs, b.create<arith::AndIOp>(loc, allOk, lanes),
-                                                     ValueRange{zero}, bytesOf(e.elemType)));
+  Value raw = b.create<LLVM::masked_gather>(loc, gatherVec, ptrs, b.create<arith::AndIOp>(loc, allOk, lanes),
+                                            ValueRange{zero}, bytesOf(e.elemType));
+  if (gathered != e.elemType)
+    raw = b.create<arith::BitcastOp>(loc, VectorType::get({w}, e.elemType), raw);
+  return widenRead(e, raw);
 }
 
 Value KernelEmitter::inlineRegion(Region &region, ValueRange args) {
