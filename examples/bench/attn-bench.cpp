@@ -19,6 +19,7 @@
 #include "compiler/Reference/RandomInputs.h"
 #include "compiler/Reference/Work.h"
 #include "attn/KeySplits.h"
+#include "compiler/Target/CodeGen.h"
 #include "compiler/Target/PeakFlops.h"
 
 #include <fmt/core.h>
@@ -117,10 +118,12 @@ std::vector<Case> suite(bool quick) {
       {"bf16 dense", attention("bf16dense", qkv("bf16", 16, 16, 128)), dims(1, 2048), small, false, true, {"dense"}},
       {"bf16 causal", attention("bf16causal", qkv("bf16", 16, 16, 128) + "  mask: j <= i\n"), dims(1, 2048), small, false, true, {"causal"}},
   };
-  // Precisions high and fma where the host has AMX (elsewhere these rows
-  // run the default kernels again): the default, highest, runs f32 as
-  // bf16x6 on the tiles there.
+  // Precisions high and fma where the host has AMX: the default, highest,
+  // runs f32 as bf16x6 on the tiles there. Elsewhere all three are the same
+  // f32 FMA kernel, and these rows would only time it again.
+  bool amxHost = hostRuns("x86-64-amx") && requestAmxTiles();
   for (Precision precision : {Precision::High, Precision::Fma})
+    if (amxHost)
     for (const char *name : {"dense D=128", "dense D=64", "causal D=128", "causal D=64", "GQA 32:8 causal"})
       for (const Case &c : std::vector<Case>(cases))
         if (c.name == name) {
@@ -156,6 +159,8 @@ struct Result {
   Precision precision = Precision::Highest;
   int bf16Parts = 0; // f32 split into bf16 parts on AMX tiles (bf16Parts: 2 bf16x3, 3 bf16x6)
   bool amx = false; // ran on AMX tiles (its % peak is of the AMX peak)
+  bool fmaPeak = false; // held to the fp32 FMA peak (which the probes beside each row re-measure)
+  double startPeak = 0; // the peak measured at the start of the run
 };
 
 /// The case's q and k shapes, from its spec and sizes (no inputs made).
@@ -370,7 +375,9 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   // vdpbf16ps where the host has it).
   r.amx = usesAmx(kernel->signature());
   r.bf16Parts = bf16Parts(kernel->signature());
-  r.peak = peak.forKernel(kernel->signature(), threads).gflops;
+  PeakFlops::Held held = peak.forKernel(kernel->signature(), threads);
+  r.peak = r.startPeak = held.gflops;
+  r.fmaPeak = std::string(held.what) == "fp32 FMA";
   if (!r.baselineOf.empty()) // baselines: the default-precision row's (main)
     return r;
   // The naive unfused baseline: one (batch, head) timed, times B x Hq,
@@ -465,7 +472,8 @@ std::vector<std::string> targetLines(const std::vector<Result> &results, unsigne
         r.onednnMs > 0 ? fmt::format("{:.2f}x", r.onednnMs / r.minMs) : "-"));
   }
   if (!torch.present) {
-    lines.push_back("8. PyTorch SDPA / flex_attention: not run (torch is not importable; see README)");
+    lines.push_back("8. PyTorch SDPA / flex_attention: not run (no --torch times: make bench passes them where python3 "
+                    "imports torch; see README)");
     return lines;
   }
   // Every row PyTorch ran, on all threads: the worst ratio and the rows
@@ -614,6 +622,7 @@ int main(int argc, char **argv) {
   auto ratioOr = [](double theirs, double ours) {
     return theirs > 0 && ours > 0 ? fmt::format("{:.2f}x", theirs / ours) : std::string("-");
   };
+  Expected<PeakFlops> before = measurePeakFlops(cores, false);
   for (size_t id = 0; id < cases.size(); ++id)
     for (unsigned threads : {cores, 1u}) {
       const Case &c = cases[id];
@@ -624,6 +633,18 @@ int main(int argc, char **argv) {
           }))
         continue;
       Result r = runCase(c, threads, *peak);
+      // The FMA peak beside the row: the probe before it and the one after
+      // (the next row's before), the higher of the two. A VM's capacity
+      // moves by tens of percent within a run (a neighbour on the core's
+      // other hyperthread), so the start's peak can be far from what the
+      // row had; the higher probe keeps the fraction conservative.
+      Expected<PeakFlops> after = measurePeakFlops(cores, false);
+      if (r.fmaPeak && before && after) {
+        auto at = [&](const PeakFlops &p) { return threads == 1 ? p.gflopsOneThread : p.gflopsAllThreads; };
+        r.peak = std::max(at(*before), at(*after));
+      }
+      if (after)
+        before = std::move(after);
       if (auto t = torch.ms.find({id, threads}); t != torch.ms.end())
         std::tie(r.sdpaMs, r.flexMs) = t->second;
       for (const Result &base : results)
@@ -671,15 +692,16 @@ int main(int argc, char **argv) {
   std::filesystem::create_directories(out);
   std::ofstream md(out + "/bench.md");
   md << "attn benchmark: " << machine << "\n\nGFLOP/s counts unmasked work (top-k: Q.Kt and K keys of P.V per row; "
-        "argmax: Q.Kt only); % peak is against the measured fp32 FMA "
-        "peak at the same thread count (f32 rows too where they multiply as bf16 parts on AMX tiles, f32+bf16x6 and "
-        "f32+bf16x3; bf16 rows: the bf16 dot peak, or the AMX peak where the kernel runs on AMX tiles); naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same steps as oneDNN "
+        "argmax: Q.Kt only); % peak is against the fp32 FMA peak at the same thread count probed beside the row, the "
+        "higher of the probes just before and just after it (the start's peak above is only the first of them; f32 "
+        "rows too where they multiply as bf16 parts on AMX tiles, f32+bf16x6 and f32+bf16x3; bf16 rows: the bf16 dot "
+        "peak, or the AMX peak where the kernel runs on AMX tiles, as measured at the start); naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same steps as oneDNN "
         "primitives (matmul with the scale as its output scale, a binary add of the causal mask, softmax, matmul), "
         "S in memory, fp32 inputs for every row; SDPA and flex: PyTorch's CPU scaled_dot_product_attention (is_causal, "
         "or a materialized boolean or ALiBi bias mask) and torch.compile'd flex_attention (mask_mod and score_mod, "
         "its block mask built outside the timing), from torch_baselines.py earlier in the same make bench"
         "; decode rows (theirs too) are timed cold, the caches evicted before each call"
-     << (torch.present ? " (torch " + torch.version + ")" : std::string(" (not run: torch is not importable)"))
+     << (torch.present ? " (torch " + torch.version + ")" : std::string(" (not run: no --torch times, which make bench passes where python3 imports torch)"))
      << ".\n\n"
      << header << "\n" << rule << "\n";
   for (const std::string &row : rows)
@@ -702,11 +724,12 @@ int main(int argc, char **argv) {
   }
   std::ofstream csv(out + "/bench.csv");
   csv << "case,threads,dtype,seq,min_ms,gflops,peak_gflops,naive_ms,onednn_ms,sweep,cold_compile_ms,cached_load_ms,"
-         "sdpa_ms,flex_ms\n";
+         "sdpa_ms,flex_ms,start_peak_gflops\n";
   for (const Result &r : results)
     csv << '"' << r.name << "\"," << r.threads << "," << r.dtype << "," << r.seq << "," << r.minMs << ","
         << r.gflop / (r.minMs / 1e3) << "," << r.peak << "," << r.naiveMs << "," << r.onednnMs << "," << r.sweep
-        << "," << r.coldCompileMs << "," << r.cachedLoadMs << "," << r.sdpaMs << "," << r.flexMs << "\n";
+        << "," << r.coldCompileMs << "," << r.cachedLoadMs << "," << r.sdpaMs << "," << r.flexMs << "," << r.startPeak
+        << "\n";
   fmt::print("\nwrote {}/bench.md and {}/bench.csv\n", out, out);
   bool ok = std::all_of(results.begin(), results.end(), [](const Result &r) { return r.check.rfind("ok", 0) == 0; });
   return ok ? 0 : 1;
