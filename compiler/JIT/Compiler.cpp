@@ -77,6 +77,13 @@ loadObjects(const std::vector<const std::string *> &objects, const std::vector<s
   if (!generator)
     return Error{"cannot search the process for symbols: " + llvm::toString(generator.takeError())};
   (*jit)->getMainJITDylib().addGenerator(std::move(*generator));
+  // Linking errors (a symbol the code calls that this process lacks) go to
+  // the session's reporter, which prints them to stderr by default; they
+  // belong in the error the caller gets.
+  auto linkErrors = std::make_shared<std::string>();
+  (*jit)->getExecutionSession().setErrorReporter([linkErrors](llvm::Error err) {
+    *linkErrors += (linkErrors->empty() ? "" : "; ") + llvm::toString(std::move(err));
+  });
   for (size_t n = 0; n < objects.size(); ++n) {
     auto buffer = llvm::MemoryBuffer::getMemBufferCopy(*objects[n], symbols.at(n));
     if (llvm::Error err = (*jit)->addObjectFile(std::move(buffer)))
@@ -85,8 +92,11 @@ loadObjects(const std::vector<const std::string *> &objects, const std::vector<s
   std::vector<attn_kernel_fn> fns;
   for (const std::string &symbol : symbols) {
     auto address = (*jit)->lookup(symbol);
-    if (!address)
-      return Error{"the kernel's object lacks " + symbol + ": " + llvm::toString(address.takeError())};
+    if (!address) {
+      std::string why = llvm::toString(address.takeError());
+      return Error{linkErrors->empty() ? "the kernel's object lacks " + symbol + ": " + why
+                                       : "cannot link the kernel's code (" + symbol + "): " + *linkErrors};
+    }
     fns.push_back(address->toPtr<attn_kernel_fn>());
   }
   auto owner = std::make_shared<LoadedObject>();
