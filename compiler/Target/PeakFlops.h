@@ -27,6 +27,7 @@ struct PeakFlops {
   struct Held {
     double gflops;
     const char *what;
+    bool fp32Fma; // the fp32 FMA peak (gflopsOneThread / gflopsAllThreads)
   };
   /// The peak of what multiplies a kernel's inputs: f32 kernels against the
   /// fp32 FMA peak even where they multiply as bf16 parts on AMX tiles
@@ -34,12 +35,12 @@ struct PeakFlops {
   Held forKernel(const KernelSignature &sig, unsigned threads) const {
     bool one = threads == 1;
     if (splitsF32(sig))
-      return {one ? gflopsOneThread : gflopsAllThreads, "fp32 FMA"};
+      return {one ? gflopsOneThread : gflopsAllThreads, "fp32 FMA", true};
     if (usesAmx(sig) && amxAllThreads > 0)
-      return {one ? amxOneThread : amxAllThreads, "bf16 AMX tiles (tdpbf16ps)"};
+      return {one ? amxOneThread : amxAllThreads, "bf16 AMX tiles (tdpbf16ps)", false};
     if (usesBf16Dot(sig) && bf16AllThreads > 0)
-      return {one ? bf16OneThread : bf16AllThreads, "bf16 dot (vdpbf16ps)"};
-    return {one ? gflopsOneThread : gflopsAllThreads, "fp32 FMA"};
+      return {one ? bf16OneThread : bf16AllThreads, "bf16 dot (vdpbf16ps)", false};
+    return {one ? gflopsOneThread : gflopsAllThreads, "fp32 FMA", true};
   }
 };
 

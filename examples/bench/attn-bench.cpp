@@ -123,10 +123,9 @@ std::vector<Case> suite(bool quick) {
   // f32 FMA kernel, and these rows would only time it again.
   bool amxHost = hostRuns("x86-64-amx") && requestAmxTiles();
   for (Precision precision : {Precision::High, Precision::Fma})
-    if (amxHost)
     for (const char *name : {"dense D=128", "dense D=64", "causal D=128", "causal D=64", "GQA 32:8 causal"})
       for (const Case &c : std::vector<Case>(cases))
-        if (c.name == name) {
+        if (amxHost && c.name == name) {
           Case other = c;
           other.name = c.name + " " + precisionName(precision);
           other.torch = {};
@@ -377,7 +376,7 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   r.bf16Parts = bf16Parts(kernel->signature());
   PeakFlops::Held held = peak.forKernel(kernel->signature(), threads);
   r.peak = r.startPeak = held.gflops;
-  r.fmaPeak = std::string(held.what) == "fp32 FMA";
+  r.fmaPeak = held.fp32Fma;
   if (!r.baselineOf.empty()) // baselines: the default-precision row's (main)
     return r;
   // The naive unfused baseline: one (batch, head) timed, times B x Hq,
