@@ -31,6 +31,11 @@ struct CompileOptions {
   /// ~/.cache/attn.
   std::string cacheDir;
   bool useCache = true;
+  /// How many parts a kernel path's machine code is generated in, each on a
+  /// thread of its own during a cold compile (SplitCodeGen.h); 0: the
+  /// machine's cores, at most 3. (A kernel whose calls choose their path
+  /// compiles its two paths on two threads either way.)
+  unsigned codegenParts = 0;
 };
 
 class LoadedObject; // the JIT that owns a kernel's code

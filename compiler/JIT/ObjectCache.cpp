@@ -16,7 +16,7 @@
 
 namespace attn {
 
-static const char kMagic[8] = {'A', 'T', 'T', 'N', 'C', '0', '0', '1'};
+static const char kMagic[8] = {'A', 'T', 'T', 'N', 'C', '0', '0', '2'}; // 002: objects in parts
 
 static std::string hex(llvm::ArrayRef<uint8_t> bytes) {
   static const char digits[] = "0123456789abcdef";
@@ -83,18 +83,36 @@ std::optional<std::string> ObjectCache::readEntry(const std::string &path) const
 }
 
 std::optional<CachedKernel> ObjectCache::load(const std::string &key) const {
-  // body: 8-byte signature length, signature, object
+  // body: the signature and each object, each after its 8-byte length
   std::optional<std::string> body = readEntry(pathOf(key));
-  if (!body || body->size() < 8)
+  if (!body)
     return std::nullopt;
-  uint64_t sigLen = 0;
-  std::memcpy(&sigLen, body->data(), 8);
-  if (sigLen > body->size() - 8)
-    return std::nullopt;
-  std::optional<KernelSignature> sig = parseSignature(body->substr(8, sigLen));
+  size_t at = 0;
+  auto next = [&]() -> std::optional<std::string> {
+    uint64_t len = 0;
+    if (body->size() - at < 8)
+      return std::nullopt;
+    std::memcpy(&len, body->data() + at, 8);
+    at += 8;
+    if (len > body->size() - at)
+      return std::nullopt;
+    at += len;
+    return body->substr(at - len, len);
+  };
+  std::optional<std::string> sigText = next();
+  std::optional<KernelSignature> sig = sigText ? parseSignature(*sigText) : std::nullopt;
   if (!sig)
     return std::nullopt;
-  return CachedKernel{*sig, body->substr(8 + sigLen)};
+  CachedKernel entry{*sig, {}};
+  while (at < body->size()) {
+    std::optional<std::string> object = next();
+    if (!object)
+      return std::nullopt;
+    entry.objects.push_back(std::move(*object));
+  }
+  if (entry.objects.empty())
+    return std::nullopt;
+  return entry;
 }
 
 std::optional<Schedule> ObjectCache::loadTuned(const std::string &key) const {
@@ -131,11 +149,15 @@ static bool ensurePrivateDir(const std::string &dir) {
 }
 
 bool ObjectCache::store(const std::string &key, const CachedKernel &entry) const {
-  std::string sig = serializeSignature(entry.signature);
-  uint64_t sigLen = sig.size();
-  std::string body(reinterpret_cast<const char *>(&sigLen), 8);
-  body += sig;
-  body += entry.object;
+  std::string body;
+  auto append = [&](const std::string &part) {
+    uint64_t len = part.size();
+    body.append(reinterpret_cast<const char *>(&len), 8);
+    body += part;
+  };
+  append(serializeSignature(entry.signature));
+  for (const std::string &object : entry.objects)
+    append(object);
   return writeEntry(key, pathOf(key), body);
 }
 

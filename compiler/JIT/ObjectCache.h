@@ -15,12 +15,13 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace attn {
 
 struct CachedKernel {
   KernelSignature signature;
-  std::string object; // ELF object bytes
+  std::vector<std::string> objects; // ELF objects: the kernel's code, split over several (SplitCodeGen.h)
 };
 
 std::string resolveCacheDir(const std::string &configured);

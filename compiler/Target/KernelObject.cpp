@@ -5,6 +5,7 @@
 #include "compiler/Frontend/SpecSignature.h"
 #include "compiler/Pipelines/CPUPipeline.h"
 #include "compiler/Target/CodeGen.h"
+#include "compiler/Target/SplitCodeGen.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -93,7 +94,7 @@ Expected<LLVMKernel> compileToLLVM(const AttentionSpec &spec, const std::string 
 
 Expected<StageOutput> compileKernel(const AttentionSpec &spec, const std::string &fileName,
                                     const std::string &target, Schedule schedule, Stage stage,
-                                    KernelPaths paths) {
+                                    KernelPaths paths, unsigned codegenParts) {
   StageOutput out;
   if (stage == Stage::Attn || stage == Stage::Lowered || stage == Stage::LLVMDialect) {
     Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(target, spec, schedule);
@@ -117,8 +118,14 @@ Expected<StageOutput> compileKernel(const AttentionSpec &spec, const std::string
     k->module->print(os, nullptr);
     return out;
   }
-  Expected<std::string> code = stage == Stage::Asm ? emitAssembly(*k->module, *k->targetMachine)
-                                                   : emitObject(*k->module, *k->targetMachine);
+  if (stage == Stage::Object) {
+    Expected<std::vector<std::string>> objects = emitObjects(*k->module, *k->targetMachine, codegenParts);
+    if (!objects)
+      return objects.takeError();
+    out.objects = std::move(*objects);
+    return out;
+  }
+  Expected<std::string> code = emitAssembly(*k->module, *k->targetMachine);
   if (!code)
     return code.takeError();
   out.text = std::move(*code);

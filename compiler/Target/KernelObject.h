@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace attn {
 
@@ -20,7 +21,8 @@ namespace attn {
 enum class Stage { Attn, Lowered, LLVMDialect, LLVMIR, Asm, Object };
 
 struct StageOutput {
-  std::string text;        // IR or assembly text, or the object's bytes
+  std::string text;                 // IR or assembly text
+  std::vector<std::string> objects; // Stage::Object: ELF objects, one or one per part (codegenParts)
   KernelSignature signature;
 };
 
@@ -47,9 +49,11 @@ Expected<LLVMKernel> compileToLLVM(const AttentionSpec &spec, const std::string 
 /// Runs `spec` (checked) through the CPU pipeline for `target` up to `stage`.
 /// A zero vector width in `schedule` means the target's native width. Safe
 /// to call from several threads at once (each call has its own contexts).
+/// An object's code is generated in up to `codegenParts` parts on as many
+/// threads (SplitCodeGen.h), each part an object of its own.
 Expected<StageOutput> compileKernel(const AttentionSpec &spec, const std::string &fileName,
                                     const std::string &target, Schedule schedule, Stage stage,
-                                    KernelPaths paths = KernelPaths::Both);
+                                    KernelPaths paths = KernelPaths::Both, unsigned codegenParts = 1);
 
 } // namespace attn
 

@@ -169,6 +169,31 @@ TEST_F(Cache, OneObjectPerPathEachCompiledWhereMissing) {
   EXPECT_TRUE(warm->fromCache());
 }
 
+TEST_F(Cache, CodeInPartsIsCachedAndLinked) {
+  // The tiled path's functions (setup, Q Kt and softmax, P V, finish and
+  // the kernel) dealt to three parts: three objects in its entry, linked to
+  // each other when loaded, cold and from the cache; the row path is one
+  // function, so one object.
+  CompileOptions options;
+  options.cacheDir = dir.string();
+  options.codegenParts = 3;
+  for (bool warm : {false, true}) {
+    Expected<Kernel> k = Compiler(options).compile(kSpec, "c");
+    ASSERT_TRUE(k) << k.error();
+    EXPECT_EQ(k->fromCache(), warm);
+    expectWorks(*k); // the row path
+    // Odd sizes, many rows per kv head: the tiled path, against the reference.
+    expectKernelMatchesReference(*k, kSpec, "c", randomInputs(kSpec, "c", {1, 2, 2, 83, 83, 13, 13}));
+  }
+  std::vector<size_t> objectsPerEntry;
+  ObjectCache cache(dir.string());
+  for (const fs::path &p : entries())
+    if (std::optional<CachedKernel> entry = cache.load(p.stem().string()))
+      objectsPerEntry.push_back(entry->objects.size());
+  std::sort(objectsPerEntry.begin(), objectsPerEntry.end());
+  EXPECT_EQ(objectsPerEntry, (std::vector<size_t>{1, 3}));
+}
+
 TEST_F(Cache, TunedScheduleIsUsedByDefaultCompiles) {
   // What `attnc tune` stores: compiles with the default schedule take it;
   // a caller's own schedule stays; a damaged or foreign entry is ignored.

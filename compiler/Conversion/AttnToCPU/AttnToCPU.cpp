@@ -18,6 +18,7 @@
 
 #include "compiler/Conversion/AttnToCPU/GroupedSoftmaxRows.h"
 #include "compiler/Conversion/AttnToCPU/KernelEmitter.h"
+#include "compiler/Conversion/AttnToCPU/OutlineRegions.h"
 #include "compiler/Conversion/AttnToCPU/TiledSoftmax.h"
 #include "compiler/Conversion/AttnToCPU/TileClasses.h"
 #include "compiler/Conversion/AttnToCPU/TopK.h"
@@ -444,11 +445,13 @@ struct ConvertAttnToCPUPass : PassWrapper<ConvertAttnToCPUPass, OperationPass<Mo
       KernelEmitter k(b, op, sig);
       // Only a kernel whose calls choose their path has halves.
       KernelPaths held = pathDecidedPerCall(sig) ? paths : KernelPaths::Both;
-      k.createFunction(module, held);
+      func::FuncOp fn = k.createFunction(module, held);
       RowEmitter(k).emitItems(held);
       k.fenceStreamingStores();
       b.create<func::ReturnOp>(op.getLoc());
       op.erase();
+      if (failed(outlineMarkedRegions(fn)))
+        return signalPassFailure();
     }
   }
   Option<int64_t> blockQ{*this, "block-q", llvm::cl::desc("query rows per work item"), llvm::cl::init(64)};

@@ -4,6 +4,7 @@
 #include "compiler/Conversion/AttnToCPU/AmxTiles.h"
 #include "compiler/Conversion/AttnToCPU/TileClasses.h"
 #include "compiler/Conversion/AttnToCPU/TopK.h"
+#include "compiler/Conversion/AttnToCPU/OutlineRegions.h"
 #include "compiler/Conversion/AttnToCPU/VectorRegion.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -73,10 +74,15 @@ public:
         loc, k.idx(k.i64c(0)), k.idx(tiles), k.idx(k.i64c(1)),
         ValueRange{k.i64c(std::numeric_limits<int64_t>::max()), k.i64c(-1)},
         [&](OpBuilder &, Location, Value t, ValueRange bounds) {
-          bindTile(k.i64(t));
-          setupTile();
-          bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::MinSIOp>(loc, bounds[0], iLo),
-                                                  bb.create<arith::MaxSIOp>(loc, bounds[1], iHi)});
+          // A function of its own too (OutlineRegions.h): packing q is a
+          // large part of the code.
+          SmallVector<Value> tileRows = emitOutlinableWithResults(bb, loc, "setup", [&] {
+            bindTile(k.i64(t));
+            setupTile();
+            return SmallVector<Value>{iLo, iHi};
+          });
+          bb.create<scf::YieldOp>(loc, ValueRange{bb.create<arith::MinSIOp>(loc, bounds[0], tileRows[0]),
+                                                  bb.create<arith::MaxSIOp>(loc, bounds[1], tileRows[1])});
         });
     Value blockILo = setup.getResult(0), blockIHi = setup.getResult(1);
     tileCount = tiles;
@@ -124,7 +130,9 @@ public:
           [&](OpBuilder &, Location, Value j0Idx, ValueRange) {
             Value j0 = k.i64(j0Idx);
             // Q Kt and softmax of the block at j: whether the q block has it.
-            auto scorePass = [&](Value j) { return ifBlockLive(j, [&] { forTiles(tiles, [&] { blockOfTile(j); }); }); };
+            auto scorePass = [&](Value j) {
+              return ifBlockLive(j, [&] { scoresOfTiles(tiles, [&] { blockOfTile(j); }); });
+            };
             // The two blocks in a loop, not one after the other: one copy of
             // the Q Kt and softmax code (two doubled the kernel's compile).
             Value no = bb.create<arith::ConstantOp>(loc, bb.getBoolAttr(false));
@@ -142,7 +150,7 @@ public:
                   bb.create<scf::YieldOp>(loc, ValueRange{select(first, has, live[0]), select(first, live[1], has)});
                   slot = Value();
                 });
-            forTiles(tiles, [&] { accumulatePair(j0, both.getResult(0), both.getResult(1)); });
+            valuesOfTiles(tiles, [&] { accumulatePair(j0, both.getResult(0), both.getResult(1)); });
             bb.create<scf::YieldOp>(loc);
           });
     };
@@ -153,9 +161,9 @@ public:
           loc, k.idx(from), k.idx(to), k.idx(BK()), ValueRange{}, [&](OpBuilder &, Location, Value j0Idx, ValueRange) {
             Value j0 = k.i64(j0Idx);
             ifBlockLive(j0, [&] {
-              forTiles(tiles, [&] { blockOfTile(j0); });
+              scoresOfTiles(tiles, [&] { blockOfTile(j0); });
               if (!topK)
-                forTiles(tiles, [&] { accumulateTile(j0); });
+                valuesOfTiles(tiles, [&] { accumulateTile(j0); });
             });
             bb.create<scf::YieldOp>(loc);
           });
@@ -182,7 +190,7 @@ public:
             bb.create<scf::YieldOp>(loc);
           });
     }
-    forTiles(tiles, [&] { finishTile(); });
+    emitOutlinable(bb, loc, "finish", [&] { forTiles(tiles, [&] { finishTile(); }); });
   }
 
 private:
@@ -266,6 +274,16 @@ private:
                             body();
                             bb.create<scf::YieldOp>(loc);
                           });
+  }
+
+  /// The two passes of a K/V block over the q block's tiles, each a
+  /// function of its own (see OutlineRegions.h): Q Kt and the softmax, the
+  /// larger part of the kernel's code, and P V.
+  void scoresOfTiles(Value tiles, const std::function<void()> &body) {
+    emitOutlinable(bb, loc, "scores", [&] { forTiles(tiles, body); });
+  }
+  void valuesOfTiles(Value tiles, const std::function<void()> &body) {
+    emitOutlinable(bb, loc, "values", [&] { forTiles(tiles, body); });
   }
 
   /// Tile t of the q block: its first row and its parts of scratch.

@@ -2,9 +2,23 @@
 
 // Softmax: a function with the kernel C ABI, a loop over work items, blocks
 // of keys with a running max (maximumf) and sum, vector FMAs along the head
-// dim, and no attn op left.
+// dim, and no attn op left. The tiled path's parts are private functions
+// of their own (OutlineRegions.h), internal in the object, with the
+// constants they use inside them; the kernel calls them.
+// CHECK-LABEL: func.func private @attn_kernel_causal_setup(
+// CHECK-SAME: -> (i64, i64) attributes {llvm.linkage = #llvm.linkage<internal>}
+// CHECK-LABEL: func.func private @attn_kernel_causal_scores(
+// CHECK: arith.constant 32 : i64
+// CHECK: vector.fma {{.*}} : vector<8xf32>
+// CHECK-LABEL: func.func private @attn_kernel_causal_values(
+// CHECK: vector.fma {{.*}} : vector<8xf32>
+// CHECK-LABEL: func.func private @attn_kernel_causal_finish(
 // CHECK-LABEL: func.func @attn_kernel_causal(
 // CHECK-SAME: %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
+// CHECK: call @attn_kernel_causal_setup(
+// CHECK: call @attn_kernel_causal_scores(
+// CHECK: call @attn_kernel_causal_values(
+// CHECK: call @attn_kernel_causal_finish(
 // CHECK: scf.for
 // CHECK: scf.for {{.*}} iter_args
 // CHECK: arith.cmpi sle
@@ -56,10 +70,14 @@ attn.attention @doc [#attn.input<q : f32[B, H, L, 16]>, #attn.input<k : f32[B, H
 
 // -----
 
-// top-k keeps a sorted buffer: a while loop shifts lower scores down.
-// CHECK-LABEL: func.func @attn_kernel_top(
+// top-k keeps a sorted buffer: a while loop shifts lower scores down. It
+// has no P V per block, so no `values` function.
+// CHECK-LABEL: func.func private @attn_kernel_top_scores(
 // CHECK: scf.while
 // CHECK: scf.condition
+// CHECK-NOT: @attn_kernel_top_values
+// CHECK-LABEL: func.func @attn_kernel_top(
+// CHECK: call @attn_kernel_top_scores(
 // CHECK-NOT: attn.
 attn.attention @top [#attn.input<q : bf16[B, H, L, 16]>, #attn.input<k : bf16[B, H, L, 16]>,
                      #attn.input<v : bf16[B, H, L, 16]>] weights topk(4) scale {
