@@ -65,7 +65,9 @@ Expected<std::vector<std::string>> emitObjects(llvm::Module &module, llvm::Targe
     return std::vector<std::string>{std::move(*object)};
   }
   std::map<const llvm::GlobalValue *, unsigned> partOf = dealFunctions(module, parts);
-  // Global variables stay with the first part; the other parts declare them.
+  // Every part may refer to another's functions and to global variables
+  // (kept by the first part, declared by the others, as dealFunctions
+  // gives them no part), so local symbols become hidden global ones.
   for (llvm::GlobalValue &gv : module.global_values())
     if (gv.hasLocalLinkage()) {
       gv.setLinkage(llvm::GlobalValue::ExternalLinkage);

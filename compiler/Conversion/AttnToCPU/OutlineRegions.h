@@ -2,11 +2,12 @@
 //
 // Code generation of one large function (LLVM's instruction selection and
 // register allocation) is most of a cold compile, and it runs on one
-// thread. The tiled path emits its per-block passes (Q Kt with the softmax,
-// and P V) as marked regions; outlineMarkedRegions moves each into a private
-// function the kernel calls there, so the JIT can generate their code on
-// other threads (CodeGen.h, emitObjects). A call per K/V block of a whole q
-// block's tiles costs nothing measurable.
+// thread. The tiled path emits its tiles' setup, its per-block passes (Q Kt
+// with the softmax, and P V) and its tiles' finish as marked regions;
+// outlineMarkedRegions moves each into a private function the kernel calls
+// there, so the JIT can generate their code on other threads
+// (SplitCodeGen.h, emitObjects). A call per K/V block of a whole q block's
+// tiles costs nothing measurable.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTN_CONVERSION_ATTNTOCPU_OUTLINEREGIONS_H
