@@ -119,7 +119,7 @@ int64_t nativeVectorWidth(const llvm::TargetMachine &tm) {
 /// (the Q.Kt and P.V loops compared instruction by instruction); -O2 with
 /// unrolling and the vectorizers off was the previous choice, -O3 measured
 /// no faster.
-static void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm) {
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -142,9 +142,8 @@ static void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm) {
   mpm.run(module, mam);
 }
 
-Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp module,
-                                                             llvm::LLVMContext &context,
-                                                             llvm::TargetMachine &tm) {
+Expected<std::unique_ptr<llvm::Module>> translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &context,
+                                                          llvm::TargetMachine &tm) {
   mlir::registerBuiltinDialectTranslation(*module->getContext());
   mlir::registerLLVMDialectTranslation(*module->getContext());
   mlir::registerAMXDialectTranslation(*module->getContext());
@@ -161,7 +160,15 @@ Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp modu
       // Newton step): those of the math approximations (ApproximateMath.cpp).
       fn.addFnAttr("reciprocal-estimates", "vec-divf");
     }
-  optimizeModule(*llvmModule, tm);
+  return llvmModule;
+}
+
+Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp module,
+                                                             llvm::LLVMContext &context,
+                                                             llvm::TargetMachine &tm) {
+  Expected<std::unique_ptr<llvm::Module>> llvmModule = translateToLLVMIR(module, context, tm);
+  if (llvmModule)
+    optimizeModule(**llvmModule, tm);
   return llvmModule;
 }
 

@@ -33,8 +33,16 @@ bool hostRuns(const std::string &target);
 /// machines never hands one a kernel built for the other's instructions.
 std::string hostDescription();
 
-/// Translates an LLVM-dialect module to LLVM IR and optimizes it (-O2) for
-/// the target machine.
+/// Translates an LLVM-dialect module to LLVM IR for the target machine
+/// (its data layout, and its CPU and features on every function).
+Expected<std::unique_ptr<llvm::Module>> translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &context,
+                                                          llvm::TargetMachine &tm);
+/// The short function pipeline the kernels need (CodeGen.cpp says which
+/// passes and why). Function passes only: a module split into parts
+/// (SplitCodeGen.h) can be optimized part by part, each on its own thread,
+/// to the same code.
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm);
+/// Both: translateToLLVMIR, then optimizeModule.
 Expected<std::unique_ptr<llvm::Module>> translateAndOptimize(mlir::ModuleOp module,
                                                              llvm::LLVMContext &context,
                                                              llvm::TargetMachine &tm);

@@ -78,7 +78,7 @@ Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &
 
 Expected<LLVMKernel> compileToLLVM(const AttentionSpec &spec, const std::string &fileName,
                                    const std::string &target, Schedule schedule,
-                                   llvm::LLVMContext &llvmContext, KernelPaths paths) {
+                                   llvm::LLVMContext &llvmContext, KernelPaths paths, bool optimize) {
   Expected<std::unique_ptr<llvm::TargetMachine>> tm = resolveTarget(target, spec, schedule);
   if (!tm)
     return tm.takeError();
@@ -86,7 +86,8 @@ Expected<LLVMKernel> compileToLLVM(const AttentionSpec &spec, const std::string 
   auto module = lowerSpec(context, spec, fileName, schedule, Stage::LLVMDialect, paths);
   if (!module)
     return module.takeError();
-  Expected<std::unique_ptr<llvm::Module>> llvmModule = translateAndOptimize(**module, llvmContext, **tm);
+  Expected<std::unique_ptr<llvm::Module>> llvmModule = optimize ? translateAndOptimize(**module, llvmContext, **tm)
+                                                                 : translateToLLVMIR(**module, llvmContext, **tm);
   if (!llvmModule)
     return llvmModule.takeError();
   return LLVMKernel{std::move(*tm), std::move(*llvmModule), signatureOf(spec, schedule)};
@@ -109,7 +110,9 @@ Expected<StageOutput> compileKernel(const AttentionSpec &spec, const std::string
     return out;
   }
   llvm::LLVMContext llvmContext;
-  Expected<LLVMKernel> k = compileToLLVM(spec, fileName, target, schedule, llvmContext, paths);
+  // An object's module is optimized in its parts, on their threads.
+  Expected<LLVMKernel> k = compileToLLVM(spec, fileName, target, schedule, llvmContext, paths,
+                                         /*optimize=*/stage != Stage::Object);
   if (!k)
     return k.takeError();
   out.signature = k->signature;
@@ -119,7 +122,7 @@ Expected<StageOutput> compileKernel(const AttentionSpec &spec, const std::string
     return out;
   }
   if (stage == Stage::Object) {
-    Expected<std::vector<std::string>> objects = emitObjects(*k->module, *k->targetMachine, codegenParts);
+    Expected<std::vector<std::string>> objects = optimizeAndEmitObjects(*k->module, *k->targetMachine, codegenParts);
     if (!objects)
       return objects.takeError();
     out.objects = std::move(*objects);

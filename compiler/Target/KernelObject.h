@@ -26,7 +26,7 @@ struct StageOutput {
   KernelSignature signature;
 };
 
-/// A kernel as an optimized LLVM module, with what made it.
+/// A kernel as an LLVM module, with what made it.
 struct LLVMKernel {
   std::unique_ptr<llvm::TargetMachine> targetMachine;
   std::unique_ptr<llvm::Module> module;
@@ -40,11 +40,14 @@ struct LLVMKernel {
 Expected<std::unique_ptr<llvm::TargetMachine>> resolveTarget(const std::string &target, const AttentionSpec &spec,
                                                              Schedule &schedule);
 
-/// Runs `spec` through the whole pipeline to optimized LLVM IR in `context`.
-/// `paths`: the whole kernel, or one of its paths (createConvertAttnToCPUPass).
+/// Runs `spec` through the whole pipeline to LLVM IR in `context`,
+/// optimized unless `optimize` is false (optimizeAndEmitObjects optimizes
+/// its parts itself). `paths`: the whole kernel, or one of its paths
+/// (createConvertAttnToCPUPass).
 Expected<LLVMKernel> compileToLLVM(const AttentionSpec &spec, const std::string &fileName,
                                    const std::string &target, Schedule schedule,
-                                   llvm::LLVMContext &context, KernelPaths paths = KernelPaths::Both);
+                                   llvm::LLVMContext &context, KernelPaths paths = KernelPaths::Both,
+                                   bool optimize = true);
 
 /// Runs `spec` (checked) through the CPU pipeline for `target` up to `stage`.
 /// A zero vector width in `schedule` means the target's native width. Safe

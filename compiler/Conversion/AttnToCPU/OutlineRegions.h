@@ -6,7 +6,7 @@
 // with the softmax, and P V) and its tiles' finish as marked regions;
 // outlineMarkedRegions moves each into a private function the kernel calls
 // there, so the JIT can generate their code on other threads
-// (SplitCodeGen.h, emitObjects). A call per K/V block of a whole q block's
+// (SplitCodeGen.h, optimizeAndEmitObjects). A call per K/V block of a whole q block's
 // tiles costs nothing measurable.
 //
 //===----------------------------------------------------------------------===//
