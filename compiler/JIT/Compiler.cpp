@@ -4,6 +4,7 @@
 #include "compiler/Frontend/Sema.h"
 #include "compiler/Frontend/SpecSignature.h"
 #include "compiler/JIT/ObjectCache.h"
+#include "compiler/Support/Concurrently.h"
 #include "compiler/Target/CodeGen.h"
 #include "compiler/Target/KernelObject.h"
 
@@ -18,7 +19,6 @@
 #include <sys/stat.h>
 #include <mutex>
 #include <sstream>
-#include <system_error>
 #include <thread>
 
 namespace attn {
@@ -197,35 +197,22 @@ Expected<Kernel> Compiler::compile(const std::string &specText, const std::strin
   for (size_t n = 0; n < parts.size(); ++n)
     objects[n] = cache.load(keys[n]);
   bool compiledAny = false;
-  // The parts not in `objects`, compiled at once: the calling thread takes
-  // the last, a thread each the others (or the calling thread too, where
-  // no thread can be started).
+  // The parts not in `objects`, compiled at once (runConcurrently: the
+  // calling thread takes the last).
   auto compileMissing = [&]() -> std::optional<Error> {
     std::vector<std::optional<Expected<StageOutput>>> compiled(parts.size());
-    auto work = [&](size_t n) {
-      try {
-        compiled[n] = compileKernel(*chosen, fileName, options_.target, schedule, Stage::Object, parts[n],
-                                    codegenParts);
-      } catch (const std::exception &e) {
-        compiled[n] = Expected<StageOutput>(Error{std::string("compiling failed: ") + e.what()});
-      }
-    };
-    std::vector<std::thread> threads;
-    for (size_t n = 0; n < parts.size(); ++n) {
-      if (objects[n])
-        continue;
-      bool last = std::none_of(objects.begin() + n + 1, objects.end(), [](const auto &o) { return !o; });
-      try {
-        if (!last) {
-          threads.emplace_back(work, n);
-          continue;
-        }
-      } catch (const std::system_error &) {
-      }
-      work(n);
+    std::vector<std::function<void()>> jobs;
+    for (size_t n = 0; n < parts.size(); ++n)
+      if (!objects[n])
+        jobs.push_back([&, n] {
+          compiled[n] = compileKernel(*chosen, fileName, options_.target, schedule, Stage::Object, parts[n],
+                                      codegenParts);
+        });
+    try {
+      runConcurrently(jobs);
+    } catch (const std::exception &e) {
+      return Error{std::string("compiling failed: ") + e.what()};
     }
-    for (std::thread &t : threads)
-      t.join();
     for (size_t n = 0; n < parts.size(); ++n) {
       if (objects[n])
         continue;

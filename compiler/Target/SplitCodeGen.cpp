@@ -1,6 +1,7 @@
 //===- SplitCodeGen.cpp - One module's machine code on several threads -----===//
 #include "compiler/Target/SplitCodeGen.h"
 
+#include "compiler/Support/Concurrently.h"
 #include "compiler/Target/CodeGen.h"
 
 #include "llvm/Bitcode/BitcodeReader.h"
@@ -14,8 +15,6 @@
 #include <algorithm>
 #include <map>
 #include <optional>
-#include <system_error>
-#include <thread>
 
 namespace attn {
 
@@ -91,18 +90,18 @@ Expected<std::vector<std::string>> optimizeAndEmitObjects(llvm::Module &module, 
       fn.deleteBody();
 
   std::vector<std::optional<Expected<std::string>>> objects(parts);
-  std::vector<std::thread> threads;
-  for (unsigned p = 1; p < parts; ++p) {
-    try {
-      threads.emplace_back([&, p] { objects[p] = emitPart(bitcode[p], tm); });
-    } catch (const std::system_error &) {
-      objects[p] = emitPart(bitcode[p], tm); // no thread to be had: here, in turn
-    }
+  std::vector<std::function<void()>> jobs;
+  for (unsigned p = 1; p < parts; ++p)
+    jobs.push_back([&, p] { objects[p] = emitPart(bitcode[p], tm); });
+  jobs.push_back([&] { // the first part, last: on this thread
+    optimizeModule(module, tm);
+    objects[0] = emitObject(module, tm);
+  });
+  try {
+    runConcurrently(jobs);
+  } catch (const std::exception &e) {
+    return Error{std::string("generating the kernel's code failed: ") + e.what()};
   }
-  optimizeModule(module, tm);
-  objects[0] = emitObject(module, tm);
-  for (std::thread &t : threads)
-    t.join();
   std::vector<std::string> result;
   for (std::optional<Expected<std::string>> &object : objects) {
     if (!*object)
