@@ -3,12 +3,14 @@
 // In one run on this machine: the fp32 FMA peak (1 and all threads) and the
 // memory bandwidth, measured here; every kernel of the suite JIT-compiled,
 // checked against the double-precision reference (the same kernel at a
-// smaller size), then timed; the naive unfused baseline at the same shape.
+// smaller size), then timed, in two rounds through the whole suite (the
+// VM's speed moves for seconds to minutes at a time); the naive unfused
+// baseline at the same shape (first round only: minutes for some rows).
 // PyTorch's SDPA and flex_attention times come from torch_baselines.py
 // (--torch), which runs on the cases this program lists (--write-cases).
 // Prints a table and writes it as markdown and CSV (for the plot).
 //
-//   attn-bench [--out DIR] [--quick] [--torch TORCH.csv]
+//   attn-bench [--out DIR] [--quick] [--torch TORCH.csv] [--only NAME,...]
 //   attn-bench --write-cases CASES.tsv [--quick]
 //
 //===----------------------------------------------------------------------===//
@@ -149,6 +151,7 @@ struct Result {
   unsigned threads = 0;
   int64_t seq = 0;
   double minMs = 0, medMs = 0, gflop = 0, denseGflop = 0, peak = 0, naiveMs = 0, onednnMs = 0, bytes = 0;
+  std::vector<double> times; // every timed call of every round, sorted (minMs, medMs come from them)
   double coldCompileMs = 0, cachedLoadMs = 0;
   double unsplitMs = 0; // decode: the min time with keys not split (0: the call does not split them)
   int64_t keySplits = 1; // the parts the cost model split each row's keys into
@@ -275,7 +278,11 @@ std::string check(const Kernel &kernel, const AttentionSpec &spec, const Case &c
   return err / peak <= tol ? fmt::format("ok ({:.0e})", err / peak) : fmt::format("MISMATCH ({:.1e})", err / peak);
 }
 
-Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
+/// One round of a row. `again`: a later round of a row the first round
+/// measured: the kernel from the cache (its cold compile and the naive
+/// baseline, minutes for some rows, were the first round's), checked and
+/// timed again, oneDNN too.
+Result runCase(const Case &c, unsigned threads, const PeakFlops &peak, bool again = false) {
   Result r;
   r.name = c.name;
   r.threads = threads;
@@ -294,13 +301,13 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
   cold.useCache = false;
   Expected<Kernel> fresh = Error{"not compiled"};
   std::chrono::steady_clock::time_point t0;
-  for (int compile = 0; compile < 3; ++compile) {
+  for (int compile = 0; compile < (again ? 0 : 3); ++compile) {
     t0 = std::chrono::steady_clock::now();
     fresh = Compiler(cold).compile(c.spec, k.name, c.name + ".attn");
     double ms = millis(t0);
     r.coldCompileMs = compile ? std::min(r.coldCompileMs, ms) : ms;
   }
-  if (fresh)
+  if (fresh || again)
     (void)Compiler(cached).compile(c.spec, k.name, c.name + ".attn"); // make sure the cache has it
   // (One run's first load once took 34 ms, the others under 1 ms: the VM's
   // disk.)
@@ -363,6 +370,7 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
     r.check = "run error: " + err;
     return r;
   }
+  r.times = times;
   r.minMs = times.front();
   r.medMs = times[times.size() / 2];
   // Where the cost model splits the keys, the same call unsplit.
@@ -388,7 +396,7 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak) {
     return r;
   // The naive unfused baseline: one (batch, head) timed, times B x Hq,
   // divided over the threads (heads are independent).
-  if (k.weights == WeightsKind::Softmax && q[2] > 1)
+  if (k.weights == WeightsKind::Softmax && q[2] > 1 && !again)
     r.naiveMs = 1e3 * bench::naiveUnfusedSeconds(q[2], kk[2], q[3], v[3]) * q[0] * q[1] / threads;
   // oneDNN where it computes the same thing (no mask or causal, no score
   // change) and S fits in 3 GB.
@@ -611,7 +619,6 @@ int main(int argc, char **argv) {
                                     bench::lastLevelCacheBytes() / 1e6, ceilingLine, date);
   fmt::print("{}\n\n", machine);
 
-  std::vector<Result> results;
   std::string header = fmt::format(
       "| {:<20} | {:>3} | {:<10} | {:<22} | {:>9} | {:>9} | {:>9} | {:>7} | {:>10} | {:>8} | {:>10} | {:>9} | {:>9} | "
       "{:>7} | {:>9} | {:>7} | {} |",
@@ -628,7 +635,8 @@ int main(int argc, char **argv) {
   auto ratioOr = [](double theirs, double ours) {
     return theirs > 0 && ours > 0 ? fmt::format("{:.2f}x", theirs / ours) : std::string("-");
   };
-  Expected<PeakFlops> before = measurePeakFlops(cores, false);
+  // The rows to run, in order: (case, threads).
+  std::vector<std::pair<size_t, unsigned>> order;
   for (size_t id = 0; id < cases.size(); ++id)
     for (unsigned threads : {cores, 1u}) {
       const Case &c = cases[id];
@@ -638,12 +646,53 @@ int main(int argc, char **argv) {
             return c.name.find(name) != std::string::npos;
           }))
         continue;
-      Result r = runCase(c, threads, *peak);
+      order.push_back({id, threads});
+    }
+  auto render = [&](const Result &r) {
+    std::vector<std::string> notes;
+    if (r.precision == Precision::High && !r.bf16Parts)
+      notes.push_back("no AMX here: f32 FMAs");
+    if (r.name.rfind("decode", 0) == 0)
+      notes.push_back(fmt::format("K+V {:.1f} GB/s, {:.0f}% of bandwidth", r.bytes / (r.minMs / 1e3) / 1e9,
+                                  100 * r.bytes / (r.minMs / 1e3) / bw));
+    if (r.unsplitMs > 0)
+      notes.push_back(fmt::format("keys in {} parts, {:.2f}x unsplit", r.keySplits, r.unsplitMs / r.minMs));
+    std::string extra;
+    for (size_t n = 0; n < notes.size(); ++n)
+      extra += (n ? "; " : " (") + notes[n] + (n + 1 == notes.size() ? ")" : "");
+    std::string row = fmt::format(
+        "| {:<20} | {:>3} | {:<10} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {:>10} | {:>9} "
+        "| {:>9} | {:>7} | {:>9} | {:>7} | {}{} |",
+        r.name, r.threads, r.dtype + (r.bf16Parts == 2 ? "+bf16x3" : r.bf16Parts == 3 ? "+bf16x6" : r.amx ? "+amx" : ""), r.shape, r.minMs, r.medMs, r.gflop / (r.minMs / 1e3),
+        100 * r.gflop / (r.minMs / 1e3) / r.peak, r.naiveMs > 0 ? fmt::format("{:.1f}", r.naiveMs) : "-",
+        r.naiveMs > 0 ? fmt::format("{:.1f}x", r.naiveMs / r.minMs) : "-",
+        r.onednnMs > 0 ? fmt::format("{:.1f}", r.onednnMs) : "-",
+        r.onednnMs > 0 ? fmt::format("{:.2f}x", r.onednnMs / r.minMs) : "-", timeOr(r.sdpaMs),
+        ratioOr(r.sdpaMs, r.minMs), timeOr(r.flexMs), ratioOr(r.flexMs, r.minMs), r.check, extra);
+    return row;
+  };
+  // Every row in two rounds through the whole suite (torch_baselines.py
+  // does the same): a row's times are both rounds', so a slow phase of the
+  // VM (tens of percent, for seconds to minutes) costs one round's samples
+  // of a row, not the row. The first round prints its rows as it goes; the
+  // table is printed again, whole, after the second.
+  constexpr int kRounds = 2;
+  std::vector<Result> results(order.size());
+  Expected<PeakFlops> before = measurePeakFlops(cores, false);
+  for (int round = 0; round < kRounds; ++round) {
+    if (round)
+      fmt::print("\nround {} of {} (every row again; its min and median are of both rounds):\n", round + 1, kRounds);
+    for (size_t n = 0; n < order.size(); ++n) {
+      size_t id = order[n].first;
+      unsigned threads = order[n].second;
+      const Case &c = cases[id];
+      Result r = runCase(c, threads, *peak, /*again=*/round > 0);
       // The FMA peak beside the row: the probe before it and the one after
       // (the next row's before), the higher of the two. A VM's capacity
       // moves by tens of percent within a run (a neighbour on the core's
       // other hyperthread), so the start's peak can be far from what the
-      // row had; the higher probe keeps the fraction conservative.
+      // row had; the higher probe keeps the fraction conservative (and of
+      // the two rounds', the higher again).
       Expected<PeakFlops> after = measurePeakFlops(cores, false);
       if (r.fmaPeak && before && after) {
         auto at = [&](const PeakFlops &p) { return threads == 1 ? p.gflopsOneThread : p.gflopsAllThreads; };
@@ -651,36 +700,56 @@ int main(int argc, char **argv) {
       }
       if (after)
         before = std::move(after);
-      if (auto t = torch.ms.find({id, threads}); t != torch.ms.end())
-        std::tie(r.sdpaMs, r.flexMs) = t->second;
-      for (const Result &base : results)
-        if (base.name == c.baselineOf && base.threads == threads)
-          r.naiveMs = base.naiveMs, r.onednnMs = base.onednnMs, r.sdpaMs = base.sdpaMs, r.flexMs = base.flexMs;
-      std::vector<std::string> notes;
-      if (r.precision == Precision::High && !r.bf16Parts)
-        notes.push_back("no AMX here: f32 FMAs");
-      if (r.name.rfind("decode", 0) == 0)
-        notes.push_back(fmt::format("K+V {:.1f} GB/s, {:.0f}% of bandwidth", r.bytes / (r.minMs / 1e3) / 1e9,
-                                    100 * r.bytes / (r.minMs / 1e3) / bw));
-      if (r.unsplitMs > 0)
-        notes.push_back(fmt::format("keys in {} parts, {:.2f}x unsplit", r.keySplits, r.unsplitMs / r.minMs));
-      std::string extra;
-      for (size_t n = 0; n < notes.size(); ++n)
-        extra += (n ? "; " : " (") + notes[n] + (n + 1 == notes.size() ? ")" : "");
-      std::string row = fmt::format(
-          "| {:<20} | {:>3} | {:<10} | {:<22} | {:>9.2f} | {:>9.2f} | {:>9.1f} | {:>6.1f}% | {:>10} | {:>8} | {:>10} | {:>9} "
-          "| {:>9} | {:>7} | {:>9} | {:>7} | {}{} |",
-          r.name, r.threads, r.dtype + (r.bf16Parts == 2 ? "+bf16x3" : r.bf16Parts == 3 ? "+bf16x6" : r.amx ? "+amx" : ""), r.shape, r.minMs, r.medMs, r.gflop / (r.minMs / 1e3),
-          100 * r.gflop / (r.minMs / 1e3) / r.peak, r.naiveMs > 0 ? fmt::format("{:.1f}", r.naiveMs) : "-",
-          r.naiveMs > 0 ? fmt::format("{:.1f}x", r.naiveMs / r.minMs) : "-",
-          r.onednnMs > 0 ? fmt::format("{:.1f}", r.onednnMs) : "-",
-          r.onednnMs > 0 ? fmt::format("{:.2f}x", r.onednnMs / r.minMs) : "-", timeOr(r.sdpaMs),
-          ratioOr(r.sdpaMs, r.minMs), timeOr(r.flexMs), ratioOr(r.flexMs, r.minMs), r.check, extra);
-      fmt::print("{}\n", row);
+      if (round == 0) {
+        results[n] = r;
+        // The baselines a first-round row can show yet: PyTorch's (both
+        // of its rounds) and, for another precision, its default row's.
+        Result shown = r;
+        if (auto t = torch.ms.find({id, threads}); t != torch.ms.end())
+          std::tie(shown.sdpaMs, shown.flexMs) = t->second;
+        for (size_t m = 0; m < n; ++m)
+          if (results[m].name == c.baselineOf && results[m].threads == threads)
+            shown.naiveMs = results[m].naiveMs, shown.onednnMs = results[m].onednnMs;
+        fmt::print("{}\n", render(shown));
+        std::fflush(stdout);
+        continue;
+      }
+      Result &first = results[n];
+      double firstMin = first.minMs;
+      auto least = [](double a, double b) { return a > 0 && b > 0 ? std::min(a, b) : std::max(a, b); };
+      if (!r.times.empty()) {
+        first.times.insert(first.times.end(), r.times.begin(), r.times.end());
+        std::sort(first.times.begin(), first.times.end());
+        first.minMs = first.times.front();
+        first.medMs = first.times[first.times.size() / 2];
+      }
+      first.onednnMs = least(first.onednnMs, r.onednnMs);
+      first.unsplitMs = least(first.unsplitMs, r.unsplitMs);
+      first.cachedLoadMs = least(first.cachedLoadMs, r.cachedLoadMs);
+      if (first.fmaPeak)
+        first.peak = std::max(first.peak, r.peak);
+      if (r.check.rfind("ok", 0) != 0 && first.check.rfind("ok", 0) == 0)
+        first.check = r.check; // a failure in either round shows
+      fmt::print("  {:<20} {} thr: min {:.2f} ms this round, {:.2f} the first\n", c.name, threads, r.minMs, firstMin);
       std::fflush(stdout);
-      rows.push_back(row);
-      results.push_back(r);
     }
+  }
+  for (size_t n = 0; n < order.size(); ++n) {
+    auto [id, threads] = order[n];
+    Result &r = results[n];
+    if (auto t = torch.ms.find({id, threads}); t != torch.ms.end())
+      std::tie(r.sdpaMs, r.flexMs) = t->second;
+    for (const Result &base : results)
+      if (base.name == cases[id].baselineOf && base.threads == threads)
+        r.naiveMs = base.naiveMs, r.onednnMs = base.onednnMs, r.sdpaMs = base.sdpaMs, r.flexMs = base.flexMs;
+  }
+  if (kRounds > 1)
+    fmt::print("\n{}\n{}\n", header, rule);
+  for (const Result &r : results) {
+    rows.push_back(render(r));
+    if (kRounds > 1)
+      fmt::print("{}\n", rows.back());
+  }
 
   // The FMA probe again: a VM's neighbours can take cores during the run,
   // and the start's peak then overstates what the later rows had.
@@ -697,9 +766,11 @@ int main(int argc, char **argv) {
 
   std::filesystem::create_directories(out);
   std::ofstream md(out + "/bench.md");
-  md << "attn benchmark: " << machine << "\n\nGFLOP/s counts unmasked work (top-k: Q.Kt and K keys of P.V per row; "
+  md << "attn benchmark: " << machine << "\n\nEvery row is timed in two rounds through the whole suite (PyTorch's "
+        "rows too), each until a second of calls or 20 of them: min and median ms are of both rounds' calls. "
+        "GFLOP/s counts unmasked work (top-k: Q.Kt and K keys of P.V per row; "
         "argmax: Q.Kt only); % peak is against the fp32 FMA peak at the same thread count probed beside the row, the "
-        "higher of the probes just before and just after it (the start's peak above is only the first of them; f32 "
+        "higher of the probes just before and just after it in either round (the start's peak above is only the first of them; f32 "
         "rows too where they multiply as bf16 parts on AMX tiles, f32+bf16x6 and f32+bf16x3; bf16 rows: the bf16 dot "
         "peak, or the AMX peak where the kernel runs on AMX tiles, as measured at the start); naive: unfused S = QKt, softmax, PV in float loops; oneDNN: the same steps as oneDNN "
         "primitives (matmul with the scale as its output scale, a binary add of the causal mask, softmax, matmul), "

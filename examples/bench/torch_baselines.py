@@ -1,7 +1,8 @@
 """PyTorch CPU baselines for `make bench`: scaled_dot_product_attention and
 compiled flex_attention on the cases attn-bench lists, timed like attn's
 kernels (min and median over repetitions after a warm-up, until 1 s or 20
-runs), on the same machine in the same `make bench`.
+runs, in each of two rounds through the cases), on the same machine in the
+same `make bench`.
 
   torch_baselines.py CASES.tsv OUT.csv
 
@@ -19,9 +20,15 @@ import time
 import warnings
 
 
+# Every case in two rounds through the whole list, as attn-bench times its
+# own rows: a case's min and median are of both rounds' calls, so a slow
+# phase of the VM costs one round's samples of a case, not the case.
+ROUNDS = 2
+
+
 def timed(fn, evict=None):
-    """Min and median ms of fn() (at least 3 calls, up to 20 within a second
-    of calls); evict, where given, runs untimed before each call."""
+    """The ms of each call of fn() (at least 3 calls, up to 20 within a
+    second of calls); evict, where given, runs untimed before each call."""
     fn()  # warm-up (and, for flex_attention, the compile)
     times = []
     while len(times) < 3 or (sum(times) < 1e3 and len(times) < 20):
@@ -30,7 +37,14 @@ def timed(fn, evict=None):
         t0 = time.perf_counter()
         fn()
         times.append(1e3 * (time.perf_counter() - t0))
-    times.sort()
+    return times
+
+
+def min_median(times):
+    """(min, median) of the times, (0, 0) for none."""
+    if not times:
+        return 0.0, 0.0
+    times = sorted(times)
     return times[0], times[len(times) // 2]
 
 
@@ -66,8 +80,15 @@ def main():
     writer = csv.writer(out)
     writer.writerow(["id", "name", "threads", "sdpa_ms", "sdpa_median_ms", "flex_ms", "flex_median_ms", "note"])
     writer.writerow(["version", torch.__version__])
-    print("PyTorch %s baselines (SDPA and compiled flex_attention) on %d rows" % (torch.__version__, len(cases)))
-    for c in cases:
+    print("PyTorch %s baselines (SDPA and compiled flex_attention) on %d rows, %d rounds"
+          % (torch.__version__, len(cases), ROUNDS))
+    # Per case: the SDPA and flex times of every round so far, and notes.
+    sdpa_times = [[] for _ in cases]
+    flex_times = [[] for _ in cases]
+    case_notes = [[] for _ in cases]
+    for rnd, (idx, c) in ((r, ic) for r in range(ROUNDS) for ic in enumerate(cases)):
+        if idx == 0 and rnd > 0:
+            print("round %d of %d:" % (rnd + 1, ROUNDS), flush=True)
         threads = int(c["threads"])
         torch.set_num_threads(threads)
         B, Hq, Hkv, Lq, Lk, D = (int(c[n]) for n in ("B", "Hq", "Hkv", "Lq", "Lk", "D"))
@@ -142,21 +163,25 @@ def main():
                 with torch.no_grad():
                     return flex(q, k, v, score_mod=score_mod, block_mask=block_mask, enable_gqa=gqa)
 
-        results = []
-        for label, fn in (("SDPA", sdpa), ("flex", flex_fn)):
+        for label, fn, times in (("SDPA", sdpa, sdpa_times[idx]), ("flex", flex_fn, flex_times[idx])):
             if fn is None:
-                results.append((0.0, 0.0))
                 continue
             try:
-                results.append(timed(fn, evict))
+                this_round = timed(fn, evict)
+                times.extend(this_round)
             except Exception as e:
+                # A baseline that fails in any round is not reported.
                 notes.append("%s failed: %s" % (label, str(e).splitlines()[0][:120] if str(e) else type(e).__name__))
-                results.append((0.0, 0.0))
-        (s_min, s_med), (f_min, f_med) = results
-        writer.writerow([c["id"], c["name"], threads, s_min, s_med, f_min, f_med, "; ".join(notes)])
-        out.flush()
-        print("  %-18s %d thr  SDPA %9.2f ms  flex %9.2f ms  %s" % (c["name"], threads, s_min, f_min, "; ".join(notes)),
-              flush=True)
+                times.append(math.nan)
+        case_notes[idx] += [note for note in notes if note not in case_notes[idx]]
+        print("  %-18s %d thr  SDPA %9.2f ms  flex %9.2f ms  %s"
+              % (c["name"], threads, min_median(sdpa_times[idx])[0], min_median(flex_times[idx])[0],
+                 "; ".join(notes)), flush=True)
+    for n, c in enumerate(cases):
+        s_min, s_med = (0.0, 0.0) if any(map(math.isnan, sdpa_times[n])) else min_median(sdpa_times[n])
+        f_min, f_med = (0.0, 0.0) if any(map(math.isnan, flex_times[n])) else min_median(flex_times[n])
+        writer.writerow([c["id"], c["name"], c["threads"], s_min, s_med, f_min, f_med, "; ".join(case_notes[n])])
+    out.close()
     return 0
 
 
