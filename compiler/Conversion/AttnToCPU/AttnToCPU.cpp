@@ -282,7 +282,10 @@ private:
         [&](OpBuilder &, Location, Value j0Idx, ValueRange ml) {
           Value j0 = k.i64(j0Idx);
           Value n = b.create<arith::MinSIOp>(loc, blockKc, b.create<arith::SubIOp>(loc, keys.end, j0));
-          b.create<scf::YieldOp>(loc, ifLive(j0, k.add(j0, n), ml, [&] { return softmaxBlock(j0, n, ml); }));
+          // A function of its own, as the grouped rows' blocks are.
+          b.create<scf::YieldOp>(loc, emitOutlinableWithResults(b, loc, "row_block", [&] {
+                                   return ifLive(j0, k.add(j0, n), ml, [&] { return softmaxBlock(j0, n, ml); });
+                                 }));
         });
     k.finishSoftmaxRow(acc, blocks.getResult(0), blocks.getResult(1), bIdx, h, i, keys);
   }

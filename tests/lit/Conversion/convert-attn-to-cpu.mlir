@@ -2,9 +2,10 @@
 
 // Softmax: a function with the kernel C ABI, a loop over work items, blocks
 // of keys with a running max (maximumf) and sum, vector FMAs along the head
-// dim, and no attn op left. The tiled path's parts are private functions
-// of their own (OutlineRegions.h), internal in the object, with the
-// constants they use inside them; the kernel calls them.
+// dim, and no attn op left. The tiled path's parts, and the row path's
+// block of keys, are private functions of their own (OutlineRegions.h),
+// internal in the object, with the constants they use inside them; the
+// kernel calls them.
 // CHECK-LABEL: func.func private @attn_kernel_causal_setup(
 // CHECK-SAME: -> (i64, i64) attributes {llvm.linkage = #llvm.linkage<internal>}
 // CHECK-LABEL: func.func private @attn_kernel_causal_scores(
@@ -13,19 +14,21 @@
 // CHECK-LABEL: func.func private @attn_kernel_causal_values(
 // CHECK: vector.fma {{.*}} : vector<8xf32>
 // CHECK-LABEL: func.func private @attn_kernel_causal_finish(
+// CHECK-LABEL: func.func private @attn_kernel_causal_row_block(
+// CHECK-SAME: -> (f32, f32) attributes {llvm.linkage = #llvm.linkage<internal>}
+// CHECK: arith.cmpi sle
+// CHECK: vector.fma {{.*}} : vector<8xf32>
+// CHECK: vector.reduction <add>
+// CHECK: arith.maximumf
+// CHECK: math.exp
 // CHECK-LABEL: func.func @attn_kernel_causal(
 // CHECK-SAME: %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
 // CHECK: call @attn_kernel_causal_setup(
 // CHECK: call @attn_kernel_causal_scores(
 // CHECK: call @attn_kernel_causal_values(
 // CHECK: call @attn_kernel_causal_finish(
-// CHECK: scf.for
 // CHECK: scf.for {{.*}} iter_args
-// CHECK: arith.cmpi sle
-// CHECK: vector.fma {{.*}} : vector<8xf32>
-// CHECK: vector.reduction <add>
-// CHECK: arith.maximumf
-// CHECK: math.exp
+// CHECK: call @attn_kernel_causal_row_block(
 // CHECK: math.log
 // CHECK-NOT: attn.
 attn.attention @causal [#attn.input<q : f32[B, H, L, 64]>, #attn.input<k : f32[B, H, L, 64]>,
@@ -45,7 +48,7 @@ attn.attention @causal [#attn.input<q : f32[B, H, L, 64]>, #attn.input<k : f32[B
 
 // A read from data is range checked: an unsigned compare against the size,
 // a status store (atomic) when out of range, and a clamped index.
-// CHECK-LABEL: func.func @attn_kernel_doc(
+// CHECK-LABEL: func.func private @attn_kernel_doc_row_block(
 // CHECK: arith.cmpi ult
 // CHECK: scf.if
 // CHECK: llvm.store {{.*}} atomic monotonic
