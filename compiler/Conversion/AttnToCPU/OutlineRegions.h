@@ -3,11 +3,13 @@
 // Code generation of one large function (LLVM's instruction selection and
 // register allocation) is most of a cold compile, and it runs on one
 // thread. The tiled path emits its tiles' setup, its per-block passes (Q Kt
-// with the softmax, and P V) and its tiles' finish as marked regions;
-// outlineMarkedRegions moves each into a private function the kernel calls
-// there, so the JIT can generate their code on other threads
-// (SplitCodeGen.h, optimizeAndEmitObjects). A call per K/V block of a whole q block's
-// tiles costs nothing measurable.
+// with the softmax, and P V) and its tiles' finish as marked regions, the
+// row path a row's block of keys (one row, or a group's rows, with and
+// without mask code); outlineMarkedRegions moves each into a private
+// function the kernel calls there, so the JIT can optimize and generate
+// their code on other threads (SplitCodeGen.h, optimizeAndEmitObjects). A
+// call per K/V block of a whole q block's tiles, or per block of a row's
+// keys, costs nothing measurable.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTN_CONVERSION_ATTNTOCPU_OUTLINEREGIONS_H
