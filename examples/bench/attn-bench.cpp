@@ -307,7 +307,7 @@ Result runCase(const Case &c, unsigned threads, const PeakFlops &peak, bool agai
     double ms = millis(t0);
     r.coldCompileMs = compile ? std::min(r.coldCompileMs, ms) : ms;
   }
-  if (fresh || again)
+  if (fresh)
     (void)Compiler(cached).compile(c.spec, k.name, c.name + ".attn"); // make sure the cache has it
   // (One run's first load once took 34 ms, the others under 1 ms: the VM's
   // disk.)
@@ -678,6 +678,21 @@ int main(int argc, char **argv) {
   // table is printed again, whole, after the second.
   constexpr int kRounds = 2;
   std::vector<Result> results(order.size());
+  // The baselines row n shows: PyTorch's (both of its rounds) and, for
+  // another precision, those its default row measured.
+  auto withBaselines = [&](size_t n, Result r) {
+    const std::string &of = cases[order[n].first].baselineOf;
+    size_t own = n; // the row whose baselines r shows
+    if (!of.empty())
+      for (size_t m = 0; m < order.size(); ++m)
+        if (results[m].name == of && results[m].threads == order[n].second) {
+          own = m;
+          r.naiveMs = results[m].naiveMs, r.onednnMs = results[m].onednnMs;
+        }
+    if (auto t = torch.ms.find(order[own]); t != torch.ms.end())
+      std::tie(r.sdpaMs, r.flexMs) = t->second;
+    return r;
+  };
   Expected<PeakFlops> before = measurePeakFlops(cores, false);
   for (int round = 0; round < kRounds; ++round) {
     if (round)
@@ -702,15 +717,7 @@ int main(int argc, char **argv) {
         before = std::move(after);
       if (round == 0) {
         results[n] = r;
-        // The baselines a first-round row can show yet: PyTorch's (both
-        // of its rounds) and, for another precision, its default row's.
-        Result shown = r;
-        if (auto t = torch.ms.find({id, threads}); t != torch.ms.end())
-          std::tie(shown.sdpaMs, shown.flexMs) = t->second;
-        for (size_t m = 0; m < n; ++m)
-          if (results[m].name == c.baselineOf && results[m].threads == threads)
-            shown.naiveMs = results[m].naiveMs, shown.onednnMs = results[m].onednnMs;
-        fmt::print("{}\n", render(shown));
+        fmt::print("{}\n", render(withBaselines(n, r)));
         std::fflush(stdout);
         continue;
       }
@@ -734,15 +741,8 @@ int main(int argc, char **argv) {
       std::fflush(stdout);
     }
   }
-  for (size_t n = 0; n < order.size(); ++n) {
-    auto [id, threads] = order[n];
-    Result &r = results[n];
-    if (auto t = torch.ms.find({id, threads}); t != torch.ms.end())
-      std::tie(r.sdpaMs, r.flexMs) = t->second;
-    for (const Result &base : results)
-      if (base.name == cases[id].baselineOf && base.threads == threads)
-        r.naiveMs = base.naiveMs, r.onednnMs = base.onednnMs, r.sdpaMs = base.sdpaMs, r.flexMs = base.flexMs;
-  }
+  for (size_t n = 0; n < order.size(); ++n)
+    results[n] = withBaselines(n, results[n]);
   if (kRounds > 1)
     fmt::print("\n{}\n{}\n", header, rule);
   for (const Result &r : results) {

@@ -2,9 +2,9 @@
 #include "compiler/Conversion/AttnToCPU/TiledSoftmax.h"
 
 #include "compiler/Conversion/AttnToCPU/AmxTiles.h"
+#include "compiler/Conversion/AttnToCPU/OutlineRegions.h"
 #include "compiler/Conversion/AttnToCPU/TileClasses.h"
 #include "compiler/Conversion/AttnToCPU/TopK.h"
-#include "compiler/Conversion/AttnToCPU/OutlineRegions.h"
 #include "compiler/Conversion/AttnToCPU/VectorRegion.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
