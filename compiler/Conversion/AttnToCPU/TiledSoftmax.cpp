@@ -1713,25 +1713,38 @@ private:
     Value w = k.i64c(k.width), two = k.i64c(2 * k.width), three = k.i64c(3 * k.width);
     // R x 2 vectors of accumulators fit the registers for 8 rows; a tile of
     // 16 takes one vector per row.
-    // f32 without masked keys: 8 rows x 3 vectors first where the rest is
-    // whole pairs of vectors (Dv = 128: 96 + 32; Dv = 64 stays 32 + 32, as
-    // a last single vector per row is bound by its loads). Per key 3 v
-    // loads and 8 p broadcasts feed 24 FMAs instead of 16 (the Q Kt loop's
-    // shape): dense D=128, two threads, alternating runs, 104.9/109.5/105.2/
-    // 100.1 -> 101.4/102.6/99.5/99.2 ms.
-    // (AVX-512 only: its 32 registers hold the 24 sums.)
+    // f32 without masked keys (AVX-512 only: its 32 registers hold the
+    // sums), first whole runs of 4 vectors (64 dims) for half the rows at a
+    // time: per key 4 v loads and 4 p broadcasts feed 16 FMAs, where 8 rows
+    // x 2 vectors take 2 loads and 8 broadcasts (v is read twice, from L1).
+    // A C micro-benchmark of the loops with v in L1: 4 x 4 168 GFLOP/s
+    // against 8 x 2 147 and 8 x 3 167 (FMA peak 174); AOT kernels, one
+    // thread, 64-byte aligned inputs, min of 8 alternating runs: D=64
+    // (B=1 H=8 L=4096) 271 -> 247 ms, D=128 (H=16 L=2048) 249 -> 240.
+    // Of the rest (under 64 dims), 8 rows x 3 vectors where what is left
+    // after is whole pairs of vectors (48: 3; 32 stays 2, as a last single
+    // vector per row is bound by its loads): per key 3 v loads and 8 p
+    // broadcasts feed 24 FMAs instead of 16 (the Q Kt loop's shape; when
+    // this was all of Dv = 128's first 96 dims, against 8 x 2: dense D=128,
+    // two threads, alternating runs, 104.9/109.5/105.2/100.1 ->
+    // 101.4/102.6/99.5/99.2 ms).
     bool f32Plain = !k.bf16Dot && !skipMasked && R <= 8 && k.width == 16;
-    Value main3 = k.i64c(0);
+    Value main4 = k.i64c(0), main3 = k.i64c(0);
+    if (f32Plain && R == 8) {
+      Value four = k.i64c(4 * k.width);
+      main4 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, four), four);
+    }
     if (f32Plain) {
       // One step of 48 fewer where the rest would be 32 m + 16.
-      Value steps = bb.create<arith::DivSIOp>(loc, k.vDim, three);
-      Value rest = bb.create<arith::SubIOp>(loc, k.vDim, k.mul(steps, three));
+      Value left = bb.create<arith::SubIOp>(loc, k.vDim, main4);
+      Value steps = bb.create<arith::DivSIOp>(loc, left, three);
+      Value rest = bb.create<arith::SubIOp>(loc, left, k.mul(steps, three));
       Value oddRest = bb.create<arith::AndIOp>(
           loc,
           bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, bb.create<arith::RemSIOp>(loc, rest, two), w),
           bb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, steps, k.i64c(0)));
       steps = bb.create<arith::SubIOp>(loc, steps, bb.create<arith::ExtUIOp>(loc, k.i64Type, oddRest));
-      main3 = k.mul(steps, three);
+      main3 = k.add(main4, k.mul(steps, three));
     }
     Value main2 = R > 8 ? k.i64c(0)
                         : k.add(main3, k.mul(bb.create<arith::DivSIOp>(
@@ -1745,8 +1758,10 @@ private:
       accumulatePairs(j0, k.i64c(0), main2, 2);
       accumulatePairs(j0, main2, main1, 1);
     } else {
+      if (f32Plain && R == 8)
+        accumulateChunks(j0, n, k.i64c(0), main4, 4, skipMasked, /*groupRows=*/4);
       if (f32Plain)
-        accumulateChunks(j0, n, k.i64c(0), main3, 3, skipMasked);
+        accumulateChunks(j0, n, main4, main3, 3, skipMasked);
       accumulateChunks(j0, n, main3, main2, 2, skipMasked);
       accumulateChunks(j0, n, main2, main1, 1, skipMasked);
     }
@@ -1754,17 +1769,19 @@ private:
   }
 
   /// The `count` accumulators (of `type`) a P V step starts from: load(i)
-  /// for accumulator i (row i / (count / R)) times the row's correction
-  /// where the block moved some row's maximum (rescale), else as loaded (one
-  /// vector op per accumulator fewer: R x 8 per block at Dv = 128).
-  SmallVector<Value> accStart(int count, Type type, const std::function<Value(int)> &load) {
-    int perRow = count / R;
+  /// for accumulator i (row firstRow + i / (count / rows) of the tile) times
+  /// the row's correction where the block moved some row's maximum
+  /// (rescale), else as loaded (one vector op per accumulator fewer: R x 8
+  /// per block at Dv = 128).
+  SmallVector<Value> accStart(int count, Type type, const std::function<Value(int)> &load, int rows = R,
+                              Value firstRow = Value()) {
+    int perRow = count / rows;
     auto values = [&](bool withCorr) {
       SmallVector<Value> init;
-      for (int r = 0; r < R; ++r) {
+      for (int r = 0; r < rows; ++r) {
         Value corr;
         if (withCorr) {
-          corr = k.loadF32(corrBuf, k.i64c(r), k.f32);
+          corr = k.loadF32(corrBuf, firstRow ? k.add(firstRow, k.i64c(r)) : k.i64c(r), k.f32);
           corr = isa<VectorType>(type) ? splat(corr) : corr;
         }
         for (int c = 0; c < perRow; ++c) {
@@ -1779,58 +1796,77 @@ private:
     return SmallVector<Value>(start.getResults());
   }
 
-  /// `vectors` vectors per row per step over [from, to), or scalars if 0.
-  void accumulateChunks(Value j0, Value n, Value from, Value to, int vectors, bool skipMasked) {
+  /// `vectors` vectors per row per step over [from, to), or scalars if 0,
+  /// for all R rows at once, or with `groupRows` < R for each group of that
+  /// many rows in turn (a loop over the groups: one copy of the code).
+  void accumulateChunks(Value j0, Value n, Value from, Value to, int vectors, bool skipMasked, int groupRows = R) {
     int64_t stride = vectors ? vectors * k.width : 1;
     bool vec = vectors > 0;
     int perRow = vec ? vectors : 1;
-    bb.create<scf::ForOp>(
-        loc, k.idx(from), k.idx(to), k.idx(k.i64c(stride)), ValueRange{},
-        [&](OpBuilder &, Location, Value dvIdx, ValueRange) {
-          Value dv = k.i64(dvIdx);
-          auto at = [&](int r, int c) { return k.add(k.add(accRow[r], dv), k.i64c(c * k.width)); };
-          SmallVector<Value> init = accStart(R * perRow, vec ? Type(k.vecType()) : Type(k.f32), [&](int i) {
-            Value off = at(i / perRow, i % perRow);
-            return vec ? k.loadVecF32(acc, off, k.f32) : k.loadF32(acc, off, k.f32);
-          });
-          auto keys = bb.create<scf::ForOp>(
-              loc, k.idx(keysFrom ? keysFrom : k.i64c(0)), k.idx(keysTo ? keysTo : n), k.idx(k.i64c(1)), init,
-              [&](OpBuilder &, Location, Value jjIdx, ValueRange a) {
-                Value jj = k.i64(jjIdx);
-                Value vOff = k.add(k.add(pvBase, k.mul(k.add(j0, jj), vRowStride)), dv);
-                SmallVector<Value> vs;
-                for (int c = 0; c < perRow; ++c) {
-                  Value off = k.add(vOff, k.i64c(c * k.width));
-                  vs.push_back(vec ? k.loadVecF32(vData, off, vElement) : k.loadF32(vData, off, vElement));
-                }
-                SmallVector<Value> out;
-                for (int r = 0; r < R; ++r) {
-                  Value at = k.add(k.i64c(r * blockKeys()), jj);
-                  Value p = k.bf16Dot ? k.loadF32(P16, at, bb.getBF16Type()) : k.loadF32(P, at, k.f32);
-                  for (int part = 1; part < k.bf16Parts; ++part)
-                    p = bb.create<arith::AddFOp>(loc, p, k.loadF32(P16part[part], at, bb.getBF16Type()));
-                  Value takes;
-                  if (skipMasked)
-                    takes = cmpf(arith::CmpFPredicate::UNE, k.loadF32(S, at, k.f32), k.f32c(-kInf));
+    auto chunks = [&](Value firstRow) {
+      // Tile row r of the group, and where its accumulators start.
+      auto tileRow = [&](int r) { return firstRow ? k.add(firstRow, k.i64c(r)) : k.i64c(r); };
+      SmallVector<Value> rowAcc;
+      for (int r = 0; r < groupRows; ++r)
+        rowAcc.push_back(firstRow ? k.mul(tileRow(r), k.vDim) : accRow[r]);
+      bb.create<scf::ForOp>(
+          loc, k.idx(from), k.idx(to), k.idx(k.i64c(stride)), ValueRange{},
+          [&](OpBuilder &, Location, Value dvIdx, ValueRange) {
+            Value dv = k.i64(dvIdx);
+            auto at = [&](int r, int c) { return k.add(k.add(rowAcc[r], dv), k.i64c(c * k.width)); };
+            SmallVector<Value> init = accStart(
+                groupRows * perRow, vec ? Type(k.vecType()) : Type(k.f32),
+                [&](int i) {
+                  Value off = at(i / perRow, i % perRow);
+                  return vec ? k.loadVecF32(acc, off, k.f32) : k.loadF32(acc, off, k.f32);
+                },
+                groupRows, firstRow);
+            auto keys = bb.create<scf::ForOp>(
+                loc, k.idx(keysFrom ? keysFrom : k.i64c(0)), k.idx(keysTo ? keysTo : n), k.idx(k.i64c(1)), init,
+                [&](OpBuilder &, Location, Value jjIdx, ValueRange a) {
+                  Value jj = k.i64(jjIdx);
+                  Value vOff = k.add(k.add(pvBase, k.mul(k.add(j0, jj), vRowStride)), dv);
+                  SmallVector<Value> vs;
                   for (int c = 0; c < perRow; ++c) {
-                    Value old = a[r * perRow + c];
-                    Value sum = vec ? fma(splat(p), vs[c], old)
-                                    : bb.create<math::FmaOp>(loc, p, vs[c], old).getResult();
-                    out.push_back(skipMasked ? select(takes, sum, old) : sum);
+                    Value off = k.add(vOff, k.i64c(c * k.width));
+                    vs.push_back(vec ? k.loadVecF32(vData, off, vElement) : k.loadF32(vData, off, vElement));
                   }
-                }
-                bb.create<scf::YieldOp>(loc, out);
-              });
-          for (int r = 0; r < R; ++r)
-            for (int c = 0; c < perRow; ++c) {
-              Value x = keys.getResult(r * perRow + c);
-              if (vec)
-                k.storeVecF32(x, acc, at(r, c), k.f32);
-              else
-                k.storeF32(x, acc, at(r, c), k.f32);
-            }
-          bb.create<scf::YieldOp>(loc);
-        });
+                  SmallVector<Value> out;
+                  for (int r = 0; r < groupRows; ++r) {
+                    Value at = k.add(k.mul(tileRow(r), k.i64c(blockKeys())), jj);
+                    Value p = k.bf16Dot ? k.loadF32(P16, at, bb.getBF16Type()) : k.loadF32(P, at, k.f32);
+                    for (int part = 1; part < k.bf16Parts; ++part)
+                      p = bb.create<arith::AddFOp>(loc, p, k.loadF32(P16part[part], at, bb.getBF16Type()));
+                    Value takes;
+                    if (skipMasked)
+                      takes = cmpf(arith::CmpFPredicate::UNE, k.loadF32(S, at, k.f32), k.f32c(-kInf));
+                    for (int c = 0; c < perRow; ++c) {
+                      Value old = a[r * perRow + c];
+                      Value sum = vec ? fma(splat(p), vs[c], old)
+                                      : bb.create<math::FmaOp>(loc, p, vs[c], old).getResult();
+                      out.push_back(skipMasked ? select(takes, sum, old) : sum);
+                    }
+                  }
+                  bb.create<scf::YieldOp>(loc, out);
+                });
+            for (int r = 0; r < groupRows; ++r)
+              for (int c = 0; c < perRow; ++c) {
+                Value x = keys.getResult(r * perRow + c);
+                if (vec)
+                  k.storeVecF32(x, acc, at(r, c), k.f32);
+                else
+                  k.storeF32(x, acc, at(r, c), k.f32);
+              }
+            bb.create<scf::YieldOp>(loc);
+          });
+    };
+    if (groupRows == R)
+      return chunks(Value());
+    bb.create<scf::ForOp>(loc, k.idx(k.i64c(0)), k.idx(k.i64c(R)), k.idx(k.i64c(groupRows)), ValueRange{},
+                          [&](OpBuilder &, Location, Value firstRow, ValueRange) {
+                            chunks(k.i64(firstRow));
+                            bb.create<scf::YieldOp>(loc);
+                          });
   }
 
   /// accumulateChunks for a full block with bf16 pairs: acc[r] = acc[r] *
