@@ -352,6 +352,9 @@ std::string invokeChecked(const KernelSignature &sig, const KernelEntries &entri
     } else if (widensV(sig)) {
       vPacker = vWidePacker(*dims, qkv[2]);
       ptrs[ParamLayout::VPairs] = vPacker.data;
+    } else if (readsAlignedV(sig)) { // null: v's rows are on cache lines, read in place
+      vPacker = vAlignedCopyPacker(*dims, qkv[2]);
+      ptrs[ParamLayout::VPairs] = vPacker.data;
     }
     if (packing == KVPacking::Upfront) {
       unsigned finite = packAllHeads(*dims, packHead, options.threads);

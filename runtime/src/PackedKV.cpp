@@ -303,6 +303,26 @@ VPacker vWidePacker(const BoundDims &d, const TensorView &v) {
           }};
 }
 
+VPacker vAlignedCopyPacker(const BoundDims &d, const TensorView &v) {
+  constexpr int64_t kLineFloats = 16;
+  bool onLines = reinterpret_cast<uintptr_t>(v.data) % 64 == 0;
+  for (int n = 0; n < 3; ++n) // batch, kv head, key: a stride of a size-1 dimension is never taken
+    onLines = onLines && (v.sizes[n] == 1 || v.strides[n] % kLineFloats == 0);
+  if (onLines || d.vDim % kLineFloats != 0 || v.strides[3] != 1)
+    return {};
+  int64_t kvLen = d.kvLen, kvHeads = d.kvHeads, vDim = d.vDim;
+  float *out = reinterpret_cast<float *>(
+      workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * kvLen * vDim))));
+  const float *src = static_cast<const float *>(v.data);
+  int64_t batchStride = v.strides[0], headStride = v.strides[1], rowStride = v.strides[2];
+  return {out, [=](int64_t bh) {
+            const float *head = src + bh / kvHeads * batchStride + bh % kvHeads * headStride;
+            for (int64_t j = 0; j < kvLen; ++j)
+              std::memcpy(out + (bh * kvLen + j) * vDim, head + j * rowStride, static_cast<size_t>(vDim) * 4);
+            return true;
+          }};
+}
+
 KPacker kPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {
   const uint16_t *src = static_cast<const uint16_t *>(k.data);
   int64_t step = k.strides[3];

@@ -309,7 +309,7 @@ func::FuncOp KernelEmitter::createFunction(ModuleOp module, KernelPaths paths) {
   bf16Parts = ::attn::bf16Parts(sig);
   if (bf16Dot && blocksTakePV(sig))
     vFinite = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loadParam(ParamLayout::VFinite), i64c(0));
-  if (bf16Dot || widensV(sig))
+  if (bf16Dot || widensV(sig) || readsAlignedV(sig))
     vPairsPtr = loadPointer(ParamLayout::VPairs);
   if (bf16Parts)
     kFinite = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, loadParam(ParamLayout::KFinite), i64c(0));

@@ -62,6 +62,13 @@ public:
     if (widensV(k.sig)) {
       vData = k.vPairsPtr, vElement = k.f32, vRowStride = k.vDim;
       pvBase = k.mul(k.mul(bh, k.kvLen), k.vDim);
+    } else if (readsAlignedV(k.sig)) {
+      // Or the runtime's copy of v on cache lines, where it made one.
+      Value null = bb.create<LLVM::ZeroOp>(loc, k.vPairsPtr.getType());
+      Value copied = bb.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne, k.vPairsPtr, null);
+      vData = select(copied, k.vPairsPtr, k.vPtr);
+      vRowStride = select(copied, k.vDim, k.vStr[2]);
+      pvBase = select(copied, k.mul(k.mul(bh, k.kvLen), k.vDim), vBase);
     }
     if (k.bf16Dot)
       vPairsBase = k.mul(k.mul(bh, bb.create<arith::DivSIOp>(loc, padded, k.i64c(2))), k.vDim);

@@ -72,6 +72,10 @@ VPacker vSplitF32Packer(const KernelSignature &sig, const BoundDims &d, const Te
 /// v of f16 or bf16 widened to f32 [B][Hkv][kvLen][Dv] (widensV); packHead
 /// returns true.
 VPacker vWidePacker(const BoundDims &d, const TensorView &v);
+/// f32 v copied to f32 [B][Hkv][kvLen][Dv] on 64-byte lines (readsAlignedV)
+/// where its rows are not on them and Dv is a whole number of lines; a
+/// packer with no data where v is read in place. packHead returns true.
+VPacker vAlignedCopyPacker(const BoundDims &d, const TensorView &v);
 
 /// packHead(bh) for every kv head, on up to `maxWorkers` threads (0: all),
 /// as many as the kernel then runs on (InvokeOptions::threads): the bits

@@ -378,6 +378,17 @@ inline bool widensV(const KernelSignature &sig) {
   return blocksTakePV(sig) && !usesBf16Dot(sig) && sig.inputs.size() >= 3 && sig.inputs[2].dtype != ATTN_F32;
 }
 
+/// The tiled path's P V reads f32 v in place where its rows start on
+/// 64-byte lines, and from the runtime's aligned copy of it otherwise
+/// (vAlignedCopyPacker: f32 [B][Hkv][kvLen][Dv] in ptrs slot
+/// ParamLayout::VPairs, null while v is read in place), for f32 v that no
+/// bf16 pairs multiply. Every v vector P V loads from a row off the lines
+/// spans two of them: P V alone of dense D=64 (B=1 H=8 L=4096, one
+/// thread, v 16 bytes off) took 153-157 ms against 113 aligned.
+inline bool readsAlignedV(const KernelSignature &sig) {
+  return blocksTakePV(sig) && !usesBf16Dot(sig) && sig.inputs.size() >= 3 && sig.inputs[2].dtype == ATTN_F32;
+}
+
 /// The tiled path's Q Kt and P V of full blocks run on AMX tiles
 /// (tdpbf16ps: a tile of kAmxTileRows q rows x 32 bf16 of D against 16 keys
 /// of the same k pairs usesBf16Dot packs, and P in bf16 against v pairs):
