@@ -146,8 +146,11 @@ Packed packed(const TensorView &v, bool copyIn) {
   p.view = v;
   p.view.strides = TensorView::contiguousStrides(v.sizes);
   int64_t bytes = dtypeBytes(v.dtype);
-  p.storage.reset(new char[std::max<int64_t>(1, v.numElements() * bytes)]);
-  p.view.data = p.storage.get();
+  // On a 64-byte line, as the tiled path's P V reads v in place only there
+  // (readsAlignedV): a packed v is not copied a second time.
+  p.storage.reset(new char[std::max<int64_t>(1, v.numElements() * bytes) + 63]);
+  auto at = reinterpret_cast<uintptr_t>(p.storage.get());
+  p.view.data = reinterpret_cast<void *>((at + 63) / 64 * 64);
   if (copyIn)
     forEachIndex(v.sizes, [&](const std::vector<int64_t> &idx) {
       std::memcpy(static_cast<char *>(p.view.data) + offsetOf(idx, p.view.strides) * bytes,

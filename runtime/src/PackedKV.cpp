@@ -287,20 +287,30 @@ VPacker vPairsPacker(const KernelSignature &sig, const BoundDims &d, const Tenso
           }};
 }
 
-VPacker vWidePacker(const BoundDims &d, const TensorView &v) {
+/// v's rows as f32 [B][Hkv][kvLen][Dv] in the kPackedV workspace, a kv head
+/// per packHead call (which returns true): copyRow(first element of a row,
+/// its vDim floats out).
+template <typename Element, typename CopyRow>
+VPacker vRowsPacker(const BoundDims &d, const TensorView &v, CopyRow copyRow) {
   int64_t kvLen = d.kvLen, kvHeads = d.kvHeads, vDim = d.vDim;
   float *out = reinterpret_cast<float *>(
       workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * kvLen * vDim))));
-  const uint16_t *src = static_cast<const uint16_t *>(v.data);
-  attn_dtype dtype = v.dtype;
-  int64_t batchStride = v.strides[0], headStride = v.strides[1], rowStride = v.strides[2], step = v.strides[3];
-  bool wide = hasAvx512();
+  const Element *src = static_cast<const Element *>(v.data);
+  int64_t batchStride = v.strides[0], headStride = v.strides[1], rowStride = v.strides[2];
   return {out, [=](int64_t bh) {
-            int64_t base = bh / kvHeads * batchStride + bh % kvHeads * headStride;
+            const Element *head = src + bh / kvHeads * batchStride + bh % kvHeads * headStride;
             for (int64_t j = 0; j < kvLen; ++j)
-              widenRow(src + base + j * rowStride, vDim, step, dtype, wide, out + (bh * kvLen + j) * vDim);
+              copyRow(head + j * rowStride, out + (bh * kvLen + j) * vDim);
             return true;
           }};
+}
+
+VPacker vWidePacker(const BoundDims &d, const TensorView &v) {
+  int64_t vDim = d.vDim, step = v.strides[3];
+  attn_dtype dtype = v.dtype;
+  bool wide = hasAvx512();
+  return vRowsPacker<uint16_t>(
+      d, v, [=](const uint16_t *row, float *dst) { widenRow(row, vDim, step, dtype, wide, dst); });
 }
 
 VPacker vAlignedCopyPacker(const BoundDims &d, const TensorView &v) {
@@ -310,17 +320,8 @@ VPacker vAlignedCopyPacker(const BoundDims &d, const TensorView &v) {
     onLines = onLines && (v.sizes[n] == 1 || v.strides[n] % kLineFloats == 0);
   if (onLines || d.vDim % kLineFloats != 0 || v.strides[3] != 1)
     return {};
-  int64_t kvLen = d.kvLen, kvHeads = d.kvHeads, vDim = d.vDim;
-  float *out = reinterpret_cast<float *>(
-      workspace(kPackedV, static_cast<size_t>(std::max<int64_t>(1, d.batch * d.kvHeads * kvLen * vDim))));
-  const float *src = static_cast<const float *>(v.data);
-  int64_t batchStride = v.strides[0], headStride = v.strides[1], rowStride = v.strides[2];
-  return {out, [=](int64_t bh) {
-            const float *head = src + bh / kvHeads * batchStride + bh % kvHeads * headStride;
-            for (int64_t j = 0; j < kvLen; ++j)
-              std::memcpy(out + (bh * kvLen + j) * vDim, head + j * rowStride, static_cast<size_t>(vDim) * 4);
-            return true;
-          }};
+  size_t rowBytes = static_cast<size_t>(d.vDim) * sizeof(float);
+  return vRowsPacker<float>(d, v, [=](const float *row, float *dst) { std::memcpy(dst, row, rowBytes); });
 }
 
 KPacker kPairsPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k) {

@@ -1736,8 +1736,9 @@ private:
     // two threads, alternating runs, 104.9/109.5/105.2/100.1 ->
     // 101.4/102.6/99.5/99.2 ms).
     bool f32Plain = !k.bf16Dot && !skipMasked && R <= 8 && k.width == 16;
+    bool fourRowGroups = f32Plain && R == 8;
     Value main4 = k.i64c(0), main3 = k.i64c(0);
-    if (f32Plain && R == 8) {
+    if (fourRowGroups) {
       Value four = k.i64c(4 * k.width);
       main4 = k.mul(bb.create<arith::DivSIOp>(loc, k.vDim, four), four);
     }
@@ -1765,7 +1766,7 @@ private:
       accumulatePairs(j0, k.i64c(0), main2, 2);
       accumulatePairs(j0, main2, main1, 1);
     } else {
-      if (f32Plain && R == 8)
+      if (fourRowGroups)
         accumulateChunks(j0, n, k.i64c(0), main4, 4, skipMasked, /*groupRows=*/4);
       if (f32Plain)
         accumulateChunks(j0, n, main4, main3, 3, skipMasked);
