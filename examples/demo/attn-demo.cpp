@@ -181,8 +181,8 @@ int main(int argc, char **argv) {
     }
   }
   fmt::print("\n{} kernels from {} spec files. ref: the double-precision reference interpreter (one "
-             "thread); attn: the JIT-compiled kernel (best of {} calls or more, over at least 100 ms; all cores); jit: compile or cache-load "
-             "time; GFLOP/s counts dense work.\n",
+             "thread); attn: the JIT-compiled kernel (best of {} calls or more, over at least 100 ms; all "
+             "cores); jit: compile or cache-load time; GFLOP/s counts dense work.\n",
              kernels, files.size(), reps);
   return allOk ? 0 : 1;
 }
