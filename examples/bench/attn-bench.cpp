@@ -65,7 +65,7 @@ struct Case {
   // default-precision row of the same case, whose baselines (naive, oneDNN,
   // PyTorch) it shares.
   Precision precision = Precision::Highest;
-  std::string baselineOf;
+  std::string baselineOf{};
 };
 
 std::string qkv(const std::string &type, int heads, int kvHeads, int d, const std::string &lq = "L",

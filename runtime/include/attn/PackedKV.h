@@ -36,7 +36,7 @@ struct KPacker {
   /// told "k is not finite" reads (kSplitF32Packer's k1'), and this packs
   /// head bh whole. Heads packed up front share one KFinite, the and of
   /// theirs: where it is false, every head is packed again with this.
-  std::function<bool(int64_t)> packHeadWhole;
+  std::function<bool(int64_t)> packHeadWhole{};
 };
 /// f32 (any input type, converted) [B][Hkv][padded Lk / tile][D][tile].
 KPacker transposedKPacker(const KernelSignature &sig, const BoundDims &d, const TensorView &k);
