@@ -92,7 +92,7 @@ Row runKernel(const AttentionSpec &k, const std::string &text, const std::string
   // Inputs converted to the spec's types once: a first call, untimed (it
   // sets up the runtime's workspaces), then the timed ones, the kernel call
   // alone (timing runOnHost counted its conversions from and to double: an
-  // f16 kernel of 0.5 ms read 2.6 ms). The check reads the last call's o.
+  // f16 kernel of 0.2-0.5 ms read 2.6 ms). The check reads the last call's o.
   Expected<HostCall> call = prepareCall(*compiled, args);
   if (!call) {
     row.check = "run: " + call.error();
